@@ -1,0 +1,471 @@
+//! Metrics streamed into fixed time buckets.
+//!
+//! A model registers counters, time-weighted gauges and histograms once, then
+//! records into them by id on the hot path. When simulated time crosses a
+//! bucket boundary the recorder closes the bucket: it appends one value per
+//! series statistic to the time series and resets the bucket's state. Memory
+//! is therefore one small state per registered series plus one `f64` per
+//! series statistic per bucket: it never holds individual events.
+//!
+//! Records before the warm-up are discarded: buckets start at the end of the
+//! warm-up and the run summary covers `[warmup, end)` only.
+
+use super::time::SimTime;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+
+/// Label set of a series (sorted, so output order is deterministic).
+pub type Labels = BTreeMap<String, String>;
+
+/// Build a label set from pairs.
+pub fn labels<const N: usize>(pairs: [(&str, &str); N]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CounterId(u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GaugeId(u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HistId(u32);
+
+/// One statistic of one labelled metric, over the whole run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub stat: String,
+    pub labels: Labels,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// One statistic of one labelled metric, per bucket.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Series {
+    pub name: String,
+    pub stat: String,
+    pub labels: Labels,
+    pub unit: String,
+    /// One value per bucket; `NaN` where a histogram bucket had no samples.
+    pub values: Vec<f64>,
+}
+
+/// Per-bucket time series of a run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimeSeries {
+    /// Start of the first bucket (the end of the warm-up), in seconds.
+    pub start_s: f64,
+    /// Bucket length, in seconds.
+    pub bucket_s: f64,
+    pub series: Vec<Series>,
+}
+
+impl TimeSeries {
+    pub fn n_buckets(&self) -> usize {
+        self.series.first().map_or(0, |s| s.values.len())
+    }
+    /// Find a series by name, stat and (a subset of) labels.
+    pub fn find(&self, name: &str, stat: &str, labels: &[(&str, &str)]) -> Option<&Series> {
+        self.series.iter().find(|s| {
+            s.name == name
+                && s.stat == stat
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+    }
+}
+
+struct Meta {
+    name: String,
+    labels: Labels,
+    unit: String,
+}
+
+struct CounterState {
+    meta: Meta,
+    bucket: f64,
+    total: f64,
+    series: [Vec<f64>; 2],
+}
+
+struct GaugeState {
+    meta: Meta,
+    value: f64,
+    /// Time of the last change or bucket close, whichever is later.
+    since: SimTime,
+    bucket_integral: f64,
+    bucket_max: f64,
+    total_integral: f64,
+    total_max: f64,
+    series: [Vec<f64>; 2],
+}
+
+struct HistState {
+    meta: Meta,
+    bucket: Histogram<u64>,
+    total: Histogram<u64>,
+    bucket_sum: f64,
+    total_sum: f64,
+    total_max: f64,
+    /// Series: p50, p95, p99, mean, count.
+    series: [Vec<f64>; 5],
+}
+
+/// Seconds recorded in histograms are stored as integer microseconds.
+const HIST_SCALE: f64 = 1e6;
+
+fn new_hist() -> Histogram<u64> {
+    let mut h = Histogram::new(3).expect("3 significant figures is valid");
+    h.auto(true);
+    h
+}
+
+/// Streams counters, gauges and histograms into time buckets.
+pub struct Recorder {
+    warmup: SimTime,
+    bucket: SimTime,
+    end: SimTime,
+    /// Start of the open bucket.
+    bucket_start: SimTime,
+    counters: Vec<CounterState>,
+    gauges: Vec<GaugeState>,
+    hists: Vec<HistState>,
+}
+
+impl Recorder {
+    /// A recorder whose buckets of length `bucket` start at `warmup` and
+    /// whose last bucket ends at `end` (it may be shorter than the others).
+    pub fn new(warmup: SimTime, bucket: SimTime, end: SimTime) -> Recorder {
+        assert!(bucket > SimTime::ZERO, "bucket length must be positive");
+        Recorder {
+            warmup,
+            bucket,
+            end,
+            bucket_start: warmup,
+            counters: vec![],
+            gauges: vec![],
+            hists: vec![],
+        }
+    }
+
+    fn meta(name: &str, labels: Labels, unit: &str) -> Meta {
+        Meta {
+            name: name.to_string(),
+            labels,
+            unit: unit.to_string(),
+        }
+    }
+
+    pub fn counter(&mut self, name: &str, labels: Labels, unit: &str) -> CounterId {
+        self.counters.push(CounterState {
+            meta: Self::meta(name, labels, unit),
+            bucket: 0.0,
+            total: 0.0,
+            series: [vec![], vec![]],
+        });
+        CounterId(self.counters.len() as u32 - 1)
+    }
+    pub fn gauge(&mut self, name: &str, labels: Labels, unit: &str) -> GaugeId {
+        self.gauges.push(GaugeState {
+            meta: Self::meta(name, labels, unit),
+            value: 0.0,
+            since: SimTime::ZERO,
+            bucket_integral: 0.0,
+            bucket_max: 0.0,
+            total_integral: 0.0,
+            total_max: 0.0,
+            series: [vec![], vec![]],
+        });
+        GaugeId(self.gauges.len() as u32 - 1)
+    }
+    pub fn histogram(&mut self, name: &str, labels: Labels, unit: &str) -> HistId {
+        self.hists.push(HistState {
+            meta: Self::meta(name, labels, unit),
+            bucket: new_hist(),
+            total: new_hist(),
+            bucket_sum: 0.0,
+            total_sum: 0.0,
+            total_max: 0.0,
+            series: Default::default(),
+        });
+        HistId(self.hists.len() as u32 - 1)
+    }
+
+    /// Close every bucket that ends at or before `now`. Call before handling
+    /// each event at `now` (cheap when no boundary was crossed).
+    #[inline]
+    pub fn advance(&mut self, now: SimTime) {
+        while now >= self.bucket_start + self.bucket && self.bucket_start < self.end {
+            let close = (self.bucket_start + self.bucket).min(self.end);
+            self.close_bucket(close);
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, id: CounterId, now: SimTime, n: f64) {
+        if now < self.warmup {
+            return;
+        }
+        self.advance(now);
+        let c = &mut self.counters[id.0 as usize];
+        c.bucket += n;
+        c.total += n;
+    }
+
+    #[inline]
+    pub fn inc(&mut self, id: CounterId, now: SimTime) {
+        self.add(id, now, 1.0);
+    }
+
+    /// Set a gauge to `value` from `now` on.
+    #[inline]
+    pub fn set(&mut self, id: GaugeId, now: SimTime, value: f64) {
+        self.advance(now);
+        let warm = self.warmup;
+        let g = &mut self.gauges[id.0 as usize];
+        if now > warm {
+            let from = g.since.max(warm);
+            let dt = now.saturating_sub(from).as_secs_f64();
+            g.bucket_integral += g.value * dt;
+            g.total_integral += g.value * dt;
+        }
+        g.since = now;
+        g.value = value;
+        if now >= warm {
+            g.bucket_max = g.bucket_max.max(value);
+            g.total_max = g.total_max.max(value);
+        }
+    }
+
+    /// Change a gauge by `delta`.
+    #[inline]
+    pub fn shift(&mut self, id: GaugeId, now: SimTime, delta: f64) {
+        let v = self.gauges[id.0 as usize].value + delta;
+        self.set(id, now, v);
+    }
+
+    pub fn gauge_value(&self, id: GaugeId) -> f64 {
+        self.gauges[id.0 as usize].value
+    }
+
+    /// Record one sample, in the histogram's unit (seconds for latencies).
+    #[inline]
+    pub fn record(&mut self, id: HistId, now: SimTime, value: f64) {
+        if now < self.warmup {
+            return;
+        }
+        self.advance(now);
+        let h = &mut self.hists[id.0 as usize];
+        let v = (value.max(0.0) * HIST_SCALE).round() as u64;
+        // Auto-resizing histograms only fail on u64 overflow of counts.
+        let _ = h.bucket.record(v);
+        let _ = h.total.record(v);
+        h.bucket_sum += value;
+        h.total_sum += value;
+        h.total_max = h.total_max.max(value);
+    }
+
+    fn close_bucket(&mut self, close: SimTime) {
+        let len_s = close
+            .saturating_sub(self.bucket_start)
+            .as_secs_f64()
+            .max(1e-12);
+        for c in &mut self.counters {
+            c.series[0].push(c.bucket);
+            c.series[1].push(c.bucket / len_s);
+            c.bucket = 0.0;
+        }
+        for g in &mut self.gauges {
+            let from = g.since.max(self.bucket_start);
+            let dt = close.saturating_sub(from).as_secs_f64();
+            g.bucket_integral += g.value * dt;
+            g.total_integral += g.value * dt;
+            g.since = close;
+            g.series[0].push(g.bucket_integral / len_s);
+            let bmax = g.bucket_max.max(g.value);
+            g.total_max = g.total_max.max(bmax);
+            g.series[1].push(bmax);
+            g.bucket_integral = 0.0;
+            g.bucket_max = g.value;
+        }
+        for h in &mut self.hists {
+            let n = h.bucket.len();
+            let q = |p: f64| {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    h.bucket.value_at_quantile(p) as f64 / HIST_SCALE
+                }
+            };
+            let vals = [
+                q(0.5),
+                q(0.95),
+                q(0.99),
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    h.bucket_sum / n as f64
+                },
+                n as f64,
+            ];
+            for (s, v) in h.series.iter_mut().zip(vals) {
+                s.push(v);
+            }
+            h.bucket.reset();
+            h.bucket_sum = 0.0;
+        }
+        self.bucket_start = close;
+    }
+
+    /// Close the remaining buckets up to the end and return the run summary
+    /// and the time series.
+    pub fn finish(mut self) -> (Vec<Metric>, TimeSeries) {
+        while self.bucket_start < self.end {
+            let close = (self.bucket_start + self.bucket).min(self.end);
+            self.close_bucket(close);
+        }
+        let span_s = self
+            .end
+            .saturating_sub(self.warmup)
+            .as_secs_f64()
+            .max(1e-12);
+        let mut metrics = Vec::new();
+        let mut series = Vec::new();
+        let m = |meta: &Meta, stat: &str, value: f64, unit: &str| Metric {
+            name: meta.name.clone(),
+            stat: stat.to_string(),
+            labels: meta.labels.clone(),
+            value,
+            unit: unit.to_string(),
+        };
+        let s = |meta: &Meta, stat: &str, values: Vec<f64>, unit: &str| Series {
+            name: meta.name.clone(),
+            stat: stat.to_string(),
+            labels: meta.labels.clone(),
+            unit: unit.to_string(),
+            values,
+        };
+        for c in self.counters {
+            let rate_unit = format!("{}/s", c.meta.unit);
+            metrics.push(m(&c.meta, "total", c.total, &c.meta.unit));
+            metrics.push(m(&c.meta, "rate", c.total / span_s, &rate_unit));
+            let [count, rate] = c.series;
+            series.push(s(&c.meta, "count", count, &c.meta.unit));
+            series.push(s(&c.meta, "rate", rate, &rate_unit));
+        }
+        for g in self.gauges {
+            metrics.push(m(&g.meta, "mean", g.total_integral / span_s, &g.meta.unit));
+            metrics.push(m(&g.meta, "max", g.total_max, &g.meta.unit));
+            let [mean, max] = g.series;
+            series.push(s(&g.meta, "mean", mean, &g.meta.unit));
+            series.push(s(&g.meta, "max", max, &g.meta.unit));
+        }
+        for h in self.hists {
+            let n = h.total.len();
+            let q = |p: f64| {
+                if n == 0 {
+                    0.0
+                } else {
+                    h.total.value_at_quantile(p) as f64 / HIST_SCALE
+                }
+            };
+            let u = h.meta.unit.clone();
+            for (stat, v) in [
+                ("mean", if n == 0 { 0.0 } else { h.total_sum / n as f64 }),
+                ("p50", q(0.5)),
+                ("p90", q(0.9)),
+                ("p95", q(0.95)),
+                ("p99", q(0.99)),
+                ("max", h.total_max),
+            ] {
+                metrics.push(m(&h.meta, stat, v, &u));
+            }
+            metrics.push(m(&h.meta, "count", n as f64, "1"));
+            let [p50, p95, p99, mean, count] = h.series;
+            for (stat, v, unit) in [
+                ("p50", p50, &u),
+                ("p95", p95, &u),
+                ("p99", p99, &u),
+                ("mean", mean, &u),
+            ] {
+                series.push(s(&h.meta, stat, v, unit));
+            }
+            series.push(s(&h.meta, "count", count, "1"));
+        }
+        let ts = TimeSeries {
+            start_s: self.warmup.as_secs_f64(),
+            bucket_s: self.bucket.as_secs_f64(),
+            series,
+        };
+        (metrics, ts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauge_is_time_weighted_and_warmup_discarded() {
+        let mut r = Recorder::new(
+            SimTime::from_secs(10),
+            SimTime::from_secs(10),
+            SimTime::from_secs(30),
+        );
+        let g = r.gauge("q", Labels::new(), "1");
+        r.set(g, SimTime::from_secs(0), 100.0); // during warm-up: not in the mean
+        r.set(g, SimTime::from_secs(10), 2.0);
+        r.set(g, SimTime::from_secs(15), 4.0);
+        r.set(g, SimTime::from_secs(20), 0.0);
+        let (m, ts) = r.finish();
+        let mean = m.iter().find(|x| x.stat == "mean").unwrap().value;
+        assert!(
+            (mean - (2.0 * 5.0 + 4.0 * 5.0) / 20.0).abs() < 1e-9,
+            "{mean}"
+        );
+        let s = ts.find("q", "mean", &[]).unwrap();
+        assert_eq!(s.values.len(), 2);
+        assert!((s.values[0] - 3.0).abs() < 1e-9);
+        assert_eq!(s.values[1], 0.0);
+    }
+
+    #[test]
+    fn counters_and_histograms_per_bucket() {
+        let mut r = Recorder::new(
+            SimTime::ZERO,
+            SimTime::from_secs(60),
+            SimTime::from_secs(120),
+        );
+        let c = r.counter("n", Labels::new(), "1");
+        let h = r.histogram("w", Labels::new(), "s");
+        for i in 0..100 {
+            let t = SimTime::from_secs(i);
+            r.inc(c, t);
+            r.record(h, t, i as f64 / 100.0);
+        }
+        let (m, ts) = r.finish();
+        assert_eq!(ts.find("n", "count", &[]).unwrap().values, vec![60.0, 40.0]);
+        let total = m
+            .iter()
+            .find(|x| x.name == "n" && x.stat == "total")
+            .unwrap()
+            .value;
+        assert_eq!(total, 100.0);
+        let p50 = m
+            .iter()
+            .find(|x| x.name == "w" && x.stat == "p50")
+            .unwrap()
+            .value;
+        assert!((p50 - 0.49).abs() < 0.01, "{p50}");
+        let mean = m
+            .iter()
+            .find(|x| x.name == "w" && x.stat == "mean")
+            .unwrap()
+            .value;
+        assert!((mean - 0.495).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,17 @@
+//! The discrete-event engine: time, event order, randomness, distributions,
+//! queueing building blocks and metric streams. It knows nothing of Coder,
+//! does no I/O and never reads the clock.
+
+pub mod dist;
+pub mod events;
+pub mod metrics;
+pub mod ps;
+pub mod rng;
+pub mod station;
+pub mod time;
+
+pub use dist::Dist;
+pub use events::{DefaultEventSet, EventSet};
+pub use metrics::{Labels, Metric, Recorder, Series, TimeSeries};
+pub use rng::{SimRng, Streams};
+pub use time::SimTime;

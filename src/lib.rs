@@ -1,0 +1,16 @@
+//! capsim: a discrete-event simulator for capacity what-if analysis of Coder
+//! deployments. See ARCHITECTURE.md for the code map.
+
+// `!(x > 0.0)` is deliberate throughout: it rejects NaN as well as non-positive values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+pub mod cli;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod result;
+pub mod scenario;
+
+pub use model::simulate;
+pub use result::{RunResult, Summary};
+pub use scenario::{Scenario, ScenarioError};

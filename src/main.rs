@@ -1,0 +1,16 @@
+//! The `capsim` binary: parse, dispatch, map errors to exit codes.
+
+use capsim::cli::{Cli, EXIT_FAILURE, dispatch};
+use clap::Parser;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_FAILURE
+        }
+    };
+    std::process::exit(code);
+}

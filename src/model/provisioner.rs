@@ -1,0 +1,560 @@
+//! The provisioner build queue.
+//!
+//! Daemons (external groups with tags, plus the built-in daemons of each
+//! coderd replica, untagged) run one build at a time
+//! (`../shared/data/coder-timing-constants.csv`: "concurrent jobs per daemon,
+//! 1"). Waiting jobs are served by priority (human-started builds before
+//! prebuilds), then by creation time. A daemon takes a job when every tag
+//! of the job is on the daemon.
+//!
+//! Common random numbers: a job's build time and outcome are drawn from its
+//! template's own streams when the job is created, so the k-th job of a
+//! template takes the same time in every architecture run on the same seed.
+
+use super::Ev;
+use crate::engine::dist::Dist;
+use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, Recorder, labels};
+use crate::engine::station::{Ticket, WaitingLine};
+use crate::engine::{DefaultEventSet, EventSet, SimRng, SimTime, Streams};
+use crate::scenario::resolve::tags_match;
+use crate::scenario::{Scenario, Template};
+use rand::RngExt;
+
+/// Beyond this many waiting jobs new jobs are rejected and the run is
+/// reported as saturated: it keeps memory bounded when arrivals outpace
+/// the daemons.
+pub const MAX_WAITING_JOBS: usize = 1_000_000;
+
+/// Event priorities (lower first at equal times): a finishing build frees
+/// its daemon before a simultaneous arrival looks for one.
+pub const PRIO_BUILD_DONE: u8 = 10;
+pub const PRIO_RENEGE: u8 = 20;
+pub const PRIO_ARRIVAL: u8 = 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// Started by a person (or by their autostart schedule).
+    Human,
+    /// A prebuild: served only when no human-started build waits.
+    Prebuild,
+}
+
+/// Why a job ended without completing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobEnd {
+    Completed,
+    /// The build itself failed (template failure probability).
+    Failed,
+    /// Waited past the pending time-out (Coder: pending job considered dead after 30 min).
+    TimedOut,
+    /// Cancelled (its daemon got SIGINT, or its replica died).
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvEv {
+    /// Next candidate arrival of template `t`'s human (`false`) or prebuild (`true`) stream.
+    Arrival {
+        template: u32,
+        prebuild: bool,
+    },
+    BuildDone {
+        daemon: u32,
+        job: u32,
+    },
+    Renege {
+        job: u32,
+        serial: u32,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Job {
+    template: u32,
+    created: SimTime,
+    build_s: f64,
+    fails: bool,
+    ticket: Option<Ticket>,
+    /// Distinguishes reuses of one job slot (stale time-outs are ignored).
+    serial: u32,
+    /// Caller's token, returned when the job ends.
+    token: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Daemon {
+    group: u32,
+    busy: Option<u32>,
+    /// False once removed (scale-down or replica loss).
+    alive: bool,
+    /// Exit after the current build (SIGHUP).
+    draining: bool,
+}
+
+struct Group {
+    tags: std::collections::BTreeMap<String, String>,
+    free: Vec<u32>,
+    templates: Vec<u32>,
+}
+
+struct Stream {
+    dist_gap: Option<(f64, SimRng)>,
+}
+
+/// A finished job, for the caller to react to (e.g. a workspace is now running).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finished {
+    pub token: u64,
+    pub template: u32,
+    pub end: JobEnd,
+}
+
+struct Ids {
+    wait: HistId,
+    started: CounterId,
+    completed: CounterId,
+    failed: CounterId,
+    util: GaugeId,
+    qlen: GaugeId,
+    daemons: GaugeId,
+}
+
+pub struct Provisioners {
+    templates: Vec<Template>,
+    groups: Vec<Group>,
+    daemons: Vec<Daemon>,
+    lines: Vec<WaitingLine<u32>>,
+    jobs: Vec<Option<Job>>,
+    free_jobs: Vec<u32>,
+    build_rng: Vec<SimRng>,
+    arrivals: Vec<[Stream; 2]>,
+    pending_timeout: Option<SimTime>,
+    day_offset: SimTime,
+    n_waiting: usize,
+    n_busy: usize,
+    n_alive: usize,
+    ids: Ids,
+    /// Jobs started with zero wait / all started (for P(wait > 0)).
+    started_after_warmup: u64,
+    waited_after_warmup: u64,
+    warmup: SimTime,
+    pub rejected: u64,
+    pub created: u64,
+    pub finished: Vec<Finished>,
+}
+
+impl Provisioners {
+    /// Build the daemon pool of `s` and schedule the first arrivals.
+    pub fn new(
+        s: &Scenario,
+        streams: &Streams,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) -> Provisioners {
+        let templates = s.workload.templates.clone();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut daemons = Vec::new();
+        let mut add_group = |tags: std::collections::BTreeMap<String, String>,
+                             n: u32,
+                             daemons: &mut Vec<Daemon>| {
+            let g = groups.len() as u32;
+            let mut free = Vec::new();
+            for _ in 0..n {
+                free.push(daemons.len() as u32);
+                daemons.push(Daemon {
+                    group: g,
+                    busy: None,
+                    alive: true,
+                    draining: false,
+                });
+            }
+            free.reverse(); // pop() hands out the lowest index first
+            let ts = templates
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| tags_match(&t.tags, &tags))
+                .map(|(i, _)| i as u32)
+                .collect();
+            groups.push(Group {
+                tags,
+                free,
+                templates: ts,
+            });
+        };
+        for g in &s.deployment.provisioner_groups {
+            add_group(g.tags.clone(), g.n_daemons, &mut daemons);
+        }
+        let c = &s.deployment.coderd;
+        for _ in 0..c.n_replicas {
+            add_group(
+                Default::default(),
+                c.builtin_provisioners_per_replica,
+                &mut daemons,
+            );
+        }
+        let n_alive = daemons.len();
+        let ids = Ids {
+            wait: rec.histogram("build_queue_wait_seconds", Labels::new(), "s"),
+            started: rec.counter("builds_started_total", Labels::new(), "1"),
+            completed: rec.counter("builds_completed_total", Labels::new(), "1"),
+            failed: rec.counter("builds_failed_total", Labels::new(), "1"),
+            util: rec.gauge("provisioner_utilization", Labels::new(), "ratio"),
+            qlen: rec.gauge("build_queue_length", Labels::new(), "1"),
+            daemons: rec.gauge("provisioner_daemons", Labels::new(), "1"),
+        };
+        rec.set(ids.daemons, SimTime::ZERO, n_alive as f64);
+        let timeout_s = s.model.get_or("provisioner_pending_timeout_s", 1800.0);
+        let mut p = Provisioners {
+            build_rng: (0..templates.len())
+                .map(|i| streams.stream(&format!("build/{}", templates[i].name), 0))
+                .collect(),
+            arrivals: Vec::new(),
+            lines: (0..templates.len()).map(|_| WaitingLine::new()).collect(),
+            templates,
+            groups,
+            daemons,
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            pending_timeout: (timeout_s > 0.0).then(|| SimTime::from_secs_f64(timeout_s)),
+            day_offset: s.start_time_of_day,
+            n_waiting: 0,
+            n_busy: 0,
+            n_alive,
+            ids,
+            started_after_warmup: 0,
+            waited_after_warmup: 0,
+            warmup: s.warmup,
+            rejected: 0,
+            created: 0,
+            finished: Vec::new(),
+        };
+        for t in p.templates.iter() {
+            let mk = |a: &Option<crate::scenario::Arrivals>, kind: &str| Stream {
+                dist_gap: a.as_ref().filter(|a| a.max_rate() > 0.0).map(|a| {
+                    (
+                        a.max_rate(),
+                        streams.stream(&format!("arrivals/{}/{kind}", t.name), 0),
+                    )
+                }),
+            };
+            p.arrivals
+                .push([mk(&t.builds, "human"), mk(&t.prebuilds, "prebuild")]);
+        }
+        for i in 0..p.templates.len() {
+            for pb in [false, true] {
+                p.schedule_arrival(SimTime::ZERO, i as u32, pb, q);
+            }
+        }
+        p
+    }
+
+    fn schedule_arrival(
+        &mut self,
+        now: SimTime,
+        template: u32,
+        prebuild: bool,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        if let Some((max_rate, rng)) =
+            &mut self.arrivals[template as usize][prebuild as usize].dist_gap
+        {
+            let u: f64 = rng.random();
+            let gap = -(1.0 - u).ln() / *max_rate;
+            q.push(
+                now + SimTime::from_secs_f64(gap),
+                PRIO_ARRIVAL,
+                Ev::Prov(ProvEv::Arrival { template, prebuild }),
+            );
+        }
+    }
+
+    /// Offered load (build demand in daemon-seconds per second, over the
+    /// daemons) at the peak arrival rates.
+    pub fn peak_offered_load(&self) -> f64 {
+        self.offered_load(|a| a.max_rate())
+    }
+
+    /// Offered load averaged over a day of the arrival profiles.
+    pub fn mean_offered_load(&self) -> f64 {
+        self.offered_load(|a| a.mean_rate())
+    }
+
+    fn offered_load(&self, rate: impl Fn(&crate::scenario::Arrivals) -> f64) -> f64 {
+        let demand: f64 = self
+            .templates
+            .iter()
+            .map(|t| {
+                let r =
+                    t.builds.as_ref().map_or(0.0, &rate) + t.prebuilds.as_ref().map_or(0.0, &rate);
+                r * t.build_time_s.mean()
+            })
+            .sum();
+        if self.n_alive == 0 {
+            if demand > 0.0 { f64::INFINITY } else { 0.0 }
+        } else {
+            demand / self.n_alive as f64
+        }
+    }
+
+    pub fn handle(
+        &mut self,
+        now: SimTime,
+        ev: ProvEv,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        match ev {
+            ProvEv::Arrival { template, prebuild } => {
+                let accept = {
+                    let t = &self.templates[template as usize];
+                    let a = if prebuild { &t.prebuilds } else { &t.builds };
+                    let a = a.as_ref().expect("scheduled only when present");
+                    let (max_rate, rng) = self.arrivals[template as usize][prebuild as usize]
+                        .dist_gap
+                        .as_mut()
+                        .expect("stream");
+                    let tod = now.time_of_day_s(self.day_offset);
+                    let r = a.rate_at(tod);
+                    r >= *max_rate || rng.random::<f64>() * *max_rate < r
+                };
+                if accept {
+                    let kind = if prebuild {
+                        JobKind::Prebuild
+                    } else {
+                        JobKind::Human
+                    };
+                    self.submit(now, template, kind, u64::MAX, rec, q);
+                }
+                self.schedule_arrival(now, template, prebuild, q);
+            }
+            ProvEv::BuildDone { daemon, job } => {
+                let j = self.take_job(job);
+                let end = if j.fails {
+                    JobEnd::Failed
+                } else {
+                    JobEnd::Completed
+                };
+                rec.inc(
+                    if j.fails {
+                        self.ids.failed
+                    } else {
+                        self.ids.completed
+                    },
+                    now,
+                );
+                self.finished.push(Finished {
+                    token: j.token,
+                    template: j.template,
+                    end,
+                });
+                self.n_busy -= 1;
+                self.daemons[daemon as usize].busy = None;
+                self.release_daemon(now, daemon, rec, q);
+                self.update_gauges(now, rec);
+            }
+            ProvEv::Renege { job, serial } => {
+                let Some(Some(j)) = self.jobs.get(job as usize) else {
+                    return;
+                };
+                let Some(ticket) = j.ticket.filter(|_| j.serial == serial) else {
+                    return;
+                };
+                let t = j.template as usize;
+                if self.lines[t].withdraw(ticket) == Some(job) {
+                    self.n_waiting -= 1;
+                    let j = self.take_job(job);
+                    rec.inc(self.ids.failed, now);
+                    self.finished.push(Finished {
+                        token: j.token,
+                        template: j.template,
+                        end: JobEnd::TimedOut,
+                    });
+                    self.update_gauges(now, rec);
+                }
+            }
+        }
+    }
+
+    fn take_job(&mut self, id: u32) -> Job {
+        let j = self.jobs[id as usize].take().expect("live job");
+        self.free_jobs.push(id);
+        j
+    }
+
+    /// Create a build job of `template` now. `token` comes back in [`Finished`].
+    pub fn submit(
+        &mut self,
+        now: SimTime,
+        template: u32,
+        kind: JobKind,
+        token: u64,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        self.created += 1;
+        let t = &self.templates[template as usize];
+        let rng = &mut self.build_rng[template as usize];
+        let build_s = t.build_time_s.sample(rng).max(0.0);
+        let fails = t.failure_probability > 0.0 && rng.random::<f64>() < t.failure_probability;
+        let serial = self.created as u32;
+        let job = Job {
+            template,
+            created: now,
+            build_s,
+            fails,
+            ticket: None,
+            serial,
+            token,
+        };
+        let id = match self.free_jobs.pop() {
+            Some(id) => {
+                self.jobs[id as usize] = Some(job);
+                id
+            }
+            None => {
+                self.jobs.push(Some(job));
+                self.jobs.len() as u32 - 1
+            }
+        };
+        // A free daemon in the first compatible group (groups in declaration order).
+        let g = (0..self.groups.len()).find(|&g| {
+            !self.groups[g].free.is_empty() && self.groups[g].templates.contains(&template)
+        });
+        match g {
+            Some(g) => {
+                let d = self.groups[g].free.pop().expect("non-empty");
+                self.start(now, d, id, rec, q);
+            }
+            None if self.n_waiting >= MAX_WAITING_JOBS => {
+                self.rejected += 1;
+                let j = self.take_job(id);
+                rec.inc(self.ids.failed, now);
+                self.finished.push(Finished {
+                    token: j.token,
+                    template,
+                    end: JobEnd::Cancelled,
+                });
+            }
+            None => {
+                let prio = if kind == JobKind::Human { 0 } else { 1 };
+                let ticket = self.lines[template as usize].push(prio, now.0, id);
+                self.jobs[id as usize].as_mut().expect("live").ticket = Some(ticket);
+                self.n_waiting += 1;
+                if let Some(to) = self.pending_timeout {
+                    q.push(
+                        now + to,
+                        PRIO_RENEGE,
+                        Ev::Prov(ProvEv::Renege { job: id, serial }),
+                    );
+                }
+            }
+        }
+        self.update_gauges(now, rec);
+    }
+
+    fn start(
+        &mut self,
+        now: SimTime,
+        daemon: u32,
+        job: u32,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        let j = self.jobs[job as usize].as_mut().expect("live job");
+        j.ticket = None;
+        let wait_s = now.saturating_sub(j.created).as_secs_f64();
+        let run_s = if j.fails { j.build_s * 0.5 } else { j.build_s };
+        rec.record(self.ids.wait, now, wait_s);
+        rec.inc(self.ids.started, now);
+        if now >= self.warmup {
+            self.started_after_warmup += 1;
+            if wait_s > 0.0 {
+                self.waited_after_warmup += 1;
+            }
+        }
+        self.daemons[daemon as usize].busy = Some(job);
+        self.n_busy += 1;
+        q.push(
+            now + SimTime::from_secs_f64(run_s),
+            PRIO_BUILD_DONE,
+            Ev::Prov(ProvEv::BuildDone { daemon, job }),
+        );
+    }
+
+    /// A daemon became free: exit if draining, else take the best waiting compatible job.
+    fn release_daemon(
+        &mut self,
+        now: SimTime,
+        daemon: u32,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        let d = &mut self.daemons[daemon as usize];
+        if d.draining || !d.alive {
+            if d.alive {
+                d.alive = false;
+                self.n_alive -= 1;
+                rec.set(self.ids.daemons, now, self.n_alive as f64);
+            }
+            return;
+        }
+        let g = d.group as usize;
+        let best = self.groups[g]
+            .templates
+            .iter()
+            .filter_map(|&t| self.lines[t as usize].peek().map(|(tk, _)| (*tk, t)))
+            .min_by_key(|(tk, t)| (tk.priority(), tk.order(), *t));
+        match best {
+            Some((_, t)) => {
+                let (_, job) = self.lines[t as usize].pop().expect("peeked");
+                self.n_waiting -= 1;
+                self.start(now, daemon, job, rec, q);
+            }
+            None => self.groups[g].free.push(daemon),
+        }
+    }
+
+    fn update_gauges(&mut self, now: SimTime, rec: &mut Recorder) {
+        rec.set(self.ids.qlen, now, self.n_waiting as f64);
+        let u = if self.n_alive == 0 {
+            0.0
+        } else {
+            self.n_busy as f64 / self.n_alive as f64
+        };
+        rec.set(self.ids.util, now, u.min(1.0));
+    }
+
+    pub fn n_waiting(&self) -> usize {
+        self.n_waiting
+    }
+    pub fn n_busy(&self) -> usize {
+        self.n_busy
+    }
+    pub fn n_daemons(&self) -> usize {
+        self.n_alive
+    }
+    /// Fraction of started jobs (after warm-up) that waited at all.
+    pub fn wait_probability(&self) -> f64 {
+        if self.started_after_warmup == 0 {
+            0.0
+        } else {
+            self.waited_after_warmup as f64 / self.started_after_warmup as f64
+        }
+    }
+    pub fn template_index(&self, name: &str) -> Option<u32> {
+        self.templates
+            .iter()
+            .position(|t| t.name == name)
+            .map(|i| i as u32)
+    }
+    /// Labels of template `t` (for per-template metrics by callers).
+    pub fn template_labels(&self, t: u32) -> Labels {
+        labels([("template", self.templates[t as usize].name.as_str())])
+    }
+    pub fn build_time_dist(&self, t: u32) -> &Dist {
+        &self.templates[t as usize].build_time_s
+    }
+    pub fn group_tags(&self, g: usize) -> &std::collections::BTreeMap<String, String> {
+        &self.groups[g].tags
+    }
+}

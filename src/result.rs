@@ -1,0 +1,191 @@
+//! What a run produces, and the JSON summary contract.
+//!
+//! A [`RunResult`] is one replication. A [`Summary`] aggregates replications
+//! (means with 95% Student-t intervals) and checks the scenario's SLOs; its
+//! JSON form is the contract that scripts and later commands rely on:
+//!
+//! ```json
+//! {"capsim_version", "scenario", "scenario_sha256", "seed", "replications", "saturated",
+//!  "metrics": [{"name", "stat", "labels": {..}, "value", "ci_low", "ci_high", "unit"}],
+//!  "slo": [{"name", "target", "value", "pass"}]}
+//! ```
+
+use crate::engine::metrics::{Labels, Metric, TimeSeries};
+use crate::scenario::{Bound, Scenario, Slo};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Something that happened at a point in time, drawn on plots (replica loss, scale event).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    pub t_s: f64,
+    pub kind: String,
+    pub label: String,
+}
+
+/// The result of one replication.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub scenario: String,
+    pub seed: u64,
+    /// A resource was at or over capacity: queues grow without bound.
+    pub saturated: bool,
+    /// Why it is saturated, and other warnings.
+    pub notes: Vec<String>,
+    pub metrics: Vec<Metric>,
+    pub series: TimeSeries,
+    pub marks: Vec<Mark>,
+    pub events_processed: u64,
+}
+
+impl RunResult {
+    pub fn metric(&self, name: &str, stat: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|m| m.name == name && m.stat == stat)
+            .map(|m| m.value)
+    }
+}
+
+/// One statistic in the summary (mean across replications and its 95% interval).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryMetric {
+    pub name: String,
+    pub stat: String,
+    pub labels: Labels,
+    pub value: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub unit: String,
+}
+
+/// An SLO checked against the summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloVerdict {
+    pub name: String,
+    pub target: f64,
+    pub value: Option<f64>,
+    pub pass: bool,
+}
+
+/// The JSON summary contract.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub capsim_version: String,
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub saturated: bool,
+    pub metrics: Vec<SummaryMetric>,
+    pub slo: Vec<SloVerdict>,
+}
+
+/// Mean and 95% Student-t interval of `xs` (no interval for fewer than 2 values).
+pub fn mean_ci95(xs: &[f64]) -> (f64, Option<(f64, f64)>) {
+    let n = xs.len();
+    if n == 0 {
+        return (f64::NAN, None);
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, None);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .expect("df >= 1")
+        .inverse_cdf(0.975);
+    let h = t * (var / n as f64).sqrt();
+    (mean, Some((mean - h, mean + h)))
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl Summary {
+    /// Aggregate replications of one scenario (in replication order).
+    pub fn from_runs(scenario: &Scenario, seed: u64, runs: &[RunResult]) -> Summary {
+        let first = runs.first().expect("at least one replication");
+        let metrics: Vec<SummaryMetric> = first
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let xs: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.metrics.get(i))
+                    .map(|x| x.value)
+                    .collect();
+                let (mean, ci) = mean_ci95(&xs);
+                SummaryMetric {
+                    name: m.name.clone(),
+                    stat: m.stat.clone(),
+                    labels: m.labels.clone(),
+                    value: finite(mean),
+                    ci_low: ci.and_then(|c| finite(c.0)),
+                    ci_high: ci.and_then(|c| finite(c.1)),
+                    unit: m.unit.clone(),
+                }
+            })
+            .collect();
+        let slo = scenario.slos.iter().map(|s| verdict(s, &metrics)).collect();
+        Summary {
+            capsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: scenario.name.clone(),
+            scenario_sha256: scenario.sha256.clone(),
+            seed,
+            replications: runs.len() as u32,
+            saturated: runs.iter().any(|r| r.saturated),
+            metrics,
+            slo,
+        }
+    }
+
+    pub fn get(&self, name: &str, stat: &str) -> Option<&SummaryMetric> {
+        self.metrics
+            .iter()
+            .find(|m| m.name == name && m.stat == stat)
+    }
+    pub fn value(&self, name: &str, stat: &str) -> Option<f64> {
+        self.get(name, stat).and_then(|m| m.value)
+    }
+}
+
+/// Find the summary metric an SLO refers to: name, stat and every SLO label.
+pub fn find_for_slo<'a>(slo: &Slo, metrics: &'a [SummaryMetric]) -> Option<&'a SummaryMetric> {
+    metrics.iter().find(|m| {
+        m.name == slo.metric
+            && m.stat == slo.stat
+            && slo.labels.iter().all(|(k, v)| m.labels.get(k) == Some(v))
+    })
+}
+
+fn verdict(slo: &Slo, metrics: &[SummaryMetric]) -> SloVerdict {
+    let value = find_for_slo(slo, metrics).and_then(|m| m.value);
+    let pass = match (value, slo.bound) {
+        (Some(v), Bound::AtMost) => v <= slo.target,
+        (Some(v), Bound::AtLeast) => v >= slo.target,
+        (None, _) => false,
+    };
+    SloVerdict {
+        name: slo.name.clone(),
+        target: slo.target,
+        value,
+        pass,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn student_t_interval() {
+        let (m, ci) = mean_ci95(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(m, 2.5);
+        let (lo, hi) = ci.unwrap();
+        // t(0.975, 3) = 3.182446; sd = 1.290994; half-width = 2.054
+        assert!((hi - lo - 2.0 * 2.054_275).abs() < 1e-3, "{lo} {hi}");
+        assert!(mean_ci95(&[5.0]).1.is_none());
+    }
+}

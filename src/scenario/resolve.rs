@@ -1,0 +1,468 @@
+//! From the merged file to a validated [`Scenario`] with real units.
+
+use super::file::{ArrivalFile, DistFile, ScenarioFile, SloFile};
+use super::load::Merged;
+use super::source::SourceMap;
+use super::units::{
+    Quantity, parse_bytes, parse_duration_s, parse_rate_per_s, parse_time_of_day_s,
+};
+use super::*;
+use crate::engine::{Dist, SimTime};
+use crate::model::params::ModelParams;
+use std::path::Path;
+
+/// Resolution context: turns field paths into located errors.
+pub struct Ctx<'a> {
+    pub map: &'a SourceMap,
+}
+
+impl Ctx<'_> {
+    pub fn err(&self, field: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            location: self.map.locate(field),
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+    pub fn required<'v, T>(&self, v: &'v Option<T>, field: &str) -> Result<&'v T, ScenarioError> {
+        v.as_ref()
+            .ok_or_else(|| self.err(field, "missing required field"))
+    }
+    pub fn duration(&self, q: &Quantity, field: &str) -> Result<SimTime, ScenarioError> {
+        let s = parse_duration_s(q).map_err(|m| self.err(field, m))?;
+        if s < 0.0 {
+            return Err(self.err(field, format!("must not be negative, found {q}")));
+        }
+        Ok(SimTime::from_secs_f64(s))
+    }
+    pub fn positive_duration(&self, q: &Quantity, field: &str) -> Result<SimTime, ScenarioError> {
+        let d = self.duration(q, field)?;
+        if d == SimTime::ZERO {
+            return Err(self.err(field, format!("must be greater than zero, found {q}")));
+        }
+        Ok(d)
+    }
+    pub fn rate(&self, q: &Quantity, field: &str) -> Result<f64, ScenarioError> {
+        let r = parse_rate_per_s(q).map_err(|m| self.err(field, m))?;
+        if r < 0.0 {
+            return Err(self.err(field, format!("must not be negative, found {q}")));
+        }
+        Ok(r)
+    }
+    pub fn bytes(&self, q: &Quantity, field: &str) -> Result<f64, ScenarioError> {
+        let b = parse_bytes(q).map_err(|m| self.err(field, m))?;
+        if !(b > 0.0) {
+            return Err(self.err(field, format!("must be greater than zero, found {q}")));
+        }
+        Ok(b)
+    }
+    pub fn count(&self, v: i64, field: &str, min: i64) -> Result<u32, ScenarioError> {
+        if v < min || v > u32::MAX as i64 {
+            return Err(self.err(field, format!("expected an integer >= {min}, found {v}")));
+        }
+        Ok(v as u32)
+    }
+    pub fn positive(&self, v: f64, field: &str) -> Result<f64, ScenarioError> {
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(self.err(field, format!("expected a number > 0, found {v}")));
+        }
+        Ok(v)
+    }
+    pub fn probability(&self, v: f64, field: &str) -> Result<f64, ScenarioError> {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(self.err(
+                field,
+                format!("expected a probability in [0, 1], found {v}"),
+            ));
+        }
+        Ok(v)
+    }
+    /// A distribution of durations (seconds).
+    pub fn duration_dist(&self, d: &DistFile, field: &str) -> Result<Dist, ScenarioError> {
+        self.dist(d, field, &|q, f| {
+            self.duration(q, f).map(|t| t.as_secs_f64())
+        })
+    }
+    /// A distribution of plain numbers.
+    pub fn number_dist(&self, d: &DistFile, field: &str) -> Result<Dist, ScenarioError> {
+        self.dist(d, field, &|q, f| match q {
+            Quantity::Number(n) => Ok(*n),
+            Quantity::Text(s) => Err(self.err(f, format!("expected a number, found \"{s}\""))),
+        })
+    }
+    fn dist(
+        &self,
+        d: &DistFile,
+        field: &str,
+        num: &dyn Fn(&Quantity, &str) -> Result<f64, ScenarioError>,
+    ) -> Result<Dist, ScenarioError> {
+        let get = |name: &str, q: &Option<Quantity>| -> Result<f64, ScenarioError> {
+            let f = format!("{field}.{name}");
+            num(self.required(q, &f)?, &f)
+        };
+        let allowed: &[&str] = match d.dist.as_str() {
+            "constant" => &["value"],
+            "exponential" => &["mean"],
+            "lognormal" => &["median", "p95", "mean", "sd"],
+            "gamma" => &["shape", "mean"],
+            "normal" => &["mean", "sd", "min", "max"],
+            "uniform" => &["min", "max"],
+            "empirical" => &["values"],
+            other => {
+                return Err(self.err(
+                    &format!("{field}.dist"),
+                    format!(
+                        "unknown distribution \"{other}\"; expected one of constant, exponential, lognormal, gamma, normal, uniform, empirical"
+                    ),
+                ));
+            }
+        };
+        let present: [(&str, bool); 9] = [
+            ("value", d.value.is_some()),
+            ("mean", d.mean.is_some()),
+            ("median", d.median.is_some()),
+            ("p95", d.p95.is_some()),
+            ("sd", d.sd.is_some()),
+            ("shape", d.shape.is_some()),
+            ("min", d.min.is_some()),
+            ("max", d.max.is_some()),
+            ("values", d.values.is_some()),
+        ];
+        if let Some((k, _)) = present.iter().find(|(k, p)| *p && !allowed.contains(k)) {
+            return Err(self.err(
+                &format!("{field}.{k}"),
+                format!(
+                    "not a parameter of a {} distribution (expected {})",
+                    d.dist,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        let built = match d.dist.as_str() {
+            "constant" => Dist::constant(get("value", &d.value)?),
+            "exponential" => Dist::exponential(get("mean", &d.mean)?),
+            "lognormal" => {
+                if d.median.is_some() || d.p95.is_some() {
+                    Dist::lognormal_median_p95(get("median", &d.median)?, get("p95", &d.p95)?)
+                } else {
+                    Dist::lognormal_mean_sd(get("mean", &d.mean)?, get("sd", &d.sd)?)
+                }
+            }
+            "gamma" => {
+                let shape = *self.required(&d.shape, &format!("{field}.shape"))?;
+                Dist::gamma_shape_mean(shape, get("mean", &d.mean)?)
+            }
+            "normal" => {
+                let min = match &d.min {
+                    Some(q) => num(q, &format!("{field}.min"))?,
+                    None => 0.0,
+                };
+                let max = match &d.max {
+                    Some(q) => num(q, &format!("{field}.max"))?,
+                    None => f64::INFINITY,
+                };
+                Dist::truncated_normal(get("mean", &d.mean)?, get("sd", &d.sd)?, min, max)
+            }
+            "uniform" => Dist::uniform(get("min", &d.min)?, get("max", &d.max)?),
+            "empirical" => {
+                let vals = self.required(&d.values, &format!("{field}.values"))?;
+                let v: Result<Vec<f64>, _> = vals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, q)| num(q, &format!("{field}.values[{i}]")))
+                    .collect();
+                Dist::empirical(v?)
+            }
+            _ => unreachable!("checked above"),
+        };
+        built.map_err(|e| self.err(field, e.0))
+    }
+
+    pub fn arrivals(&self, a: &ArrivalFile, field: &str) -> Result<Arrivals, ScenarioError> {
+        match (&a.rate, &a.profile) {
+            (Some(r), None) => Ok(Arrivals::Poisson {
+                rate_per_s: self.rate(r, &format!("{field}.rate"))?,
+            }),
+            (None, Some(p)) => {
+                if p.is_empty() {
+                    return Err(self.err(
+                        &format!("{field}.profile"),
+                        "needs at least one [time, rate] point",
+                    ));
+                }
+                let mut points = Vec::with_capacity(p.len());
+                for (i, (t, r)) in p.iter().enumerate() {
+                    let f = format!("{field}.profile[{i}]");
+                    let tod = parse_time_of_day_s(t).map_err(|m| self.err(&f, m))?;
+                    points.push((tod, self.rate(r, &f)?));
+                }
+                if points.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(self.err(
+                        &format!("{field}.profile"),
+                        "times must be strictly increasing",
+                    ));
+                }
+                Ok(Arrivals::Profile { points })
+            }
+            (Some(_), Some(_)) => Err(self.err(field, "give either `rate` or `profile`, not both")),
+            (None, None) => Err(self.err(field, "give `rate` (e.g. \"120/h\") or `profile`")),
+        }
+    }
+}
+
+/// Units in which SLO targets of each metric are written.
+fn slo_target(ctx: &Ctx, metric: &str, q: &Quantity, field: &str) -> Result<f64, ScenarioError> {
+    if metric.ends_with("_seconds") {
+        ctx.duration(q, field).map(|d| d.as_secs_f64())
+    } else {
+        match q {
+            Quantity::Number(n) => Ok(*n),
+            Quantity::Text(s) => {
+                if let Some(p) = s.strip_suffix('%') {
+                    p.trim()
+                        .parse::<f64>()
+                        .map(|v| v / 100.0)
+                        .map_err(|_| ctx.err(field, format!("bad percentage \"{s}\"")))
+                } else {
+                    Err(ctx.err(
+                        field,
+                        format!("expected a number or a percentage, found \"{s}\""),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn resolve_slo(ctx: &Ctx, s: &SloFile, i: usize) -> Result<Slo, ScenarioError> {
+    let f = format!("slo[{i}]");
+    let metric = ctx.required(&s.metric, &format!("{f}.metric"))?.clone();
+    let stat = s.stat.clone().unwrap_or_else(|| "mean".into());
+    let (bound, target) = match (&s.max, &s.min) {
+        (Some(q), None) => (
+            Bound::AtMost,
+            slo_target(ctx, &metric, q, &format!("{f}.max"))?,
+        ),
+        (None, Some(q)) => (
+            Bound::AtLeast,
+            slo_target(ctx, &metric, q, &format!("{f}.min"))?,
+        ),
+        _ => return Err(ctx.err(&f, "give exactly one of `max` or `min`")),
+    };
+    let labels = s.labels.clone().unwrap_or_default();
+    let name = s.name.clone().unwrap_or_else(|| {
+        let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let l = if l.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", l.join(","))
+        };
+        format!(
+            "{metric}{l} {stat} {} {target}",
+            if bound == Bound::AtMost { "<=" } else { ">=" }
+        )
+    });
+    Ok(Slo {
+        name,
+        metric,
+        stat,
+        labels,
+        bound,
+        target,
+    })
+}
+
+/// Resolve a merged scenario.
+pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { map: &merged.map };
+    let file: ScenarioFile = serde_path_to_error::deserialize(toml::Value::Table(
+        merged.table.clone(),
+    ))
+    .map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.message().trim().to_string();
+        ctx.err(&path, msg)
+    })?;
+    let root = &merged.map.root;
+    let name = file.name.clone().unwrap_or_else(|| {
+        root.file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
+    });
+
+    let rel = |field: &str, p: &str| -> PathBuf {
+        let decl = merged.map.locate(field).file;
+        decl.parent().unwrap_or(Path::new(".")).join(p)
+    };
+    let model_rel = ctx.required(&file.model, "model")?;
+    let model_path = rel("model", model_rel);
+    let model = ModelParams::load(&model_path).map_err(|e| ctx.err("model", e))?;
+    let prices_path = file.prices.as_ref().map(|p| rel("prices", p));
+
+    let duration = ctx.positive_duration(ctx.required(&file.duration, "duration")?, "duration")?;
+    let warmup = match &file.warmup {
+        Some(q) => ctx.duration(q, "warmup")?,
+        None => SimTime::ZERO,
+    };
+    if warmup >= duration {
+        return Err(ctx.err(
+            "warmup",
+            format!("warm-up ({warmup}) must be shorter than the run ({duration})"),
+        ));
+    }
+    let bucket = match &file.bucket {
+        Some(q) => ctx.positive_duration(q, "bucket")?,
+        None => SimTime::MINUTE,
+    };
+    let start_time_of_day = match &file.start_time {
+        Some(s) => {
+            SimTime::from_secs_f64(parse_time_of_day_s(s).map_err(|m| ctx.err("start_time", m))?)
+        }
+        None => SimTime::ZERO,
+    };
+
+    let dep = file.deployment.clone().unwrap_or_default();
+    let cd = dep.coderd.clone().unwrap_or_default();
+    let coderd = Coderd {
+        n_replicas: ctx.count(cd.replicas.unwrap_or(0), "deployment.coderd.replicas", 0)?,
+        vcpu_per_replica: match cd.vcpu {
+            Some(v) => ctx.positive(v, "deployment.coderd.vcpu")?,
+            None => 4.0,
+        },
+        ram_bytes_per_replica: match &cd.ram {
+            Some(q) => ctx.bytes(q, "deployment.coderd.ram")?,
+            None => 16e9,
+        },
+        builtin_provisioners_per_replica: ctx.count(
+            cd.builtin_provisioners
+                .unwrap_or(model.get_or("builtin_provisioners_per_replica", 3.0) as i64),
+            "deployment.coderd.builtin_provisioners",
+            0,
+        )?,
+    };
+    let mut provisioner_groups = Vec::new();
+    if let Some(p) = &dep.provisioners {
+        let vcpu = match p.vcpu {
+            Some(v) => ctx.positive(v, "deployment.provisioners.vcpu")?,
+            None => 0.5,
+        };
+        let ram = match &p.ram {
+            Some(q) => ctx.bytes(q, "deployment.provisioners.ram")?,
+            None => 512e6,
+        };
+        if let Some(c) = p.count {
+            provisioner_groups.push(ProvisionerGroup {
+                name: "external".into(),
+                n_daemons: ctx.count(c, "deployment.provisioners.count", 0)?,
+                tags: p.tags.clone().unwrap_or_default(),
+                vcpu_per_daemon: vcpu,
+                ram_bytes_per_daemon: ram,
+            });
+        }
+        for (i, g) in p.groups.iter().flatten().enumerate() {
+            let f = format!("deployment.provisioners.groups[{i}]");
+            provisioner_groups.push(ProvisionerGroup {
+                name: g.name.clone().unwrap_or_else(|| format!("group-{i}")),
+                n_daemons: ctx.count(
+                    *ctx.required(&g.count, &format!("{f}.count"))?,
+                    &format!("{f}.count"),
+                    0,
+                )?,
+                tags: g.tags.clone().unwrap_or_default(),
+                vcpu_per_daemon: vcpu,
+                ram_bytes_per_daemon: ram,
+            });
+        }
+    }
+
+    let wl = file.workload.clone().unwrap_or_default();
+    let mut templates = Vec::new();
+    for (i, t) in wl.templates.iter().flatten().enumerate() {
+        let f = format!("workload.templates[{i}]");
+        let name = t.name.clone().unwrap_or_else(|| format!("template-{i}"));
+        if templates.iter().any(|x: &Template| x.name == name) {
+            return Err(ctx.err(
+                &format!("{f}.name"),
+                format!("duplicate template name \"{name}\""),
+            ));
+        }
+        let build_time_s = ctx.duration_dist(
+            ctx.required(&t.build_time, &format!("{f}.build_time"))?,
+            &format!("{f}.build_time"),
+        )?;
+        let failure_probability = ctx.probability(
+            t.failure_probability.unwrap_or(0.0),
+            &format!("{f}.failure_probability"),
+        )?;
+        let builds = t
+            .builds
+            .as_ref()
+            .map(|a| ctx.arrivals(a, &format!("{f}.builds")))
+            .transpose()?;
+        let prebuilds = t
+            .prebuilds
+            .as_ref()
+            .map(|a| ctx.arrivals(a, &format!("{f}.prebuilds")))
+            .transpose()?;
+        let tags = t.tags.clone().unwrap_or_default();
+        let total_daemons: u32 = provisioner_groups
+            .iter()
+            .filter(|g| tags_match(&tags, &g.tags))
+            .map(|g| g.n_daemons)
+            .sum::<u32>()
+            + if tags.is_empty() {
+                coderd.n_replicas * coderd.builtin_provisioners_per_replica
+            } else {
+                0
+            };
+        if total_daemons == 0 && (builds.is_some() || prebuilds.is_some()) {
+            return Err(ctx.err(
+                &format!("{f}.tags"),
+                format!("no provisioner daemon can build template \"{name}\" (no daemons, or none whose tags include {tags:?})"),
+            ));
+        }
+        templates.push(Template {
+            name,
+            tags,
+            build_time_s,
+            failure_probability,
+            builds,
+            prebuilds,
+        });
+    }
+
+    let slos = file
+        .slo
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| resolve_slo(&ctx, s, i))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Scenario {
+        name,
+        description: file.description.clone().unwrap_or_default(),
+        path: Some(root.clone()),
+        sha256: merged.sha256.clone(),
+        is_abstract: file.is_abstract.unwrap_or(false),
+        model,
+        prices_path,
+        seed: file.seed.unwrap_or(1),
+        duration,
+        warmup,
+        bucket,
+        start_time_of_day,
+        deployment: Deployment {
+            coderd,
+            provisioner_groups,
+        },
+        workload: Workload { templates },
+        slos,
+    })
+}
+
+/// A daemon can build a job when every tag of the job is on the daemon
+/// (Coder's rule: job tags are a subset of daemon tags).
+pub fn tags_match(job: &BTreeMap<String, String>, daemon: &BTreeMap<String, String>) -> bool {
+    job.iter().all(|(k, v)| daemon.get(k) == Some(v))
+}
