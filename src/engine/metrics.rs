@@ -31,6 +31,8 @@ pub struct CounterId(u32);
 pub struct GaugeId(u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct HistId(u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RateId(u32);
 
 /// One statistic of one labelled metric, over the whole run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -92,6 +94,15 @@ struct CounterState {
     series: [Vec<f64>; 2],
 }
 
+/// Events per second: summary `mean` (over the run), `p50` and `max` of the
+/// bucket rates; series `mean` (the rate in each bucket).
+struct RateState {
+    meta: Meta,
+    bucket: f64,
+    total: f64,
+    series: Vec<f64>,
+}
+
 struct GaugeState {
     meta: Meta,
     value: f64,
@@ -132,8 +143,11 @@ pub struct Recorder {
     /// Start of the open bucket.
     bucket_start: SimTime,
     counters: Vec<CounterState>,
+    rates: Vec<RateState>,
     gauges: Vec<GaugeState>,
     hists: Vec<HistState>,
+    /// Buckets closed so far: a series registered late is padded to this length.
+    n_closed: usize,
 }
 
 impl Recorder {
@@ -147,8 +161,10 @@ impl Recorder {
             end,
             bucket_start: warmup,
             counters: vec![],
+            rates: vec![],
             gauges: vec![],
             hists: vec![],
+            n_closed: 0,
         }
     }
 
@@ -165,9 +181,19 @@ impl Recorder {
             meta: Self::meta(name, labels, unit),
             bucket: 0.0,
             total: 0.0,
-            series: [vec![], vec![]],
+            series: [vec![0.0; self.n_closed], vec![0.0; self.n_closed]],
         });
         CounterId(self.counters.len() as u32 - 1)
+    }
+    /// A rate metric (`unit` is the unit per second, e.g. `1/s`).
+    pub fn rate(&mut self, name: &str, labels: Labels, unit: &str) -> RateId {
+        self.rates.push(RateState {
+            meta: Self::meta(name, labels, unit),
+            bucket: 0.0,
+            total: 0.0,
+            series: vec![0.0; self.n_closed],
+        });
+        RateId(self.rates.len() as u32 - 1)
     }
     pub fn gauge(&mut self, name: &str, labels: Labels, unit: &str) -> GaugeId {
         self.gauges.push(GaugeState {
@@ -178,7 +204,7 @@ impl Recorder {
             bucket_max: 0.0,
             total_integral: 0.0,
             total_max: 0.0,
-            series: [vec![], vec![]],
+            series: [vec![0.0; self.n_closed], vec![0.0; self.n_closed]],
         });
         GaugeId(self.gauges.len() as u32 - 1)
     }
@@ -190,7 +216,13 @@ impl Recorder {
             bucket_sum: 0.0,
             total_sum: 0.0,
             total_max: 0.0,
-            series: Default::default(),
+            series: [
+                vec![f64::NAN; self.n_closed],
+                vec![f64::NAN; self.n_closed],
+                vec![f64::NAN; self.n_closed],
+                vec![f64::NAN; self.n_closed],
+                vec![0.0; self.n_closed],
+            ],
         });
         HistId(self.hists.len() as u32 - 1)
     }
@@ -214,6 +246,18 @@ impl Recorder {
         let c = &mut self.counters[id.0 as usize];
         c.bucket += n;
         c.total += n;
+    }
+
+    /// Count `n` events of a rate metric.
+    #[inline]
+    pub fn tick(&mut self, id: RateId, now: SimTime, n: f64) {
+        if now < self.warmup {
+            return;
+        }
+        self.advance(now);
+        let r = &mut self.rates[id.0 as usize];
+        r.bucket += n;
+        r.total += n;
     }
 
     #[inline]
@@ -279,6 +323,10 @@ impl Recorder {
             c.series[1].push(c.bucket / len_s);
             c.bucket = 0.0;
         }
+        for r in &mut self.rates {
+            r.series.push(r.bucket / len_s);
+            r.bucket = 0.0;
+        }
         for g in &mut self.gauges {
             let from = g.since.max(self.bucket_start);
             let dt = close.saturating_sub(from).as_secs_f64();
@@ -319,6 +367,7 @@ impl Recorder {
             h.bucket_sum = 0.0;
         }
         self.bucket_start = close;
+        self.n_closed += 1;
     }
 
     /// Close the remaining buckets up to the end and return the run summary
@@ -357,8 +406,20 @@ impl Recorder {
             series.push(s(&c.meta, "count", count, &c.meta.unit));
             series.push(s(&c.meta, "rate", rate, &rate_unit));
         }
+        for r in self.rates {
+            metrics.push(m(&r.meta, "mean", r.total / span_s, &r.meta.unit));
+            metrics.push(m(&r.meta, "p50", median(&r.series), &r.meta.unit));
+            metrics.push(m(
+                &r.meta,
+                "max",
+                r.series.iter().copied().fold(0.0, f64::max),
+                &r.meta.unit,
+            ));
+            series.push(s(&r.meta, "mean", r.series, &r.meta.unit));
+        }
         for g in self.gauges {
             metrics.push(m(&g.meta, "mean", g.total_integral / span_s, &g.meta.unit));
+            metrics.push(m(&g.meta, "p50", median(&g.series[0]), &g.meta.unit));
             metrics.push(m(&g.meta, "max", g.total_max, &g.meta.unit));
             let [mean, max] = g.series;
             series.push(s(&g.meta, "mean", mean, &g.meta.unit));
@@ -402,6 +463,22 @@ impl Recorder {
             series,
         };
         (metrics, ts)
+    }
+}
+
+/// Median of the bucket values (0 when there are none): the typical bucket,
+/// as a Grafana panel's median over time would show.
+fn median(v: &[f64]) -> f64 {
+    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if x.is_empty() {
+        return 0.0;
+    }
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    if n % 2 == 1 {
+        x[n / 2]
+    } else {
+        (x[n / 2 - 1] + x[n / 2]) / 2.0
     }
 }
 

@@ -7,43 +7,47 @@
 //! clock reaches its arrival virtual time plus its work. Arrivals and
 //! departures cost O(log k).
 //!
-//! The model owns the event set: after every `arrive` or `depart` it asks
-//! `next_completion` and schedules one completion event tagged with
-//! `generation()`; a completion whose generation is stale is ignored.
+//! Capacity can change at run time (`set_cores`): a background load (relayed
+//! bytes) takes cores away from request work, an outage sets it to zero.
+//!
+//! Completion events are lazy: the model keeps at most one pending wake-up
+//! per CPU. [`PsCpu::wakeup_needed`] says when a new one must be scheduled
+//! (the next completion moved earlier than the pending one); a wake-up that
+//! fires early finds nothing done and asks to be rescheduled.
 
 use super::time::SimTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-#[derive(Debug)]
-pub struct PsCpu<J> {
+/// Jobs are identified by a caller-chosen `u32`.
+#[derive(Debug, Clone)]
+pub struct PsCpu {
     cores: f64,
-    /// Virtual work done per job so far (core-seconds).
-    virtual_s: f64,
+    /// Virtual work done per job so far (core-nanoseconds as f64).
+    virtual_ns: f64,
     last: SimTime,
-    /// (finish virtual time in ns-of-work, seq) -> job
-    jobs: BinaryHeap<Reverse<(u64, u64)>>,
-    payload: std::collections::BTreeMap<u64, J>,
+    /// (finish virtual time in ns, seq, job)
+    jobs: BinaryHeap<Reverse<(u64, u64, u32)>>,
     seq: u64,
-    generation: u64,
     busy_core_s: f64,
+    /// Time of the scheduled wake-up, if any.
+    pending: Option<SimTime>,
 }
 
-impl<J> PsCpu<J> {
+impl PsCpu {
     pub fn new(cores: f64) -> Self {
-        assert!(cores > 0.0);
         PsCpu {
-            cores,
-            virtual_s: 0.0,
+            cores: cores.max(0.0),
+            virtual_ns: 0.0,
             last: SimTime::ZERO,
             jobs: BinaryHeap::new(),
-            payload: Default::default(),
             seq: 0,
-            generation: 0,
             busy_core_s: 0.0,
+            pending: None,
         }
     }
 
+    #[inline]
     fn rate(&self) -> f64 {
         let k = self.jobs.len() as f64;
         if k == 0.0 {
@@ -53,45 +57,86 @@ impl<J> PsCpu<J> {
         }
     }
 
+    /// Cores busy with jobs right now.
+    #[inline]
+    pub fn busy_cores(&self) -> f64 {
+        (self.jobs.len() as f64).min(self.cores)
+    }
+
+    #[inline]
     fn catch_up(&mut self, now: SimTime) {
-        let dt = now.saturating_sub(self.last).as_secs_f64();
-        let r = self.rate();
-        self.virtual_s += r * dt;
-        self.busy_core_s += r * dt * self.jobs.len() as f64;
-        self.last = now;
+        if now > self.last {
+            let dt_ns = (now.0 - self.last.0) as f64;
+            let r = self.rate();
+            self.virtual_ns += r * dt_ns;
+            self.busy_core_s += r * dt_ns * 1e-9 * self.jobs.len() as f64;
+            self.last = now;
+        }
     }
 
-    /// A job needing `work_s` core-seconds arrives at `now`.
-    pub fn arrive(&mut self, now: SimTime, work_s: f64, job: J) {
+    /// Job `id` needing `work_s` core-seconds arrives at `now`.
+    #[inline]
+    pub fn arrive(&mut self, now: SimTime, work_s: f64, id: u32) {
         self.catch_up(now);
-        let finish = ((self.virtual_s + work_s.max(0.0)) * 1e9).round() as u64;
-        self.jobs.push(Reverse((finish, self.seq)));
-        self.payload.insert(self.seq, job);
+        let finish = (self.virtual_ns + work_s.max(0.0) * 1e9).round() as u64;
+        self.jobs.push(Reverse((finish, self.seq, id)));
         self.seq += 1;
-        self.generation += 1;
     }
 
-    /// When the next job finishes, if no one else arrives.
+    /// When the next job finishes if nothing else arrives (`None` if idle or stalled).
     pub fn next_completion(&self) -> Option<SimTime> {
-        let Reverse((finish, _)) = self.jobs.peek()?;
-        let remaining = (*finish as f64 / 1e9 - self.virtual_s).max(0.0);
+        let Reverse((finish, _, _)) = self.jobs.peek()?;
         let r = self.rate();
-        Some(self.last + SimTime::from_secs_f64(remaining / r))
+        if r <= 0.0 {
+            return None;
+        }
+        let remaining_ns = (*finish as f64 - self.virtual_ns).max(0.0);
+        Some(SimTime(
+            self.last.0.saturating_add((remaining_ns / r).ceil() as u64),
+        ))
     }
 
-    /// Current generation: completion events carry it; a mismatch means stale.
-    pub fn generation(&self) -> u64 {
-        self.generation
+    /// If a wake-up must be scheduled, its time (and it is recorded as pending).
+    pub fn wakeup_needed(&mut self) -> Option<SimTime> {
+        let next = self.next_completion()?;
+        match self.pending {
+            Some(p) if p <= next => None,
+            _ => {
+                self.pending = Some(next);
+                Some(next)
+            }
+        }
     }
 
-    /// Remove the job finishing first (call when its completion event fires).
-    pub fn depart(&mut self, now: SimTime) -> Option<J> {
+    /// A wake-up fired at `now`: true if it is the pending one (not stale).
+    pub fn take_wakeup(&mut self, now: SimTime) -> bool {
+        if self.pending == Some(now) {
+            self.pending = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Pop one job finished by `now`, if any.
+    #[inline]
+    pub fn pop_finished(&mut self, now: SimTime) -> Option<u32> {
         self.catch_up(now);
-        let Reverse((finish, seq)) = self.jobs.pop()?;
-        // Snap the virtual clock to the finisher to absorb rounding.
-        self.virtual_s = self.virtual_s.max(finish as f64 / 1e9);
-        self.generation += 1;
-        self.payload.remove(&seq)
+        let Reverse((finish, _, id)) = *self.jobs.peek()?;
+        // Within 1 ns of virtual work counts as done (absorbs rounding).
+        if finish as f64 <= self.virtual_ns + 1.0 {
+            self.jobs.pop();
+            self.virtual_ns = self.virtual_ns.max(finish as f64);
+            Some(id)
+        } else {
+            None
+        }
+    }
+
+    /// Change capacity at `now` (jobs keep their remaining work).
+    pub fn set_cores(&mut self, now: SimTime, cores: f64) {
+        self.catch_up(now);
+        self.cores = cores.max(0.0);
     }
 
     pub fn in_service(&self) -> usize {
@@ -105,25 +150,42 @@ impl<J> PsCpu<J> {
         self.catch_up(now);
         self.busy_core_s
     }
+    /// Remove every job (the machine died); returns their ids in finish order.
+    pub fn drain(&mut self, now: SimTime) -> Vec<u32> {
+        self.catch_up(now);
+        let mut v: Vec<_> = std::mem::take(&mut self.jobs).into_vec();
+        v.sort();
+        self.pending = None;
+        v.into_iter().map(|Reverse((_, _, id))| id).collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn run_to_end(cpu: &mut PsCpu) -> Vec<(SimTime, u32)> {
+        let mut out = vec![];
+        while let Some(t) = cpu.next_completion() {
+            while let Some(id) = cpu.pop_finished(t) {
+                out.push((t, id));
+            }
+        }
+        out
+    }
+
     #[test]
     fn two_jobs_share_one_core() {
         let mut cpu = PsCpu::new(1.0);
-        cpu.arrive(SimTime::ZERO, 1.0, "a");
-        cpu.arrive(SimTime::ZERO, 2.0, "b");
-        // Both at half speed: a finishes at 2 s; then b alone needs 1 s more.
-        let t1 = cpu.next_completion().unwrap();
-        assert_eq!(t1, SimTime::from_secs(2));
-        assert_eq!(cpu.depart(t1), Some("a"));
-        let t2 = cpu.next_completion().unwrap();
-        assert_eq!(t2, SimTime::from_secs(3));
-        assert_eq!(cpu.depart(t2), Some("b"));
-        assert!((cpu.busy_core_s(t2) - 3.0).abs() < 1e-9);
+        cpu.arrive(SimTime::ZERO, 1.0, 1);
+        cpu.arrive(SimTime::ZERO, 2.0, 2);
+        // Both at half speed: job 1 finishes at 2 s; then job 2 alone needs 1 s more.
+        let done = run_to_end(&mut cpu);
+        assert_eq!(
+            done,
+            vec![(SimTime::from_secs(2), 1), (SimTime::from_secs(3), 2)]
+        );
+        assert!((cpu.busy_core_s(SimTime::from_secs(3)) - 3.0).abs() < 1e-9);
     }
 
     #[test]
@@ -132,5 +194,28 @@ mod tests {
         cpu.arrive(SimTime::ZERO, 1.0, 1);
         cpu.arrive(SimTime::ZERO, 1.0, 2);
         assert_eq!(cpu.next_completion(), Some(SimTime::from_secs(1)));
+    }
+
+    #[test]
+    fn zero_capacity_stalls_and_resumes() {
+        let mut cpu = PsCpu::new(1.0);
+        cpu.arrive(SimTime::ZERO, 1.0, 7);
+        cpu.set_cores(SimTime::from_millis(500), 0.0);
+        assert_eq!(cpu.next_completion(), None);
+        cpu.set_cores(SimTime::from_secs(10), 1.0);
+        assert_eq!(cpu.next_completion(), Some(SimTime::from_millis(10_500)));
+    }
+
+    #[test]
+    fn lazy_wakeups() {
+        let mut cpu = PsCpu::new(1.0);
+        cpu.arrive(SimTime::ZERO, 2.0, 1);
+        assert_eq!(cpu.wakeup_needed(), Some(SimTime::from_secs(2)));
+        cpu.arrive(SimTime::ZERO, 4.0, 2); // slows job 1: the pending wake-up is early, no new one
+        assert_eq!(cpu.wakeup_needed(), None);
+        assert!(cpu.take_wakeup(SimTime::from_secs(2)));
+        assert_eq!(cpu.pop_finished(SimTime::from_secs(2)), None);
+        assert_eq!(cpu.wakeup_needed(), Some(SimTime::from_secs(4)));
+        assert!(!cpu.take_wakeup(SimTime::from_secs(3)), "stale");
     }
 }

@@ -2,61 +2,162 @@
 //!
 //! `World` owns every component and the event set; `simulate` runs it.
 
+pub mod costs;
 pub mod params;
 pub mod provisioner;
+pub mod world;
 
 use crate::engine::metrics::Labels;
-use crate::engine::{DefaultEventSet, EventSet, Recorder, Streams};
-use crate::result::{Mark, RunResult};
+use crate::engine::{EventSet, Metric, Streams};
+use crate::result::RunResult;
 use crate::scenario::Scenario;
-use provisioner::{ProvEv, Provisioners};
+pub use provisioner::ProvEv;
+use world::World;
 
-/// Every event of the model. Components own their variants.
+/// Every event of the model. Fields are small integers so an event is 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ev {
     Prov(ProvEv),
+    /// A replica's CPU may have finished requests.
+    Cpu {
+        replica: u32,
+    },
+    /// The database's CPU may have finished queries.
+    Db,
+    DayPlan {
+        day: u32,
+    },
+    UserArrive {
+        user: u32,
+        day: u32,
+    },
+    UserLeave {
+        user: u32,
+        day: u32,
+    },
+    Lunch {
+        user: u32,
+        day: u32,
+        back: bool,
+    },
+    SlotOpen {
+        user: u32,
+        slot: u32,
+        epoch: u32,
+    },
+    ConnEnd {
+        conn: u32,
+        epoch: u32,
+    },
+    DashAction {
+        conn: u32,
+        epoch: u32,
+    },
+    Reconnect {
+        user: u32,
+        slot: u32,
+        epoch: u32,
+        attempt: u32,
+    },
+    AgentConnect {
+        user: u32,
+        epoch: u32,
+    },
+    AgentMeta {
+        user: u32,
+        epoch: u32,
+        tick: u32,
+    },
+    AgentStats {
+        user: u32,
+        epoch: u32,
+    },
+    MetaFlush {
+        replica: u32,
+        epoch: u32,
+    },
+    StatsFlush {
+        replica: u32,
+        epoch: u32,
+    },
+    Autostart {
+        user: u32,
+    },
+    Autostop {
+        user: u32,
+        epoch: u32,
+    },
+    BuildRetry {
+        user: u32,
+        epoch: u32,
+    },
+    Fluid,
+    Scheduled {
+        idx: u32,
+    },
+    Hpa,
+    ProvScale,
+    ProvAdd {
+        count: u32,
+    },
+    ReplicaUp {
+        replica: u32,
+    },
+    NodeUp,
+    DbRestore,
+    SpikeEnd {
+        factor_bits: u64,
+    },
+    PhaseStart {
+        idx: u32,
+    },
+    PhaseEnd {
+        idx: u32,
+    },
 }
 
 /// Run `scenario` once with `seed`. Pure: no I/O, no clock, no global state.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let streams = Streams::new(seed);
     let end = scenario.duration;
-    let mut rec = Recorder::new(scenario.warmup, scenario.bucket, end);
-    let mut q: DefaultEventSet<Ev> = DefaultEventSet::new();
-    let mut prov = Provisioners::new(scenario, &streams, &mut rec, &mut q);
-    let marks: Vec<Mark> = Vec::new();
+    let mut w = World::new(scenario, &streams);
     let mut n_events: u64 = 0;
-    while let Some((now, ev)) = q.pop() {
+    while let Some((now, ev)) = w.q.pop() {
         if now >= end {
             break;
         }
         n_events += 1;
-        rec.advance(now);
-        match ev {
-            Ev::Prov(e) => prov.handle(now, e, &mut rec, &mut q),
-        }
-        prov.finished.clear();
+        w.rec.advance(now);
+        w.handle(now, ev);
     }
     let mut notes = Vec::new();
     let mut saturated = false;
-    let (mean_load, peak_load) = (prov.mean_offered_load(), prov.peak_offered_load());
+    let (mean_load, peak_load) = (w.prov.mean_offered_load(), w.prov.peak_offered_load());
     if mean_load >= 1.0 {
         saturated = true;
         notes.push(format!("provisioners: offered load {mean_load:.2} >= 1: builds arrive faster than the daemons can run them"));
     } else if peak_load >= 1.0 {
         notes.push(format!("provisioners: offered load peaks at {peak_load:.2} >= 1: the build queue grows during the peak and drains after it"));
     }
-    if prov.rejected > 0 {
+    if w.prov.rejected > 0 {
         saturated = true;
         notes.push(format!(
             "provisioners: {} builds rejected because {} jobs were already waiting",
-            prov.rejected,
+            w.prov.rejected,
             provisioner::MAX_WAITING_JOBS
         ));
     }
-    let wait_p = prov.wait_probability();
+    let wait_p = w.prov.wait_probability();
+    let marks = std::mem::take(&mut w.marks);
+    let rec = std::mem::replace(
+        &mut w.rec,
+        crate::engine::Recorder::new(scenario.warmup, scenario.bucket, scenario.duration),
+    );
     let (mut metrics, series) = rec.finish();
-    metrics.push(crate::engine::Metric {
+    let (world_saturated, world_notes) = w.verdicts(&series);
+    saturated |= world_saturated;
+    notes.extend(world_notes);
+    metrics.push(Metric {
         name: "build_queue_wait_probability".into(),
         stat: "mean".into(),
         labels: Labels::new(),

@@ -61,6 +61,7 @@ pub enum ProvEv {
     BuildDone {
         daemon: u32,
         job: u32,
+        serial: u32,
     },
     Renege {
         job: u32,
@@ -114,6 +115,9 @@ struct Ids {
     started: CounterId,
     completed: CounterId,
     failed: CounterId,
+    cancelled: CounterId,
+    created: CounterId,
+    busy: GaugeId,
     util: GaugeId,
     qlen: GaugeId,
     daemons: GaugeId,
@@ -127,6 +131,7 @@ pub struct Provisioners {
     jobs: Vec<Option<Job>>,
     free_jobs: Vec<u32>,
     build_rng: Vec<SimRng>,
+    stop_rng: Vec<SimRng>,
     arrivals: Vec<[Stream; 2]>,
     pending_timeout: Option<SimTime>,
     day_offset: SimTime,
@@ -198,6 +203,9 @@ impl Provisioners {
             started: rec.counter("builds_started_total", Labels::new(), "1"),
             completed: rec.counter("builds_completed_total", Labels::new(), "1"),
             failed: rec.counter("builds_failed_total", Labels::new(), "1"),
+            cancelled: rec.counter("builds_cancelled_total", Labels::new(), "1"),
+            created: rec.counter("builds_created_total", Labels::new(), "1"),
+            busy: rec.gauge("provisioner_busy_daemons", Labels::new(), "1"),
             util: rec.gauge("provisioner_utilization", Labels::new(), "ratio"),
             qlen: rec.gauge("build_queue_length", Labels::new(), "1"),
             daemons: rec.gauge("provisioner_daemons", Labels::new(), "1"),
@@ -207,6 +215,9 @@ impl Provisioners {
         let mut p = Provisioners {
             build_rng: (0..templates.len())
                 .map(|i| streams.stream(&format!("build/{}", templates[i].name), 0))
+                .collect(),
+            stop_rng: (0..templates.len())
+                .map(|i| streams.stream(&format!("stop/{}", templates[i].name), 0))
                 .collect(),
             arrivals: Vec::new(),
             lines: (0..templates.len()).map(|_| WaitingLine::new()).collect(),
@@ -327,7 +338,18 @@ impl Provisioners {
                 }
                 self.schedule_arrival(now, template, prebuild, q);
             }
-            ProvEv::BuildDone { daemon, job } => {
+            ProvEv::BuildDone {
+                daemon,
+                job,
+                serial,
+            } => {
+                if self.daemons[daemon as usize].busy != Some(job)
+                    || self.jobs[job as usize]
+                        .as_ref()
+                        .is_none_or(|j| j.serial != serial)
+                {
+                    return; // the build was cancelled
+                }
                 let j = self.take_job(job);
                 let end = if j.fails {
                     JobEnd::Failed
@@ -381,6 +403,23 @@ impl Provisioners {
         j
     }
 
+    /// Create a stop build of `template` now (human priority, never fails).
+    pub fn submit_stop(
+        &mut self,
+        now: SimTime,
+        template: u32,
+        token: u64,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        let rng = &mut self.stop_rng[template as usize];
+        let stop_s = self.templates[template as usize]
+            .stop_time_s
+            .sample(rng)
+            .max(0.0);
+        self.enqueue(now, template, JobKind::Human, token, stop_s, false, rec, q);
+    }
+
     /// Create a build job of `template` now. `token` comes back in [`Finished`].
     pub fn submit(
         &mut self,
@@ -392,10 +431,26 @@ impl Provisioners {
         q: &mut DefaultEventSet<Ev>,
     ) {
         self.created += 1;
+        rec.inc(self.ids.created, now);
         let t = &self.templates[template as usize];
         let rng = &mut self.build_rng[template as usize];
         let build_s = t.build_time_s.sample(rng).max(0.0);
         let fails = t.failure_probability > 0.0 && rng.random::<f64>() < t.failure_probability;
+        self.enqueue(now, template, kind, token, build_s, fails, rec, q);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue(
+        &mut self,
+        now: SimTime,
+        template: u32,
+        kind: JobKind,
+        token: u64,
+        build_s: f64,
+        fails: bool,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
         let serial = self.created as u32;
         let job = Job {
             template,
@@ -472,12 +527,17 @@ impl Provisioners {
                 self.waited_after_warmup += 1;
             }
         }
+        let serial = j.serial;
         self.daemons[daemon as usize].busy = Some(job);
         self.n_busy += 1;
         q.push(
             now + SimTime::from_secs_f64(run_s),
             PRIO_BUILD_DONE,
-            Ev::Prov(ProvEv::BuildDone { daemon, job }),
+            Ev::Prov(ProvEv::BuildDone {
+                daemon,
+                job,
+                serial,
+            }),
         );
     }
 
@@ -516,12 +576,130 @@ impl Provisioners {
 
     fn update_gauges(&mut self, now: SimTime, rec: &mut Recorder) {
         rec.set(self.ids.qlen, now, self.n_waiting as f64);
+        rec.set(self.ids.busy, now, self.n_busy as f64);
         let u = if self.n_alive == 0 {
             0.0
         } else {
             self.n_busy as f64 / self.n_alive as f64
         };
         rec.set(self.ids.util, now, u.min(1.0));
+    }
+
+    /// A new daemon group (a new replica's built-in daemons, or autoscaled
+    /// external daemons); returns its index.
+    pub fn add_group(&mut self, tags: std::collections::BTreeMap<String, String>) -> usize {
+        let ts = self
+            .templates
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| tags_match(&t.tags, &tags))
+            .map(|(i, _)| i as u32)
+            .collect();
+        self.groups.push(Group {
+            tags,
+            free: Vec::new(),
+            templates: ts,
+        });
+        self.groups.len() - 1
+    }
+
+    /// Add `n` daemons to group `g`; they take waiting jobs at once.
+    pub fn add_daemons(
+        &mut self,
+        now: SimTime,
+        g: usize,
+        n: u32,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        for _ in 0..n {
+            let d = self.daemons.len() as u32;
+            self.daemons.push(Daemon {
+                group: g as u32,
+                busy: None,
+                alive: true,
+                draining: false,
+            });
+            self.n_alive += 1;
+            self.release_daemon(now, d, rec, q);
+        }
+        rec.set(self.ids.daemons, now, self.n_alive as f64);
+        self.update_gauges(now, rec);
+    }
+
+    fn cancel_running(&mut self, now: SimTime, d: u32, rec: &mut Recorder) {
+        if let Some(job) = self.daemons[d as usize].busy.take() {
+            let j = self.take_job(job);
+            self.n_busy -= 1;
+            rec.inc(self.ids.cancelled, now);
+            self.finished.push(Finished {
+                token: j.token,
+                template: j.template,
+                end: JobEnd::Cancelled,
+            });
+        }
+    }
+
+    fn retire(&mut self, now: SimTime, d: u32, rec: &mut Recorder) {
+        let dm = &mut self.daemons[d as usize];
+        if dm.alive {
+            dm.alive = false;
+            self.n_alive -= 1;
+            let g = dm.group as usize;
+            self.groups[g].free.retain(|&x| x != d);
+        }
+        rec.set(self.ids.daemons, now, self.n_alive as f64);
+    }
+
+    /// Remove up to `n` daemons of the external groups, newest first.
+    /// SIGHUP lets a busy daemon finish its build; SIGINT cancels it.
+    /// Returns how many were removed or told to drain.
+    pub fn remove_daemons(
+        &mut self,
+        now: SimTime,
+        n: u32,
+        sigint: bool,
+        builtin_groups: &[usize],
+        rec: &mut Recorder,
+    ) -> u32 {
+        let mut removed = 0;
+        for d in (0..self.daemons.len() as u32).rev() {
+            if removed == n {
+                break;
+            }
+            let dm = &self.daemons[d as usize];
+            if !dm.alive || dm.draining || builtin_groups.contains(&(dm.group as usize)) {
+                continue;
+            }
+            removed += 1;
+            if dm.busy.is_some() && !sigint {
+                self.daemons[d as usize].draining = true;
+            } else {
+                self.cancel_running(now, d, rec);
+                self.retire(now, d, rec);
+            }
+        }
+        self.update_gauges(now, rec);
+        removed
+    }
+
+    /// Every daemon of group `g` dies at once (its replica went away): running builds are cancelled.
+    pub fn kill_group(&mut self, now: SimTime, g: usize, rec: &mut Recorder) {
+        for d in 0..self.daemons.len() as u32 {
+            if self.daemons[d as usize].group as usize == g && self.daemons[d as usize].alive {
+                self.cancel_running(now, d, rec);
+                self.retire(now, d, rec);
+            }
+        }
+        self.update_gauges(now, rec);
+    }
+
+    /// External daemons alive and not draining (what an autoscaler counts).
+    pub fn n_external_active(&self, builtin_groups: &[usize]) -> u32 {
+        self.daemons
+            .iter()
+            .filter(|d| d.alive && !d.draining && !builtin_groups.contains(&(d.group as usize)))
+            .count() as u32
     }
 
     pub fn n_waiting(&self) -> usize {

@@ -30,6 +30,8 @@ pub struct ScenarioFile {
     pub start_time: Option<String>,
     pub deployment: Option<DeploymentFile>,
     pub workload: Option<WorkloadFile>,
+    pub autoscaling: Option<AutoscalingFile>,
+    pub events: Option<Vec<EventFile>>,
     pub slo: Option<Vec<SloFile>>,
 }
 
@@ -38,6 +40,40 @@ pub struct ScenarioFile {
 pub struct DeploymentFile {
     pub coderd: Option<CoderdFile>,
     pub provisioners: Option<ProvisionersFile>,
+    pub database: Option<DatabaseFile>,
+    pub proxies: Option<Vec<ProxyFile>>,
+    pub cluster: Option<ClusterFile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseFile {
+    pub vcpu: Option<f64>,
+    pub ram: Option<Quantity>,
+}
+
+/// A workspace proxy: carries relay and app traffic of its share of users.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyFile {
+    pub name: Option<String>,
+    pub vcpu: Option<f64>,
+    pub ram: Option<Quantity>,
+    /// Share of users (0..1) whose relayed and app traffic goes through this proxy.
+    pub user_share: Option<f64>,
+}
+
+/// Workspace capacity of the cluster.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    pub nodes: Option<i64>,
+    pub workspaces_per_node: Option<i64>,
+    pub max_nodes: Option<i64>,
+    /// Time for a new node to join when a build finds no room.
+    pub scale_up_delay: Option<Quantity>,
+    /// `"wait"` for a node, or `"fail"` the build.
+    pub when_full: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -48,6 +84,8 @@ pub struct CoderdFile {
     pub ram: Option<Quantity>,
     /// Built-in provisioner daemons per replica (Coder's default is 3).
     pub builtin_provisioners: Option<i64>,
+    /// `"round_robin"` or `"least_connections"`.
+    pub load_balancer: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -74,6 +112,157 @@ pub struct ProvisionerGroupFile {
 #[serde(deny_unknown_fields)]
 pub struct WorkloadFile {
     pub templates: Option<Vec<TemplateFile>>,
+    pub users: Option<UsersFile>,
+    pub agents: Option<AgentsFile>,
+    pub connections: Option<ConnectionsFile>,
+    pub phases: Option<Vec<PhaseFile>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersFile {
+    pub count: Option<i64>,
+    /// `"calendar"` (a working day) or `"steady"` (everyone present all run).
+    pub mode: Option<String>,
+    /// Share of users who work on a weekday (Coder's sizing assumes 30%).
+    pub active_fraction: Option<f64>,
+    pub weekend_active_fraction: Option<f64>,
+    /// Day of the week at t = 0: `"mon"` .. `"sun"`.
+    pub start_day: Option<String>,
+    /// Share of users whose SSH and IDE traffic goes peer-to-peer.
+    pub p2p_fraction: Option<f64>,
+    /// Every workspace is running at t = 0 (as in a scale test).
+    pub workspaces_running_at_start: Option<bool>,
+    pub autostart_fraction: Option<f64>,
+    pub autostart_time: Option<String>,
+    /// Stop a workspace this long after its user leaves (0 = never).
+    pub autostop_after: Option<Quantity>,
+    pub groups: Option<Vec<UserGroupFile>>,
+}
+
+/// A time-zone group of users.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserGroupFile {
+    pub name: Option<String>,
+    pub share: Option<f64>,
+    /// Time-zone offset from the scenario clock, e.g. "-6h".
+    pub offset: Option<String>,
+    /// Time of day (local) the working day starts, as a duration since midnight.
+    pub day_start: Option<DistFile>,
+    pub session_length: Option<DistFile>,
+    /// Share of users who take a lunch break, its local start time and length.
+    pub lunch_fraction: Option<f64>,
+    pub lunch_start: Option<DistFile>,
+    pub lunch_length: Option<DistFile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsFile {
+    pub metadata: Option<Vec<MetadataFile>>,
+    pub stats_interval: Option<Quantity>,
+    pub heartbeat_interval: Option<Quantity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataFile {
+    pub items: Option<i64>,
+    pub interval: Option<Quantity>,
+    /// Bytes per item value.
+    pub size: Option<Quantity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsFile {
+    pub ssh: Option<ConnectionKindFile>,
+    pub ide: Option<ConnectionKindFile>,
+    pub web_terminal: Option<ConnectionKindFile>,
+    pub app: Option<ConnectionKindFile>,
+    pub dashboard: Option<ConnectionKindFile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionKindFile {
+    /// Mean concurrent connections of this kind per present user.
+    pub per_user: Option<f64>,
+    /// Bytes per second each connection moves (both directions together).
+    pub bytes_per_s: Option<Quantity>,
+    /// How long one connection lasts; absent: the whole session.
+    pub duration: Option<DistFile>,
+    /// Pause before the next connection of this kind opens.
+    pub gap: Option<DistFile>,
+    /// Dashboard only: time between user actions.
+    pub action_interval: Option<DistFile>,
+    /// Dashboard only: API requests per user action.
+    pub requests_per_action: Option<f64>,
+    /// Dashboard only: websockets per open dashboard.
+    pub websockets: Option<i64>,
+}
+
+/// A scale-test phase: `users` users open `kind` connections from `start` to `end`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseFile {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub start: Option<Quantity>,
+    pub end: Option<Quantity>,
+    pub users: Option<i64>,
+    pub bytes_per_s: Option<Quantity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingFile {
+    pub coderd: Option<CoderdAutoscalerFile>,
+    pub provisioners: Option<ProvisionerAutoscalerFile>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoderdAutoscalerFile {
+    pub target_cpu: Option<f64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub scale_up_window: Option<Quantity>,
+    pub scale_down_window: Option<Quantity>,
+    pub cooldown: Option<Quantity>,
+    pub sync_period: Option<Quantity>,
+    pub startup: Option<Quantity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionerAutoscalerFile {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// Target waiting jobs per daemon.
+    pub queue_per_daemon: Option<f64>,
+    pub interval: Option<Quantity>,
+    pub startup: Option<Quantity>,
+    /// `"sighup"` (finish the build, then exit) or `"sigint"` (cancel it).
+    pub scale_down_signal: Option<String>,
+}
+
+/// A scheduled event: `at` is a time of day ("11:00") or an offset from the start ("+2h").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventFile {
+    pub at: Option<String>,
+    /// kill_replica | scale_coderd | add_provisioners | remove_provisioners |
+    /// database_outage | traffic_spike | template_push
+    pub action: Option<String>,
+    pub replica: Option<i64>,
+    pub replicas: Option<i64>,
+    pub count: Option<i64>,
+    pub signal: Option<String>,
+    pub duration: Option<Quantity>,
+    pub factor: Option<f64>,
+    pub template: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -88,6 +277,12 @@ pub struct TemplateFile {
     pub builds: Option<ArrivalFile>,
     /// Prebuilds: served after every waiting human-started build.
     pub prebuilds: Option<ArrivalFile>,
+    /// Template version pushes (each is an import build job).
+    pub pushes: Option<ArrivalFile>,
+    /// Duration of a stop build.
+    pub stop_time: Option<DistFile>,
+    /// Share of users whose workspace uses this template (default: equal shares).
+    pub user_share: Option<f64>,
 }
 
 /// Arrivals: a Poisson `rate`, or a piecewise-constant time-of-day `profile`

@@ -7,6 +7,7 @@
 pub mod file;
 pub mod load;
 pub mod resolve;
+pub mod resolve_model;
 pub mod source;
 pub mod units;
 
@@ -49,6 +50,8 @@ pub struct Scenario {
     pub start_time_of_day: SimTime,
     pub deployment: Deployment,
     pub workload: Workload,
+    pub autoscaling: Autoscaling,
+    pub events: Vec<ScheduledEvent>,
     pub slos: Vec<Slo>,
 }
 
@@ -57,11 +60,243 @@ pub struct Deployment {
     pub coderd: Coderd,
     /// External provisioner daemon groups (the built-in ones are implied by `coderd`).
     pub provisioner_groups: Vec<ProvisionerGroup>,
+    pub database: Database,
+    pub proxies: Vec<Proxy>,
+    pub cluster: Option<Cluster>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LoadBalancer {
+    RoundRobin,
+    LeastConnections,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Database {
+    pub vcpu: f64,
+    pub ram_bytes: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Proxy {
+    pub name: String,
+    pub vcpu: f64,
+    pub ram_bytes: f64,
+    /// Share of users whose relayed and app traffic goes through this proxy.
+    pub user_share: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum WhenFull {
+    /// Wait for a node to join (`scale_up_delay`), up to `max_nodes`.
+    Wait,
+    /// Fail the build.
+    Fail,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cluster {
+    pub n_nodes: u32,
+    pub workspaces_per_node: u32,
+    pub max_nodes: u32,
+    pub scale_up_delay: SimTime,
+    pub when_full: WhenFull,
+}
+
+/// The five kinds of long-lived user connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ConnKind {
+    Ssh,
+    Ide,
+    WebTerminal,
+    App,
+    Dashboard,
+}
+
+impl ConnKind {
+    pub const ALL: [ConnKind; 5] = [
+        ConnKind::Ssh,
+        ConnKind::Ide,
+        ConnKind::WebTerminal,
+        ConnKind::App,
+        ConnKind::Dashboard,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnKind::Ssh => "ssh",
+            ConnKind::Ide => "ide",
+            ConnKind::WebTerminal => "web_terminal",
+            ConnKind::App => "app",
+            ConnKind::Dashboard => "dashboard",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ConnKind> {
+        ConnKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+    /// SSH and IDE traffic can go peer-to-peer; the others always pass coderd or a proxy.
+    pub fn can_be_direct(self) -> bool {
+        matches!(self, ConnKind::Ssh | ConnKind::Ide)
+    }
+}
+
+/// How users of one kind of connection behave.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnSpec {
+    pub kind: ConnKind,
+    /// Mean concurrent connections per present user.
+    pub per_user: f64,
+    /// Bytes per second each connection moves.
+    pub bytes_per_s: f64,
+    /// Length of one connection, seconds; `None`: the whole session.
+    pub duration_s: Option<Dist>,
+    /// Pause before the next one, seconds.
+    pub gap_s: Dist,
+    /// Dashboard: time between actions, seconds.
+    pub action_interval_s: Dist,
+    /// Dashboard: API requests per action.
+    pub requests_per_action: f64,
+    /// Dashboard: websockets per open dashboard.
+    pub websockets: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UserMode {
+    /// Working days: arrivals, lunch, end of day, weekends.
+    Calendar,
+    /// Every active user present for the whole run.
+    Steady,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UserGroup {
+    pub name: String,
+    pub share: f64,
+    /// Local time = scenario clock + offset.
+    pub offset_s: f64,
+    pub day_start_s: Dist,
+    pub session_length_s: Dist,
+    pub lunch_fraction: f64,
+    pub lunch_start_s: Dist,
+    pub lunch_length_s: Dist,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Users {
+    pub n_users: u32,
+    pub mode: UserMode,
+    pub active_fraction: f64,
+    pub weekend_active_fraction: f64,
+    /// Day of week at t = 0 (0 = Monday).
+    pub start_weekday: u32,
+    pub p2p_fraction: f64,
+    pub workspaces_running_at_start: bool,
+    pub autostart_fraction: f64,
+    pub autostart_time_s: f64,
+    pub autostop_after: Option<SimTime>,
+    pub groups: Vec<UserGroup>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MetadataGroup {
+    pub n_items: u32,
+    pub interval: SimTime,
+    pub item_bytes: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Agents {
+    pub metadata: Vec<MetadataGroup>,
+    pub stats_interval: SimTime,
+    pub heartbeat_interval: SimTime,
+}
+
+/// A scale-test phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub kind: ConnKind,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub n_users: u32,
+    pub bytes_per_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CoderdAutoscaler {
+    pub target_cpu: f64,
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    pub scale_up_window: SimTime,
+    pub scale_down_window: SimTime,
+    pub cooldown: SimTime,
+    pub sync_period: SimTime,
+    pub startup: SimTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum StopSignal {
+    /// Finish the current build, then exit.
+    Sighup,
+    /// Cancel the current build (it fails).
+    Sigint,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProvisionerAutoscaler {
+    pub min_daemons: u32,
+    pub max_daemons: u32,
+    pub queue_per_daemon: f64,
+    pub interval: SimTime,
+    pub startup: SimTime,
+    pub signal: StopSignal,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Autoscaling {
+    pub coderd: Option<CoderdAutoscaler>,
+    pub provisioners: Option<ProvisionerAutoscaler>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Action {
+    /// Kill a replica (by index, or the one with most connections).
+    KillReplica {
+        replica: Option<u32>,
+    },
+    ScaleCoderd {
+        replicas: u32,
+    },
+    AddProvisioners {
+        count: u32,
+    },
+    RemoveProvisioners {
+        count: u32,
+        signal: StopSignal,
+    },
+    DatabaseOutage {
+        duration: SimTime,
+    },
+    /// Multiply dashboard activity and connection opening by `factor`.
+    TrafficSpike {
+        factor: f64,
+        duration: SimTime,
+    },
+    TemplatePush {
+        template: u32,
+        count: u32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScheduledEvent {
+    pub at: SimTime,
+    pub action: Action,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Coderd {
     pub n_replicas: u32,
+    pub load_balancer: LoadBalancer,
     pub vcpu_per_replica: f64,
     pub ram_bytes_per_replica: f64,
     /// Built-in provisioner daemons per replica (untagged).
@@ -80,6 +315,12 @@ pub struct ProvisionerGroup {
 #[derive(Clone, Debug, Serialize)]
 pub struct Workload {
     pub templates: Vec<Template>,
+    /// `None`: a build-queue-only scenario.
+    pub users: Option<Users>,
+    pub agents: Agents,
+    /// One per [`ConnKind`], in `ConnKind::ALL` order.
+    pub connections: Vec<ConnSpec>,
+    pub phases: Vec<Phase>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +332,11 @@ pub struct Template {
     pub failure_probability: f64,
     pub builds: Option<Arrivals>,
     pub prebuilds: Option<Arrivals>,
+    pub pushes: Option<Arrivals>,
+    /// Stop-build duration, seconds.
+    pub stop_time_s: Dist,
+    /// Share of users whose workspace uses this template.
+    pub user_share: f64,
 }
 
 /// An arrival process.

@@ -333,6 +333,16 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
             Some(q) => ctx.bytes(q, "deployment.coderd.ram")?,
             None => 16e9,
         },
+        load_balancer: match cd.load_balancer.as_deref().unwrap_or("round_robin") {
+            "round_robin" => LoadBalancer::RoundRobin,
+            "least_connections" => LoadBalancer::LeastConnections,
+            o => {
+                return Err(ctx.err(
+                    "deployment.coderd.load_balancer",
+                    format!("expected \"round_robin\" or \"least_connections\", found \"{o}\""),
+                ));
+            }
+        },
         builtin_provisioners_per_replica: ctx.count(
             cd.builtin_provisioners
                 .unwrap_or(model.get_or("builtin_provisioners_per_replica", 3.0) as i64),
@@ -404,6 +414,20 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
             .as_ref()
             .map(|a| ctx.arrivals(a, &format!("{f}.prebuilds")))
             .transpose()?;
+        let pushes = t
+            .pushes
+            .as_ref()
+            .map(|a| ctx.arrivals(a, &format!("{f}.pushes")))
+            .transpose()?;
+        let stop_time_s = match &t.stop_time {
+            Some(d) => ctx.duration_dist(d, &format!("{f}.stop_time"))?,
+            // Assumed: a stop build (terraform destroy of the pod) takes about 30 s.
+            None => Dist::lognormal_median_p95(30.0, 90.0).expect("valid"),
+        };
+        let user_share = match t.user_share {
+            Some(v) => ctx.probability(v, &format!("{f}.user_share"))?,
+            None => f64::NAN,
+        };
         let tags = t.tags.clone().unwrap_or_default();
         let total_daemons: u32 = provisioner_groups
             .iter()
@@ -415,7 +439,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
             } else {
                 0
             };
-        if total_daemons == 0 && (builds.is_some() || prebuilds.is_some()) {
+        if total_daemons == 0 && (builds.is_some() || prebuilds.is_some() || pushes.is_some()) {
             return Err(ctx.err(
                 &format!("{f}.tags"),
                 format!("no provisioner daemon can build template \"{name}\" (no daemons, or none whose tags include {tags:?})"),
@@ -428,8 +452,68 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
             failure_probability,
             builds,
             prebuilds,
+            pushes,
+            stop_time_s,
+            user_share,
         });
     }
+    // Templates without a user_share split what the others leave, equally.
+    let given: f64 = templates
+        .iter()
+        .filter(|t| !t.user_share.is_nan())
+        .map(|t| t.user_share)
+        .sum();
+    let n_unset = templates.iter().filter(|t| t.user_share.is_nan()).count();
+    if given > 1.0 + 1e-9 {
+        return Err(ctx.err(
+            "workload.templates",
+            format!("user_share values add up to {given}, more than 1"),
+        ));
+    }
+    for t in &mut templates {
+        if t.user_share.is_nan() {
+            t.user_share = (1.0 - given).max(0.0) / n_unset as f64;
+        }
+    }
+    let users = resolve_model::users(&ctx, &wl.users)?;
+    if users.is_some() && templates.is_empty() {
+        return Err(ctx.err(
+            "workload.templates",
+            "users need at least one template for their workspaces",
+        ));
+    }
+    if users.is_some() && coderd.n_replicas == 0 {
+        return Err(ctx.err(
+            "deployment.coderd.replicas",
+            "a deployment with users needs at least one coderd replica",
+        ));
+    }
+    let workload = Workload {
+        templates,
+        users,
+        agents: resolve_model::agents(&ctx, &wl.agents)?,
+        connections: resolve_model::connections(&ctx, &wl.connections)?,
+        phases: resolve_model::phases(&ctx, &wl.phases, duration)?,
+    };
+    if !workload.phases.is_empty() {
+        let n = workload.users.as_ref().map_or(0, |u| u.n_users);
+        if let Some((i, p)) = workload
+            .phases
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.n_users > n)
+        {
+            return Err(ctx.err(
+                &format!("workload.phases[{i}].users"),
+                format!("{} users but the workload has only {n}", p.n_users),
+            ));
+        }
+    }
+    if coderd.n_replicas > 0 {
+        crate::model::costs::Costs::from_model(&model).map_err(|m| ctx.err("model", m))?;
+    }
+    let autoscaling = resolve_model::autoscaling(&ctx, &file.autoscaling, coderd.n_replicas)?;
+    let events = resolve_model::events(&ctx, &file.events, start_time_of_day, &workload.templates)?;
 
     let slos = file
         .slo
@@ -455,8 +539,13 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
         deployment: Deployment {
             coderd,
             provisioner_groups,
+            database: resolve_model::database(&ctx, &dep.database)?,
+            proxies: resolve_model::proxies(&ctx, &dep.proxies)?,
+            cluster: resolve_model::cluster(&ctx, &dep.cluster)?,
         },
-        workload: Workload { templates },
+        workload,
+        autoscaling,
+        events,
         slos,
     })
 }

@@ -1,0 +1,123 @@
+//! Cost parameters of the deployment model, read from the model file.
+//!
+//! Every field is required in the model file (`models/*.toml`), where its
+//! unit, description and provenance live; this struct only gives them types.
+
+use super::params::ModelParams;
+
+/// Which path agent metadata takes to the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetadataWritePath {
+    /// One database write per metadata call (Coder before coderd-side batching).
+    PerCall,
+    /// coderd batches entries and flushes every few seconds or at a size limit
+    /// (`coderd/agentapi/metadatabatcher`).
+    Batched,
+}
+
+#[derive(Clone, Debug)]
+pub struct Costs {
+    pub coderd_cpu_ms_dashboard_request: f64,
+    pub coderd_cpu_ms_agent_metadata_call: f64,
+    pub coderd_cpu_ms_agent_metadata_item: f64,
+    pub coderd_cpu_ms_agent_stats_call: f64,
+    pub coderd_cpu_ms_agent_heartbeat: f64,
+    pub coderd_cpu_ms_connect: f64,
+    pub coderd_cpu_ms_build_request: f64,
+    pub coderd_cpu_ms_per_relayed_mb: f64,
+    pub proxy_cpu_ms_per_relayed_mb: f64,
+    pub coderd_ram_base_mb: f64,
+    pub coderd_ram_mb_per_connection: f64,
+    pub coderd_ram_mb_per_agent: f64,
+    pub coderd_restart_delay_s: f64,
+    pub db_queries_dashboard_request: f64,
+    pub db_queries_agent_metadata_call: f64,
+    pub db_queries_agent_stats_call: f64,
+    pub db_queries_connect: f64,
+    pub db_queries_build_request: f64,
+    pub db_cpu_ms_read_query: f64,
+    pub db_cpu_ms_metadata_write: f64,
+    pub db_cpu_ms_metadata_write_item: f64,
+    pub db_cpu_ms_stats_flush: f64,
+    pub db_cpu_ms_stats_row: f64,
+    pub db_cpu_ms_heartbeat_write: f64,
+    pub db_cpu_ms_build_write: f64,
+    pub db_rtt_ms: f64,
+    pub metadata_write_path: MetadataWritePath,
+    /// The agent sends all due items in one call per tick (Coder issue 10225);
+    /// without it every item is its own call.
+    pub metadata_agent_batching: bool,
+    pub metadata_flush_interval_s: f64,
+    pub metadata_flush_max_entries: f64,
+    pub stats_flush_interval_s: f64,
+    pub stats_flush_max_rows: f64,
+    pub agent_reconnect_min_s: f64,
+    pub agent_reconnect_max_s: f64,
+    pub client_reconnect_min_s: f64,
+    pub client_reconnect_max_s: f64,
+    pub pty_reattach_timeout_s: f64,
+    pub provisioner_cpu_vcpu_per_build: f64,
+    pub db_disk_write_ops_per_write: f64,
+}
+
+impl Costs {
+    pub fn from_model(m: &ModelParams) -> Result<Costs, String> {
+        let r = |n: &str| m.require(n);
+        let path = match m.text("metadata_write_path") {
+            Some("per_call") => MetadataWritePath::PerCall,
+            Some("batched") => MetadataWritePath::Batched,
+            Some(o) => {
+                return Err(format!(
+                    "params.metadata_write_path: expected \"per_call\" or \"batched\", found \"{o}\""
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "model file {} has no `params.metadata_write_path`",
+                    m.path.display()
+                ));
+            }
+        };
+        Ok(Costs {
+            coderd_cpu_ms_dashboard_request: r("coderd_cpu_ms_dashboard_request")?,
+            coderd_cpu_ms_agent_metadata_call: r("coderd_cpu_ms_agent_metadata_call")?,
+            coderd_cpu_ms_agent_metadata_item: r("coderd_cpu_ms_agent_metadata_item")?,
+            coderd_cpu_ms_agent_stats_call: r("coderd_cpu_ms_agent_stats_call")?,
+            coderd_cpu_ms_agent_heartbeat: r("coderd_cpu_ms_agent_heartbeat")?,
+            coderd_cpu_ms_connect: r("coderd_cpu_ms_connect")?,
+            coderd_cpu_ms_build_request: r("coderd_cpu_ms_build_request")?,
+            coderd_cpu_ms_per_relayed_mb: r("coderd_cpu_ms_per_relayed_mb")?,
+            proxy_cpu_ms_per_relayed_mb: r("proxy_cpu_ms_per_relayed_mb")?,
+            coderd_ram_base_mb: r("coderd_ram_base_mb")?,
+            coderd_ram_mb_per_connection: r("coderd_ram_mb_per_connection")?,
+            coderd_ram_mb_per_agent: r("coderd_ram_mb_per_agent")?,
+            coderd_restart_delay_s: r("coderd_restart_delay_s")?,
+            db_queries_dashboard_request: r("db_queries_dashboard_request")?,
+            db_queries_agent_metadata_call: r("db_queries_agent_metadata_call")?,
+            db_queries_agent_stats_call: r("db_queries_agent_stats_call")?,
+            db_queries_connect: r("db_queries_connect")?,
+            db_queries_build_request: r("db_queries_build_request")?,
+            db_cpu_ms_read_query: r("db_cpu_ms_read_query")?,
+            db_cpu_ms_metadata_write: r("db_cpu_ms_metadata_write")?,
+            db_cpu_ms_metadata_write_item: r("db_cpu_ms_metadata_write_item")?,
+            db_cpu_ms_stats_flush: r("db_cpu_ms_stats_flush")?,
+            db_cpu_ms_stats_row: r("db_cpu_ms_stats_row")?,
+            db_cpu_ms_heartbeat_write: r("db_cpu_ms_heartbeat_write")?,
+            db_cpu_ms_build_write: r("db_cpu_ms_build_write")?,
+            db_rtt_ms: r("db_rtt_ms")?,
+            metadata_write_path: path,
+            metadata_agent_batching: r("metadata_agent_batching")? != 0.0,
+            metadata_flush_interval_s: r("metadata_flush_interval_s")?,
+            metadata_flush_max_entries: r("metadata_flush_max_entries")?,
+            stats_flush_interval_s: r("stats_flush_interval_s")?,
+            stats_flush_max_rows: r("stats_flush_max_rows")?,
+            agent_reconnect_min_s: r("agent_reconnect_min_s")?,
+            agent_reconnect_max_s: r("agent_reconnect_max_s")?,
+            client_reconnect_min_s: r("client_reconnect_min_s")?,
+            client_reconnect_max_s: r("client_reconnect_max_s")?,
+            pty_reattach_timeout_s: r("pty_reattach_timeout_s")?,
+            provisioner_cpu_vcpu_per_build: r("provisioner_cpu_vcpu_per_build")?,
+            db_disk_write_ops_per_write: r("db_disk_write_ops_per_write")?,
+        })
+    }
+}
