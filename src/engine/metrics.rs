@@ -94,7 +94,9 @@ struct CounterState {
     series: [Vec<f64>; 2],
 }
 
-/// Events per second: summary `mean` (over the run), `p50` and `max` of the
+/// Gauges summarise as `mean` (time-weighted), `p50` and `peak` (median and
+/// largest bucket mean, as a dashboard panel shows them) and `max`
+/// (instantaneous). Rates: `mean` (over the run), `p50` and `max` of the
 /// bucket rates; series `mean` (the rate in each bucket).
 struct RateState {
     meta: Meta,
@@ -420,6 +422,8 @@ impl Recorder {
         for g in self.gauges {
             metrics.push(m(&g.meta, "mean", g.total_integral / span_s, &g.meta.unit));
             metrics.push(m(&g.meta, "p50", median(&g.series[0]), &g.meta.unit));
+            let peak = g.series[0].iter().copied().fold(0.0, f64::max);
+            metrics.push(m(&g.meta, "peak", peak, &g.meta.unit));
             metrics.push(m(&g.meta, "max", g.total_max, &g.meta.unit));
             let [mean, max] = g.series;
             series.push(s(&g.meta, "mean", mean, &g.meta.unit));
