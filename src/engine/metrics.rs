@@ -96,7 +96,7 @@ struct CounterState {
 
 /// Gauges summarise as `mean` (time-weighted), `p50` and `peak` (median and
 /// largest bucket mean, as a dashboard panel shows them) and `max`
-/// (instantaneous). Rates: `mean` (over the run), `p50` and `max` of the
+/// (instantaneous) and `last` (the value at the end). Rates: `mean` (over the run), `p50` and `max` of the
 /// bucket rates; series `mean` (the rate in each bucket).
 struct RateState {
     meta: Meta,
@@ -424,6 +424,7 @@ impl Recorder {
             metrics.push(m(&g.meta, "p50", median(&g.series[0]), &g.meta.unit));
             let peak = g.series[0].iter().copied().fold(0.0, f64::max);
             metrics.push(m(&g.meta, "peak", peak, &g.meta.unit));
+            metrics.push(m(&g.meta, "last", g.value, &g.meta.unit));
             metrics.push(m(&g.meta, "max", g.total_max, &g.meta.unit));
             let [mean, max] = g.series;
             series.push(s(&g.meta, "mean", mean, &g.meta.unit));

@@ -20,6 +20,13 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// Jobs are identified by a caller-chosen `u32`.
+/// `x.ceil() as u64` for non-negative `x`, without a libm call.
+#[inline]
+fn ceil_u64(x: f64) -> u64 {
+    let t = x as u64;
+    if (t as f64) < x { t + 1 } else { t }
+}
+
 #[derive(Debug, Clone)]
 pub struct PsCpu {
     cores: f64,
@@ -78,7 +85,7 @@ impl PsCpu {
     #[inline]
     pub fn arrive(&mut self, now: SimTime, work_s: f64, id: u32) {
         self.catch_up(now);
-        let finish = (self.virtual_ns + work_s.max(0.0) * 1e9).round() as u64;
+        let finish = (self.virtual_ns + work_s.max(0.0) * 1e9 + 0.5) as u64;
         self.jobs.push(Reverse((finish, self.seq, id)));
         self.seq += 1;
     }
@@ -92,7 +99,7 @@ impl PsCpu {
         }
         let remaining_ns = (*finish as f64 - self.virtual_ns).max(0.0);
         Some(SimTime(
-            self.last.0.saturating_add((remaining_ns / r).ceil() as u64),
+            self.last.0.saturating_add(ceil_u64(remaining_ns / r)),
         ))
     }
 

@@ -14,7 +14,7 @@ use crate::scenario::Scenario;
 pub use provisioner::ProvEv;
 use world::World;
 
-/// Every event of the model. Fields are small integers so an event is 16 bytes.
+/// Every event of the model. Fields are `u32`s so an event stays within 20 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ev {
     Prov(ProvEv),
@@ -68,10 +68,6 @@ pub enum Ev {
         epoch: u32,
         tick: u32,
     },
-    AgentStats {
-        user: u32,
-        epoch: u32,
-    },
     MetaFlush {
         replica: u32,
         epoch: u32,
@@ -106,7 +102,7 @@ pub enum Ev {
     NodeUp,
     DbRestore,
     SpikeEnd {
-        factor_bits: u64,
+        idx: u32,
     },
     PhaseStart {
         idx: u32,
@@ -131,6 +127,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
         w.handle(now, ev);
     }
     let mut notes = Vec::new();
+    let mut notes_metrics: Vec<Metric> = Vec::new();
     let mut saturated = false;
     let (mean_load, peak_load) = (w.prov.mean_offered_load(), w.prov.peak_offered_load());
     if mean_load >= 1.0 {
@@ -148,15 +145,32 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
         ));
     }
     let wait_p = w.prov.wait_probability();
+    for (i, (busy, work)) in w.cpu_accounting(end).into_iter().enumerate() {
+        let l = crate::engine::metrics::labels([("replica", &i.to_string())]);
+        for (name, v) in [
+            ("coderd_cpu_busy_seconds_total", busy),
+            ("coderd_cpu_work_seconds_total", work),
+        ] {
+            notes_metrics.push(Metric {
+                name: name.into(),
+                stat: "total".into(),
+                labels: l.clone(),
+                value: v,
+                unit: "s".into(),
+            });
+        }
+    }
     let marks = std::mem::take(&mut w.marks);
     let rec = std::mem::replace(
         &mut w.rec,
         crate::engine::Recorder::new(scenario.warmup, scenario.bucket, scenario.duration),
     );
-    let (mut metrics, series) = rec.finish();
+    let (mut metrics, mut series) = rec.finish();
+    world::derive_total_cpu(scenario, &mut metrics, &mut series);
     let (world_saturated, world_notes) = w.verdicts(&series);
     saturated |= world_saturated;
     notes.extend(world_notes);
+    metrics.extend(notes_metrics);
     metrics.push(Metric {
         name: "build_queue_wait_probability".into(),
         stat: "mean".into(),

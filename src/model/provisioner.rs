@@ -430,8 +430,6 @@ impl Provisioners {
         rec: &mut Recorder,
         q: &mut DefaultEventSet<Ev>,
     ) {
-        self.created += 1;
-        rec.inc(self.ids.created, now);
         let t = &self.templates[template as usize];
         let rng = &mut self.build_rng[template as usize];
         let build_s = t.build_time_s.sample(rng).max(0.0);
@@ -451,6 +449,8 @@ impl Provisioners {
         rec: &mut Recorder,
         q: &mut DefaultEventSet<Ev>,
     ) {
+        self.created += 1;
+        rec.inc(self.ids.created, now);
         let serial = self.created as u32;
         let job = Job {
             template,

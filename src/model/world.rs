@@ -103,6 +103,7 @@ struct Agent {
     conn: u32,
     epoch: u32,
     attempt: u32,
+    stats_phase: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +137,10 @@ struct Replica {
     stats_flush_at: Option<SimTime>,
     builtin_group: Option<usize>,
     busy_mark_core_s: f64,
+    /// CPU work of the requests this replica finished, core-seconds, whole run.
+    cpu_work_done_s: f64,
+    /// Busy core-seconds of earlier incarnations (before a restart), whole run.
+    cpu_busy_before_s: f64,
     g_util: GaugeId,
     g_mem: GaugeId,
     g_conns: GaugeId,
@@ -144,6 +149,8 @@ struct Replica {
 struct Request {
     class: u8,
     t0: SimTime,
+    /// coderd CPU the request needs, core-seconds (for the accounting check).
+    cpu_work_s: f64,
     db_work_s: f64,
     n_queries: f64,
 }
@@ -153,7 +160,6 @@ struct Ids {
     rps_total: RateId,
     latency: Vec<HistId>,
     errors: CounterId,
-    coderd_cores: GaugeId,
     replicas: GaugeId,
     db_util: GaugeId,
     db_writes: RateId,
@@ -171,6 +177,9 @@ struct Ids {
     prov_cpu: GaugeId,
     proxy_util: Vec<GaugeId>,
     capacity_failed: CounterId,
+    meta_calls: RateId,
+    meta_items: RateId,
+    sessions: CounterId,
 }
 
 pub struct World<'s> {
@@ -240,7 +249,6 @@ impl<'s> World<'s> {
                 .map(|c| rec.histogram("api_latency_seconds", labels([("class", c)]), "s"))
                 .collect(),
             errors: rec.counter("api_errors_total", Labels::new(), "1"),
-            coderd_cores: rec.gauge("coderd_cpu_cores", Labels::new(), "vCPU"),
             replicas: rec.gauge("coderd_replicas", Labels::new(), "1"),
             db_util: rec.gauge("database_cpu_utilization", Labels::new(), "ratio"),
             db_writes: rec.rate("database_writes_per_second", Labels::new(), "1/s"),
@@ -287,6 +295,9 @@ impl<'s> World<'s> {
                 })
                 .collect(),
             capacity_failed: rec.counter("builds_capacity_failed_total", Labels::new(), "1"),
+            meta_calls: rec.rate("agent_metadata_calls_per_second", Labels::new(), "1/s"),
+            meta_items: rec.rate("agent_metadata_items_per_second", Labels::new(), "1/s"),
+            sessions: rec.counter("user_sessions_total", Labels::new(), "1"),
         };
         let db_vcpu = s.deployment.database.vcpu;
         let proxies = s
@@ -401,6 +412,8 @@ impl<'s> World<'s> {
             stats_flush_at: None,
             builtin_group,
             busy_mark_core_s: 0.0,
+            cpu_work_done_s: 0.0,
+            cpu_busy_before_s: 0.0,
             g_util: self
                 .rec
                 .gauge("coderd_cpu_utilization", labels([("replica", &l)]), "ratio"),
@@ -467,6 +480,7 @@ impl<'s> World<'s> {
                 conn: NONE,
                 epoch: 0,
                 attempt: 0,
+                stats_phase: 0,
             });
         }
         if u.workspaces_running_at_start {
@@ -610,6 +624,7 @@ impl<'s> World<'s> {
             return;
         }
         u.present = true;
+        self.rec.inc(self.ids.sessions, now);
         u.epoch += 1;
         u.build_attempts = 0;
         self.rec.shift(self.ids.users_present, now, 1.0);
@@ -1265,8 +1280,12 @@ impl<'s> World<'s> {
                     .map(|m| m.interval.as_secs_f64())
                     .fold(f64::INFINITY, f64::min);
                 let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
-                let stats =
-                    SimTime::from_secs_f64(rng.random_range(0.0..ag.stats_interval.as_secs_f64()));
+                // Stats ride on the metadata ticks, at a random tick phase.
+                let ticks_per_stats = self.stats_every_ticks();
+                let phase = self.users[user as usize]
+                    .net_rng
+                    .random_range(0..ticks_per_stats);
+                self.agents[user as usize].stats_phase = phase;
                 self.q.push(
                     now + meta,
                     PRIO_ACTION,
@@ -1276,8 +1295,6 @@ impl<'s> World<'s> {
                         tick: 0,
                     },
                 );
-                self.q
-                    .push(now + stats, PRIO_ACTION, Ev::AgentStats { user, epoch });
             }
             None => {
                 let a = &mut self.agents[user as usize];
@@ -1336,6 +1353,8 @@ impl<'s> World<'s> {
             let k = self.costs().clone();
             let calls = if k.metadata_agent_batching { 1 } else { items };
             let items_per_call = items as f64 / calls as f64;
+            self.rec.tick(self.ids.meta_calls, now, calls as f64);
+            self.rec.tick(self.ids.meta_items, now, items as f64);
             for _ in 0..calls {
                 let cpu = k.coderd_cpu_ms_agent_metadata_call
                     + items_per_call * k.coderd_cpu_ms_agent_metadata_item;
@@ -1385,6 +1404,9 @@ impl<'s> World<'s> {
                 }
             }
         }
+        if r != NONE && tick % self.stats_every_ticks() == self.agents[user as usize].stats_phase {
+            self.agent_stats(now, r);
+        }
         self.q.push(
             now + SimTime(base),
             PRIO_ACTION,
@@ -1394,6 +1416,19 @@ impl<'s> World<'s> {
                 tick: tick.wrapping_add(1),
             },
         );
+    }
+
+    /// Agent stats go every this many metadata ticks (the stats interval
+    /// rounded to whole ticks of the fastest metadata interval).
+    fn stats_every_ticks(&self) -> u32 {
+        let ag = &self.s.workload.agents;
+        let base = ag
+            .metadata
+            .iter()
+            .map(|m| m.interval.0)
+            .min()
+            .expect("at least one group");
+        ((ag.stats_interval.0 as f64 / base as f64).round() as u32).max(1)
     }
 
     fn flush_meta(&mut self, now: SimTime, r: usize) {
@@ -1406,13 +1441,8 @@ impl<'s> World<'s> {
         }
     }
 
-    fn agent_stats(&mut self, now: SimTime, user: u32, epoch: u32) {
-        let a = &self.agents[user as usize];
-        if a.epoch != epoch || a.conn == NONE {
-            return;
-        }
-        let r = self.conns[a.conn as usize].replica;
-        if r != NONE {
+    fn agent_stats(&mut self, now: SimTime, r: u32) {
+        {
             let k = self.costs().clone();
             let reads = k.db_queries_agent_stats_call;
             self.start_request(
@@ -1442,9 +1472,6 @@ impl<'s> World<'s> {
                 );
             }
         }
-        let iv = self.s.workload.agents.stats_interval;
-        self.q
-            .push(now + iv, PRIO_ACTION, Ev::AgentStats { user, epoch });
     }
 
     fn flush_stats(&mut self, now: SimTime, r: usize) {
@@ -1499,6 +1526,7 @@ impl<'s> World<'s> {
         let id = self.alloc_request(Request {
             class,
             t0: now,
+            cpu_work_s: cpu_ms / 1e3,
             db_work_s: db_cpu_ms / 1e3,
             n_queries,
         });
@@ -1516,6 +1544,7 @@ impl<'s> World<'s> {
         let id = self.alloc_request(Request {
             class: C_INTERNAL,
             t0: now,
+            cpu_work_s: 0.0,
             db_work_s: db_cpu_ms / 1e3,
             n_queries: 1.0,
         });
@@ -1551,6 +1580,7 @@ impl<'s> World<'s> {
             return;
         }
         while let Some(id) = self.replicas[r as usize].cpu.pop_finished(now) {
+            self.replicas[r as usize].cpu_work_done_s += self.requests[id as usize].cpu_work_s;
             if self.requests[id as usize].db_work_s > 0.0 {
                 self.db_arrive(now, id);
             } else {
@@ -1616,10 +1646,7 @@ impl<'s> World<'s> {
             0.0
         };
         let (g, vcpu) = (rep.g_util, rep.vcpu);
-        let old = self.rec.gauge_value(g) * vcpu;
         self.rec.set(g, now, (used / vcpu).min(1.0));
-        self.rec
-            .shift(self.ids.coderd_cores, now, used.min(vcpu) - old);
     }
 
     fn check_memory(&mut self, now: SimTime, r: usize) {
@@ -1767,6 +1794,8 @@ impl<'s> World<'s> {
             rep.n_agents = 0;
         }
         let vcpu = self.replicas[r].vcpu;
+        let busy = self.replicas[r].cpu.busy_core_s(now);
+        self.replicas[r].cpu_busy_before_s += busy;
         self.replicas[r].cpu = PsCpu::new(vcpu);
         self.refresh_db_capacity(now);
         if let Some(g) = self.replicas[r].builtin_group {
@@ -1807,5 +1836,81 @@ impl<'s> World<'s> {
             PRIO_CONTROL,
             Ev::ReplicaUp { replica: r as u32 },
         );
+    }
+}
+
+/// `coderd_cpu_cores`: the vCPUs in use across replicas, per bucket. The
+/// time-weighted mean of a sum is the sum of the means, so it is derived
+/// exactly from the per-replica utilisation series instead of being updated
+/// on every request.
+pub fn derive_total_cpu(
+    s: &Scenario,
+    metrics: &mut Vec<crate::engine::Metric>,
+    series: &mut crate::engine::TimeSeries,
+) {
+    let vcpu = s.deployment.coderd.vcpu_per_replica;
+    let n = series.n_buckets();
+    let mut total = vec![0.0; n];
+    let mut any = false;
+    for sr in series
+        .series
+        .iter()
+        .filter(|x| x.name == "coderd_cpu_utilization" && x.stat == "mean")
+    {
+        any = true;
+        for (t, v) in total.iter_mut().zip(&sr.values) {
+            *t += v * vcpu;
+        }
+    }
+    if !any {
+        return;
+    }
+    let mean = if n == 0 {
+        0.0
+    } else {
+        total.iter().sum::<f64>() / n as f64
+    };
+    let mut sorted = total.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p50 = if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    let peak = sorted.last().copied().unwrap_or(0.0);
+    for (stat, v) in [("mean", mean), ("p50", p50), ("peak", peak)] {
+        metrics.push(crate::engine::Metric {
+            name: "coderd_cpu_cores".into(),
+            stat: stat.into(),
+            labels: Labels::new(),
+            value: v,
+            unit: "vCPU".into(),
+        });
+    }
+    series.series.push(crate::engine::Series {
+        name: "coderd_cpu_cores".into(),
+        stat: "mean".into(),
+        labels: Labels::new(),
+        unit: "vCPU".into(),
+        values: total,
+    });
+}
+
+impl World<'_> {
+    /// Whole-run CPU accounting per replica: (busy core-seconds, work of the
+    /// requests finished), both in core-seconds. They agree to rounding, less
+    /// the work of requests still in service at the end.
+    pub fn cpu_accounting(&mut self, end: SimTime) -> Vec<(f64, f64)> {
+        self.replicas
+            .iter_mut()
+            .map(|r| {
+                (
+                    r.cpu_busy_before_s + r.cpu.busy_core_s(end),
+                    r.cpu_work_done_s,
+                )
+            })
+            .collect()
     }
 }

@@ -31,7 +31,6 @@ impl World<'_> {
             } => self.reconnect(now, user, slot, epoch, attempt),
             Ev::AgentConnect { user, epoch } => self.agent_connect(now, user, epoch),
             Ev::AgentMeta { user, epoch, tick } => self.agent_meta(now, user, epoch, tick),
-            Ev::AgentStats { user, epoch } => self.agent_stats(now, user, epoch),
             Ev::MetaFlush { replica, epoch } => {
                 let rep = &self.replicas[replica as usize];
                 if rep.epoch == epoch && rep.meta_flush_at == Some(now) {
@@ -92,9 +91,11 @@ impl World<'_> {
                 }
                 self.refresh_db_capacity(now);
             }
-            Ev::SpikeEnd { factor_bits } => {
+            Ev::SpikeEnd { idx } => {
                 self.spike_depth -= 1;
-                self.spike_factor /= f64::from_bits(factor_bits);
+                if let Action::TrafficSpike { factor, .. } = self.s.events[idx as usize].action {
+                    self.spike_factor /= factor;
+                }
                 if self.spike_depth == 0 {
                     self.spike_factor = 1.0;
                 }
@@ -268,9 +269,7 @@ impl World<'_> {
                 self.q.push(
                     now + duration,
                     PRIO_CONTROL,
-                    Ev::SpikeEnd {
-                        factor_bits: factor.to_bits(),
-                    },
+                    Ev::SpikeEnd { idx: idx as u32 },
                 );
             }
             Action::TemplatePush { template, count } => {
