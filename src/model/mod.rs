@@ -51,7 +51,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
         notes.push(format!(
             "provisioners: {} builds rejected because {} jobs were already waiting",
             prov.rejected,
-            provisioner::MAX_WAITING_JOBS
+            prov.max_waiting_jobs()
         ));
     }
     let wait_p = prov.wait_probability();
