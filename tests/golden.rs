@@ -15,25 +15,10 @@
 mod foundation_support;
 
 use capsim::Summary;
-use foundation_support::repo;
+use foundation_support::{repo, scenario_files};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
+use std::path::PathBuf;
 
 /// `x` rounded to 6 significant digits (None for NaN and infinities).
 fn round6(x: Option<f64>) -> Value {
@@ -106,33 +91,16 @@ fn diff(want: &str, got: &str) -> String {
     d.join("\n")
 }
 
-/// Other TOML may live next to scenarios (a price list, say): a file is a
-/// scenario when it names a base, a model or a deployment. Every scenario
-/// must load.
-fn looks_like_a_scenario(f: &Path) -> bool {
-    let text = std::fs::read_to_string(f).unwrap();
-    match toml::from_str::<toml::Table>(&text) {
-        Ok(t) => ["extends", "model", "deployment", "workload"]
-            .iter()
-            .any(|k| t.contains_key(*k)),
-        Err(_) => true, // let `load` report the syntax error
-    }
-}
-
 #[test]
 fn example_scenarios_match_their_golden_summaries() {
     let bless = std::env::var("CAPSIM_BLESS").is_ok_and(|v| v == "1");
     let golden_dir = repo().join("tests/golden");
-    let mut files = Vec::new();
-    toml_files(&repo().join("scenarios"), &mut files);
+    let files = scenario_files();
 
     // scenario name -> file, for the non-abstract scenarios.
     let mut scenarios: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
     for f in files {
-        if !looks_like_a_scenario(&f) {
-            continue;
-        }
         let s = match capsim::scenario::load(&f) {
             Ok(s) => s,
             Err(e) => {

@@ -96,3 +96,39 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+pub fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            toml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+/// Other TOML may live next to scenarios (a price list, say): a file is a
+/// scenario when it names a base, a model or a deployment. Every scenario
+/// must load.
+pub fn looks_like_a_scenario(f: &Path) -> bool {
+    let text = std::fs::read_to_string(f).unwrap();
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(t) => ["extends", "model", "deployment", "workload"]
+            .iter()
+            .any(|k| t.contains_key(*k)),
+        Err(_) => true, // let `load` report the syntax error
+    }
+}
+
+/// Every scenario file under `scenarios/` (abstract ones included), sorted.
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    toml_files(&repo().join("scenarios"), &mut files);
+    files.retain(|f| looks_like_a_scenario(f));
+    files
+}
