@@ -330,6 +330,15 @@ fn arrivals_and_slos() {
         ],
     );
     case(
+        "profile-point",
+        &edit("{ rate = \"10/h\" }", "{ profile = [[\"09:00\"]] }"),
+        &[
+            "profile-point.toml:11:",
+            "workload.templates[0].builds.profile[0]",
+            "expected a [time of day, rate] pair",
+        ],
+    );
+    case(
         "rate-and-profile",
         &edit(
             "{ rate = \"10/h\" }",

@@ -275,8 +275,13 @@ fn resolve_slo(ctx: &Ctx, s: &SloFile, i: usize) -> Result<Slo, ScenarioError> {
 /// Serde names Rust types in what it expected ("expected i64", "expected
 /// struct DistFile"); say it in the scenario file's terms instead.
 fn plain_expectation(msg: &str) -> String {
-    const TERMS: [(&str, &str); 7] = [
+    const TERMS: [(&str, &str); 8] = [
         ("expected i64", "expected an integer"),
+        // The only tuples in a scenario are profile points.
+        (
+            "expected a tuple of size 2",
+            "expected a [time of day, rate] pair such as [\"09:00\", \"120/h\"]",
+        ),
         ("expected u64", "expected an integer >= 0"),
         ("expected u32", "expected an integer >= 0"),
         ("expected f64", "expected a number"),
