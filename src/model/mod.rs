@@ -141,7 +141,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
         notes.push(format!(
             "provisioners: {} builds rejected because {} jobs were already waiting",
             w.prov.rejected,
-            provisioner::MAX_WAITING_JOBS
+            w.prov.max_waiting_jobs()
         ));
     }
     let wait_p = w.prov.wait_probability();

@@ -22,7 +22,9 @@ use rand::RngExt;
 
 /// Beyond this many waiting jobs new jobs are rejected and the run is
 /// reported as saturated: it keeps memory bounded when arrivals outpace
-/// the daemons.
+/// the daemons. A model file may lower it with
+/// `params.provisioner_max_waiting_jobs` (a capsim safety cap, not a Coder
+/// limit: Coder's queue is a database table).
 pub const MAX_WAITING_JOBS: usize = 1_000_000;
 
 /// Event priorities (lower first at equal times): a finishing build frees
@@ -134,6 +136,7 @@ pub struct Provisioners {
     stop_rng: Vec<SimRng>,
     arrivals: Vec<[Stream; 2]>,
     pending_timeout: Option<SimTime>,
+    max_waiting: usize,
     day_offset: SimTime,
     n_waiting: usize,
     n_busy: usize,
@@ -227,6 +230,10 @@ impl Provisioners {
             jobs: Vec::new(),
             free_jobs: Vec::new(),
             pending_timeout: (timeout_s > 0.0).then(|| SimTime::from_secs_f64(timeout_s)),
+            max_waiting: s
+                .model
+                .get_or("provisioner_max_waiting_jobs", MAX_WAITING_JOBS as f64)
+                .max(0.0) as usize,
             day_offset: s.start_time_of_day,
             n_waiting: 0,
             n_busy: 0,
@@ -480,7 +487,7 @@ impl Provisioners {
                 let d = self.groups[g].free.pop().expect("non-empty");
                 self.start(now, d, id, rec, q);
             }
-            None if self.n_waiting >= MAX_WAITING_JOBS => {
+            None if self.n_waiting >= self.max_waiting => {
                 self.rejected += 1;
                 let j = self.take_job(id);
                 rec.inc(self.ids.failed, now);
@@ -702,6 +709,10 @@ impl Provisioners {
             .count() as u32
     }
 
+    /// The cap on waiting jobs beyond which new jobs are rejected.
+    pub fn max_waiting_jobs(&self) -> usize {
+        self.max_waiting
+    }
     pub fn n_waiting(&self) -> usize {
         self.n_waiting
     }

@@ -67,24 +67,43 @@ fn hex(b: &[u8]) -> String {
 /// Read `path` and every base it extends, merged.
 pub fn read_merged(path: &Path) -> Result<Merged, ScenarioError> {
     let mut chain: Vec<(PathBuf, String, toml::Table)> = Vec::new();
-    let mut next = Some(path.to_path_buf());
-    while let Some(p) = next.take() {
+    // The file to read next, and where the `extends` that names it is.
+    let mut next: Option<(PathBuf, Option<Location>)> = Some((path.to_path_buf(), None));
+    while let Some((p, from)) = next.take() {
+        let extends_err = |message: String| ScenarioError {
+            location: from.clone().unwrap_or_else(|| Location {
+                file: p.clone(),
+                line: 1,
+                col: 1,
+            }),
+            field: Some("extends".into()),
+            message,
+        };
         let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
         if chain
             .iter()
             .any(|(q, _, _)| q.canonicalize().unwrap_or_else(|_| q.clone()) == canon)
         {
-            return Err(ScenarioError {
-                location: Location {
-                    file: p.clone(),
-                    line: 1,
-                    col: 1,
-                },
-                field: Some("extends".into()),
-                message: "extends chain loops back to this file".into(),
-            });
+            let names: Vec<String> = chain
+                .iter()
+                .map(|(q, _, _)| q.display().to_string())
+                .chain([p.display().to_string()])
+                .collect();
+            return Err(extends_err(format!(
+                "extends chain loops: {}",
+                names.join(" -> ")
+            )));
         }
-        let text = std::fs::read_to_string(&p).map_err(|e| io_error(&p, e))?;
+        let text = match (std::fs::read_to_string(&p), &from) {
+            (Ok(t), _) => t,
+            (Err(e), Some(_)) => {
+                return Err(extends_err(format!(
+                    "cannot read base scenario {}: {e}",
+                    p.display()
+                )));
+            }
+            (Err(e), None) => return Err(io_error(&p, e)),
+        };
         let table: toml::Table = toml::from_str(&text).map_err(|e| {
             let (line, col) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
             ScenarioError {
@@ -98,16 +117,19 @@ pub fn read_merged(path: &Path) -> Result<Merged, ScenarioError> {
             }
         })?;
         if let Some(ext) = table.get("extends") {
+            let mut m = SourceMap::new(&p);
+            m.index(&p, &text);
             let Some(ext) = ext.as_str() else {
-                let mut m = SourceMap::new(&p);
-                m.index(&p, &text);
                 return Err(ScenarioError {
                     location: m.locate("extends"),
                     field: Some("extends".into()),
                     message: "expected a path string".into(),
                 });
             };
-            next = Some(p.parent().unwrap_or(Path::new(".")).join(ext));
+            next = Some((
+                p.parent().unwrap_or(Path::new(".")).join(ext),
+                Some(m.locate("extends")),
+            ));
         }
         chain.push((p, text, table));
     }

@@ -272,6 +272,34 @@ fn resolve_slo(ctx: &Ctx, s: &SloFile, i: usize) -> Result<Slo, ScenarioError> {
     })
 }
 
+/// Serde names Rust types in what it expected ("expected i64", "expected
+/// struct DistFile"); say it in the scenario file's terms instead.
+fn plain_expectation(msg: &str) -> String {
+    const TERMS: [(&str, &str); 8] = [
+        ("expected i64", "expected an integer"),
+        // The only tuples in a scenario are profile points.
+        (
+            "expected a tuple of size 2",
+            "expected a [time of day, rate] pair such as [\"09:00\", \"120/h\"]",
+        ),
+        ("expected u64", "expected an integer >= 0"),
+        ("expected u32", "expected an integer >= 0"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        (
+            "expected struct DistFile",
+            "expected a distribution as an inline table, such as { dist = \"lognormal\", median = \"90s\", p95 = \"6m\" }",
+        ),
+        ("expected struct ", "expected a table "),
+    ];
+    for (rust, plain) in TERMS {
+        if let Some(i) = msg.find(rust) {
+            return format!("{}{plain}{}", &msg[..i], &msg[i + rust.len()..]);
+        }
+    }
+    msg.to_string()
+}
+
 /// Resolve a merged scenario.
 pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
     let ctx = Ctx { map: &merged.map };
@@ -281,8 +309,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
     .map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = inner.message().trim().to_string();
-        ctx.err(&path, msg)
+        ctx.err(&path, plain_expectation(inner.message().trim()))
     })?;
     let root = &merged.map.root;
     let name = file.name.clone().unwrap_or_else(|| {

@@ -110,6 +110,10 @@ fn walk_value(
     match v {
         DeValue::Table(t) => walk_table(t, path, file, text, out),
         DeValue::Array(a) => {
+            // An array replaces a base file's array whole (see `load`): forget
+            // the base's item locations so errors point at this file.
+            let items = format!("{path}[");
+            out.retain(|k, _| !k.starts_with(&items));
             for (i, item) in a.iter().enumerate() {
                 let p = format!("{path}[{i}]");
                 let (line, col) = line_col(text, item.span().start);
@@ -144,5 +148,16 @@ mod tests {
         let l = m.locate("workload.templates[0].build_time.median");
         assert_eq!(l.line, 4, "falls back to the array item");
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn a_child_array_hides_the_base_items_it_replaces() {
+        let base = "[[t]]\nname = \"a\"\nbuild = 1\n";
+        let child = "\n\n[[t]]\nname = \"b\"\n";
+        let mut m = SourceMap::new(Path::new("child.toml"));
+        m.index(Path::new("base.toml"), base);
+        m.index(Path::new("child.toml"), child);
+        let l = m.locate("t[0].build");
+        assert_eq!((l.file.to_str(), l.line), (Some("child.toml"), 3));
     }
 }

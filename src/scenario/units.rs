@@ -8,11 +8,40 @@
 use serde::{Deserialize, Serialize};
 
 /// A TOML value that is either a number or a string with a unit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Quantity {
     Number(f64),
     Text(String),
+}
+
+/// Hand-written so that a wrong type says what was expected (serde's
+/// untagged enums only say "data did not match any variant").
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a number or a string with a unit, such as \"10s\", \"120/h\" or \"16GB\"",
+                )
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Quantity, E> {
+                Ok(Quantity::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Quantity, E> {
+                Ok(Quantity::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Quantity, E> {
+                Ok(Quantity::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl std::fmt::Display for Quantity {
@@ -158,6 +187,22 @@ mod tests {
         assert_eq!(parse_duration_s(&Quantity::Number(3.0)).unwrap(), 3.0);
         assert!(parse_duration_s(&t("5 parsecs")).is_err());
         assert!(parse_duration_s(&t("fast")).is_err());
+    }
+    #[test]
+    fn quantities_deserialize_from_numbers_and_strings_only() {
+        #[derive(Deserialize)]
+        struct W {
+            q: Quantity,
+        }
+        let q = |s: &str| toml::from_str::<W>(s).map(|w| w.q);
+        assert_eq!(q("q = 3").unwrap(), Quantity::Number(3.0));
+        assert_eq!(q("q = 2.5").unwrap(), Quantity::Number(2.5));
+        assert_eq!(q("q = \"5m\"").unwrap(), t("5m"));
+        let e = q("q = true").unwrap_err().to_string();
+        assert!(
+            e.contains("expected a number or a string with a unit"),
+            "{e}"
+        );
     }
     #[test]
     fn rates_sizes_times() {

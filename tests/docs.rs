@@ -1,0 +1,82 @@
+//! The README's promises: its two set-up commands are the ones that work
+//! (CI runs exactly its test command), and it lists every metric a run
+//! produces.
+
+mod foundation_support;
+
+use foundation_support::{repo, scenario_files};
+
+const RUN_EXAMPLE: &str = "cargo run --release -- run scenarios/build-queue/working-day.toml";
+const RUN_TESTS: &str = "cargo test --release --all-targets";
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn readme_gives_the_two_set_up_commands_and_ci_runs_the_test_one() {
+    let readme = read("README.md");
+    for cmd in [RUN_EXAMPLE, RUN_TESTS] {
+        assert!(
+            readme.contains(&format!("```sh\n{cmd}\n```")),
+            "README lacks the command block `{cmd}`"
+        );
+    }
+    // The example it runs exists and is valid.
+    let example = RUN_EXAMPLE.rsplit(' ').next().unwrap();
+    capsim::scenario::load(&repo().join(example)).unwrap_or_else(|e| panic!("{e}"));
+
+    let ci = read(".ci/run");
+    let commands: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.starts_with("set ") && !l.starts_with("cd "))
+        .collect();
+    assert_eq!(
+        commands,
+        vec![RUN_TESTS],
+        ".ci/run must run exactly the README's test command"
+    );
+    assert!(
+        ci.contains("set -euo pipefail"),
+        ".ci/run must fail when the command fails"
+    );
+}
+
+#[test]
+fn readme_lists_every_metric_with_its_unit() {
+    let readme = read("README.md");
+    let mut metrics = Vec::new();
+    for f in scenario_files() {
+        let s = capsim::scenario::load(&f).unwrap_or_else(|e| panic!("{e}"));
+        if !s.is_abstract {
+            metrics.extend(capsim::simulate(&s, s.seed).metrics);
+        }
+    }
+    assert!(!metrics.is_empty());
+    let mut missing = Vec::new();
+    for m in &metrics {
+        // A row of the metrics table: | `name` | stats | unit | ...
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", m.name)));
+        match row {
+            None => missing.push(format!("{} (no row)", m.name)),
+            Some(row) => {
+                if !row.contains(&format!("`{}`", m.stat)) {
+                    missing.push(format!("{} stat {}", m.name, m.stat));
+                }
+                if !row.split('|').nth(3).is_some_and(|u| u.contains(&m.unit)) {
+                    missing.push(format!("{} unit {}", m.name, m.unit));
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "README metrics table lacks: {missing:?}"
+    );
+}
