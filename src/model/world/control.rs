@@ -64,6 +64,7 @@ impl World<'_> {
             Ev::Hpa => self.hpa(now),
             Ev::ProvScale => self.prov_scale(now),
             Ev::ProvAdd { count } => {
+                self.prov_pending -= count;
                 let g = self.external_group();
                 self.prov
                     .add_daemons(now, g, count, &mut self.rec, &mut self.q);
