@@ -1,1 +1,335 @@
-fn main() {}
+//! Engine benchmarks (divan). Run with `cargo bench --bench engine`.
+//!
+//! - `hold`: the event set alone under the classic hold model (pop the
+//!   earliest event, push one at `now + Exp(mean 1 s)`) with 10, 10,000 and
+//!   1,000,000 pending events, for every event set of the engine and for a
+//!   bare `std::collections::BinaryHeap`, so the ratios show.
+//! - `mmc_real`: M/M/c (c = 10, utilisation 0.8) through the real engine and
+//!   provisioner model (`scenarios/build-queue/mmc.toml`, 20 h simulated).
+//! - `mmc_bare`: the same model as a minimal `BinaryHeap` event loop.
+//!
+//! Throughput is printed as items/s: hold operations (one pop plus one push)
+//! for `hold`, processed events for `mmc_*`.
+//!
+//! Under `cargo test` divan runs every benchmark once, so the set-up (a
+//! million pushes and a short warm-up) must stay cheap.
+
+use capsim::engine::events::{EventSet, HeapEventSet, LadderEventSet, QuadHeapEventSet};
+use capsim::engine::{Dist, SimTime, Streams};
+use divan::counter::ItemsCount;
+use divan::{Bencher, black_box};
+use rand::RngExt;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::path::Path;
+
+fn main() {
+    divan::main();
+}
+
+// ---------------------------------------------------------------------------
+// Hold model
+// ---------------------------------------------------------------------------
+
+/// A typical small event payload: an entity id, a kind and a word of data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Payload {
+    entity: u32,
+    kind: u32,
+    data: u64,
+}
+
+/// `std::collections::BinaryHeap` used directly, with the same packed key.
+#[derive(Default)]
+struct StdBinaryHeap {
+    heap: BinaryHeap<Reverse<(u128, Payload)>>,
+    seq: u64,
+}
+
+impl EventSet<Payload> for StdBinaryHeap {
+    #[inline]
+    fn push(&mut self, time: SimTime, priority: u8, event: Payload) {
+        let key = capsim::engine::events::pack_key(time, priority, self.seq);
+        self.seq += 1;
+        self.heap.push(Reverse((key, event)));
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(SimTime, Payload)> {
+        self.heap
+            .pop()
+            .map(|Reverse((k, e))| (capsim::engine::events::key_time(k), e))
+    }
+    fn peek_time(&mut self) -> Option<SimTime> {
+        self.heap
+            .peek()
+            .map(|Reverse((k, _))| capsim::engine::events::key_time(*k))
+    }
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// Exp(mean 1 s) increments in nanoseconds, drawn once (so the benchmark
+/// times the event set, not the random number generator) and cycled.
+struct Gaps {
+    table: Vec<u64>,
+    i: usize,
+}
+
+impl Gaps {
+    /// 4096 entries: 32 KiB, small enough to stay in cache.
+    const LEN: usize = 4096;
+    fn new() -> Gaps {
+        let mut rng = Streams::new(1).stream("bench/hold", 0);
+        let exp = Dist::exponential(1.0).expect("valid mean");
+        let table = (0..Self::LEN)
+            .map(|_| SimTime::from_secs_f64(exp.sample(&mut rng)).0)
+            .collect();
+        Gaps { table, i: 0 }
+    }
+    #[inline]
+    fn next(&mut self) -> u64 {
+        self.i = (self.i + 1) & (Self::LEN - 1);
+        self.table[self.i]
+    }
+}
+
+/// `n` hold operations: pop the earliest event, push it again later.
+#[inline]
+fn hold_ops<Q: EventSet<Payload>>(q: &mut Q, gaps: &mut Gaps, n: usize) {
+    for _ in 0..n {
+        let (now, mut e) = q.pop().expect("hold keeps the set full");
+        e.data = e.data.wrapping_add(1);
+        q.push(SimTime(now.0 + gaps.next()), (e.entity & 3) as u8, e);
+    }
+}
+
+/// Push `pending` events at Exp(1 s) times. These are already the
+/// stationary distribution of the residual times under hold
+/// (memorylessness), so a short warm-up suffices.
+fn fill<Q: EventSet<Payload>>(q: &mut Q, gaps: &mut Gaps, pending: usize) {
+    for i in 0..pending {
+        let e = Payload {
+            entity: i as u32,
+            kind: 0,
+            data: 0,
+        };
+        q.push(SimTime(gaps.next()), 0, e);
+    }
+}
+
+/// Hold operations per benchmark iteration.
+const HOLD_OPS: usize = 10_000;
+
+#[divan::bench(
+    types = [StdBinaryHeap, HeapEventSet<Payload>, QuadHeapEventSet<Payload>, LadderEventSet<Payload>],
+    args = [10, 10_000, 1_000_000],
+    sample_count = 300,
+)]
+fn hold<Q: EventSet<Payload> + Default>(bencher: Bencher, pending: usize) {
+    let mut q = Q::default();
+    let mut gaps = Gaps::new();
+    fill(&mut q, &mut gaps, pending);
+    hold_ops(&mut q, &mut gaps, pending.min(200_000));
+    bencher
+        .counter(ItemsCount::new(HOLD_OPS))
+        .bench_local(|| hold_ops(&mut q, &mut gaps, HOLD_OPS));
+    black_box(q.len());
+}
+
+/// Whether divan was started by `cargo bench` (which passes `--bench`)
+/// rather than by `cargo test`, which runs every benchmark once.
+fn benchmarking() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// A million pending events over many operations, in one sample. The
+/// ladder's cost varies within an epoch (a top-to-rung transfer of every
+/// pending event, then cheap operations for about 14 million holds: the
+/// pending events span about ln(10^6) = 14 simulated seconds and the clock
+/// advances 1 us per hold), so this run spans two epochs, where `hold`
+/// samples only the start of one. Skipped (10,000 operations) under
+/// `cargo test`.
+fn hold_long<Q: EventSet<Payload> + Default>(bencher: Bencher, ops: usize) {
+    let ops = if benchmarking() { ops } else { 10_000 };
+    let mut q = Q::default();
+    let mut gaps = Gaps::new();
+    fill(&mut q, &mut gaps, 1_000_000);
+    bencher
+        .counter(ItemsCount::new(ops))
+        .bench_local(|| hold_ops(&mut q, &mut gaps, ops));
+    black_box(q.len());
+}
+
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn hold_long_ladder(bencher: Bencher) {
+    hold_long::<LadderEventSet<Payload>>(bencher, 30_000_000);
+}
+
+/// The binary heap's cost does not vary over time: fewer operations suffice.
+#[divan::bench(sample_count = 1, sample_size = 1)]
+fn hold_long_std_binary_heap(bencher: Bencher) {
+    hold_long::<StdBinaryHeap>(bencher, 3_000_000);
+}
+
+// ---------------------------------------------------------------------------
+// M/M/c: real engine and model versus a bare event loop
+// ---------------------------------------------------------------------------
+
+/// The M/M/c scenario shortened to 20 simulated hours.
+fn mmc_scenario() -> capsim::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/build-queue/mmc.toml");
+    capsim::scenario::load_with_overrides(
+        &path,
+        &[("duration".into(), toml::Value::String("20h".into()))],
+    )
+    .expect("scenarios/build-queue/mmc.toml loads")
+}
+
+#[divan::bench]
+fn mmc_real(bencher: Bencher) {
+    let s = mmc_scenario();
+    let events = capsim::simulate(&s, 1).events_processed;
+    bencher
+        .counter(ItemsCount::new(events))
+        .bench_local(|| capsim::simulate(black_box(&s), black_box(1)));
+}
+
+/// Parameters of `mmc.toml`: 8 builds/min, Exp(mean 60 s) builds, 10
+/// daemons, pending jobs time out after 30 min (`models/coder.toml`).
+struct MmcParams {
+    rate_per_s: f64,
+    mean_service_s: f64,
+    n_servers: usize,
+    timeout: SimTime,
+    warmup: SimTime,
+    end: SimTime,
+}
+
+impl MmcParams {
+    fn from_scenario(s: &capsim::Scenario) -> MmcParams {
+        let t = &s.workload.templates[0];
+        MmcParams {
+            rate_per_s: t.builds.as_ref().expect("builds").max_rate(),
+            mean_service_s: t.build_time_s.mean(),
+            n_servers: s
+                .deployment
+                .provisioner_groups
+                .iter()
+                .map(|g| g.n_daemons as usize)
+                .sum(),
+            timeout: SimTime::from_secs_f64(s.model.get_or("provisioner_pending_timeout_s", 0.0)),
+            warmup: s.warmup,
+            end: s.duration,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum BareEv {
+    Done(u32),
+    Renege { job: u32, serial: u32 },
+    Arrival,
+}
+
+/// Result of the bare loop: events processed, mean wait after warm-up.
+struct BareOut {
+    events: u64,
+    mean_wait_s: f64,
+}
+
+/// M/M/c with FIFO and reneging as a minimal `BinaryHeap` event loop:
+/// no metrics buckets, no histograms, just the queue and a wait sum.
+fn mmc_bare(p: &MmcParams, seed: u64) -> BareOut {
+    let streams = Streams::new(seed);
+    let mut arrivals = streams.stream("arrivals/mm/human", 0);
+    let mut builds = streams.stream("build/mm", 0);
+    let exp = |rng: &mut capsim::engine::SimRng, mean_s: f64| {
+        let u: f64 = rng.random();
+        SimTime::from_secs_f64(-(1.0 - u).ln() * mean_s)
+    };
+    let mut q: BinaryHeap<Reverse<(u64, u8, u64, BareEv)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |q: &mut BinaryHeap<_>, t: SimTime, prio: u8, ev: BareEv| {
+        seq += 1;
+        q.push(Reverse((t.0, prio, seq, ev)));
+    };
+    // Job slots: creation time, and the serial of the job while it waits
+    // (0 when not waiting), so stale line entries and time-outs are skipped.
+    let mut created: Vec<SimTime> = Vec::new();
+    let mut waiting: Vec<u32> = Vec::new();
+    let mut free_slots: Vec<u32> = Vec::new();
+    let mut line: VecDeque<(u32, u32)> = VecDeque::new();
+    let (mut busy, mut events, mut serial) = (0usize, 0u64, 0u32);
+    let (mut n_started, mut wait_sum_s) = (0u64, 0.0f64);
+    let mean_gap_s = 1.0 / p.rate_per_s;
+    push(&mut q, exp(&mut arrivals, mean_gap_s), 30, BareEv::Arrival);
+    while let Some(Reverse((t, _, _, ev))) = q.pop() {
+        let now = SimTime(t);
+        if now >= p.end {
+            break;
+        }
+        events += 1;
+        let mut start = |job: u32, created: &[SimTime], q: &mut BinaryHeap<_>| {
+            let service = exp(&mut builds, p.mean_service_s);
+            if now >= p.warmup {
+                n_started += 1;
+                wait_sum_s += (now - created[job as usize]).as_secs_f64();
+            }
+            push(q, now + service, 10, BareEv::Done(job));
+        };
+        match ev {
+            BareEv::Arrival => {
+                let job = free_slots.pop().unwrap_or_else(|| {
+                    created.push(SimTime::ZERO);
+                    waiting.push(0);
+                    created.len() as u32 - 1
+                });
+                created[job as usize] = now;
+                if busy < p.n_servers {
+                    busy += 1;
+                    start(job, &created, &mut q);
+                } else {
+                    serial += 1;
+                    waiting[job as usize] = serial;
+                    line.push_back((job, serial));
+                    push(&mut q, now + p.timeout, 20, BareEv::Renege { job, serial });
+                }
+                let gap = exp(&mut arrivals, mean_gap_s);
+                push(&mut q, now + gap, 30, BareEv::Arrival);
+            }
+            BareEv::Done(job) => {
+                free_slots.push(job);
+                // Entries of jobs that reneged are withdrawn lazily, here.
+                match std::iter::from_fn(|| line.pop_front())
+                    .find(|&(j, s)| waiting[j as usize] == s)
+                {
+                    Some((next, _)) => {
+                        waiting[next as usize] = 0;
+                        start(next, &created, &mut q);
+                    }
+                    None => busy -= 1,
+                }
+            }
+            BareEv::Renege { job, serial } => {
+                if waiting[job as usize] == serial {
+                    waiting[job as usize] = 0;
+                    free_slots.push(job);
+                }
+            }
+        }
+    }
+    BareOut {
+        events,
+        mean_wait_s: wait_sum_s / n_started.max(1) as f64,
+    }
+}
+
+#[divan::bench(name = "mmc_bare")]
+fn mmc_bare_bench(bencher: Bencher) {
+    let p = MmcParams::from_scenario(&mmc_scenario());
+    let events = mmc_bare(&p, 1).events;
+    bencher
+        .counter(ItemsCount::new(events))
+        .bench_local(|| mmc_bare(black_box(&p), black_box(1)).mean_wait_s);
+}
