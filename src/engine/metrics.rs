@@ -33,6 +33,8 @@ pub struct GaugeId(u32);
 pub struct HistId(u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RateId(u32);
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SampleId(u32);
 
 /// One statistic of one labelled metric, over the whole run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -105,6 +107,16 @@ struct RateState {
     series: Vec<f64>,
 }
 
+/// A value the model computes once per bucket (e.g. CPU utilisation from
+/// busy core-seconds): summary `mean` (bucket-length weighted), `p50`,
+/// `peak`, `last`, and `max` (= `peak`); series `mean` and `max`.
+struct SampledState {
+    meta: Meta,
+    current: f64,
+    series: Vec<f64>,
+    lengths: Vec<f64>,
+}
+
 struct GaugeState {
     meta: Meta,
     value: f64,
@@ -147,6 +159,7 @@ pub struct Recorder {
     counters: Vec<CounterState>,
     rates: Vec<RateState>,
     gauges: Vec<GaugeState>,
+    sampled: Vec<SampledState>,
     hists: Vec<HistState>,
     /// Buckets closed so far: a series registered late is padded to this length.
     n_closed: usize,
@@ -165,6 +178,7 @@ impl Recorder {
             counters: vec![],
             rates: vec![],
             gauges: vec![],
+            sampled: vec![],
             hists: vec![],
             n_closed: 0,
         }
@@ -197,6 +211,41 @@ impl Recorder {
         });
         RateId(self.rates.len() as u32 - 1)
     }
+    /// A per-bucket value set by [`Recorder::sample`] before each bucket closes.
+    pub fn sampled(&mut self, name: &str, labels: Labels, unit: &str) -> SampleId {
+        let b = self.bucket.as_secs_f64();
+        self.sampled.push(SampledState {
+            meta: Self::meta(name, labels, unit),
+            current: 0.0,
+            series: vec![0.0; self.n_closed],
+            lengths: vec![b; self.n_closed],
+        });
+        SampleId(self.sampled.len() as u32 - 1)
+    }
+
+    /// Set the value of the open bucket of a sampled series.
+    #[inline]
+    pub fn sample(&mut self, id: SampleId, value: f64) {
+        self.sampled[id.0 as usize].current = value;
+    }
+
+    /// End of the open bucket (the next boundary), or `None` after the last.
+    pub fn next_boundary(&self) -> Option<SimTime> {
+        (self.bucket_start < self.end).then(|| (self.bucket_start + self.bucket).min(self.end))
+    }
+
+    /// Close the open bucket at its end (the next boundary); no-op after the last.
+    pub fn close_open_bucket(&mut self) {
+        if let Some(b) = self.next_boundary() {
+            self.close_bucket(b);
+        }
+    }
+
+    /// Start of the open bucket.
+    pub fn bucket_start(&self) -> SimTime {
+        self.bucket_start
+    }
+
     pub fn gauge(&mut self, name: &str, labels: Labels, unit: &str) -> GaugeId {
         self.gauges.push(GaugeState {
             meta: Self::meta(name, labels, unit),
@@ -329,6 +378,10 @@ impl Recorder {
             r.series.push(r.bucket / len_s);
             r.bucket = 0.0;
         }
+        for x in &mut self.sampled {
+            x.series.push(x.current);
+            x.lengths.push(len_s);
+        }
         for g in &mut self.gauges {
             let from = g.since.max(self.bucket_start);
             let dt = close.saturating_sub(from).as_secs_f64();
@@ -418,6 +471,33 @@ impl Recorder {
                 &r.meta.unit,
             ));
             series.push(s(&r.meta, "mean", r.series, &r.meta.unit));
+        }
+        for x in self.sampled {
+            let total: f64 = x.lengths.iter().sum();
+            let mean = if total > 0.0 {
+                x.series
+                    .iter()
+                    .zip(&x.lengths)
+                    .map(|(v, l)| v * l)
+                    .sum::<f64>()
+                    / total
+            } else {
+                0.0
+            };
+            let peak = x.series.iter().copied().fold(0.0, f64::max);
+            let u = &x.meta.unit;
+            metrics.push(m(&x.meta, "mean", mean, u));
+            metrics.push(m(&x.meta, "p50", median(&x.series), u));
+            metrics.push(m(&x.meta, "peak", peak, u));
+            metrics.push(m(
+                &x.meta,
+                "last",
+                x.series.last().copied().unwrap_or(0.0),
+                u,
+            ));
+            metrics.push(m(&x.meta, "max", peak, u));
+            series.push(s(&x.meta, "mean", x.series.clone(), u));
+            series.push(s(&x.meta, "max", x.series, u));
         }
         for g in self.gauges {
             metrics.push(m(&g.meta, "mean", g.total_integral / span_s, &g.meta.unit));

@@ -37,6 +37,9 @@ pub struct PsCpu {
     jobs: BinaryHeap<Reverse<(u64, u64, u32)>>,
     seq: u64,
     busy_core_s: f64,
+    /// Cores taken by background work (not jobs) and their integral.
+    bg_cores: f64,
+    bg_core_s: f64,
     /// Time of the scheduled wake-up, if any.
     pending: Option<SimTime>,
 }
@@ -50,6 +53,8 @@ impl PsCpu {
             jobs: BinaryHeap::new(),
             seq: 0,
             busy_core_s: 0.0,
+            bg_cores: 0.0,
+            bg_core_s: 0.0,
             pending: None,
         }
     }
@@ -77,6 +82,7 @@ impl PsCpu {
             let r = self.rate();
             self.virtual_ns += r * dt_ns;
             self.busy_core_s += r * dt_ns * 1e-9 * self.jobs.len() as f64;
+            self.bg_core_s += self.bg_cores * dt_ns * 1e-9;
             self.last = now;
         }
     }
@@ -144,6 +150,21 @@ impl PsCpu {
     pub fn set_cores(&mut self, now: SimTime, cores: f64) {
         self.catch_up(now);
         self.cores = cores.max(0.0);
+    }
+
+    /// Change capacity at `now`: `cores` for jobs, while `bg_cores` more are
+    /// busy with background work (relayed traffic, heartbeats) that is
+    /// accounted but not queued.
+    pub fn set_capacity(&mut self, now: SimTime, cores: f64, bg_cores: f64) {
+        self.catch_up(now);
+        self.cores = cores.max(0.0);
+        self.bg_cores = bg_cores.max(0.0);
+    }
+
+    /// Busy core-seconds of jobs plus background up to `now`.
+    pub fn used_core_s(&mut self, now: SimTime) -> f64 {
+        self.catch_up(now);
+        self.busy_core_s + self.bg_core_s
     }
 
     pub fn in_service(&self) -> usize {

@@ -118,12 +118,24 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let end = scenario.duration;
     let mut w = World::new(scenario, &streams);
     let mut n_events: u64 = 0;
+    let mut sampling = false;
+    // Close every bucket that ends at or before `t`, sampling CPU use first.
+    let close_until = |w: &mut World, t: crate::engine::SimTime, sampling: &mut bool| {
+        if !*sampling && t >= scenario.warmup {
+            w.start_sampling(scenario.warmup);
+            *sampling = true;
+        }
+        while let Some(b) = w.rec.next_boundary().filter(|b| *b <= t) {
+            w.sample_bucket(b);
+            w.rec.close_open_bucket();
+        }
+    };
     while let Some((now, ev)) = w.q.pop() {
         if now >= end {
             break;
         }
         n_events += 1;
-        w.rec.advance(now);
+        close_until(&mut w, now, &mut sampling);
         w.handle(now, ev);
     }
     let mut notes = Vec::new();
@@ -160,6 +172,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
             });
         }
     }
+    close_until(&mut w, end, &mut sampling);
     let marks = std::mem::take(&mut w.marks);
     let rec = std::mem::replace(
         &mut w.rec,

@@ -21,7 +21,7 @@
 use super::costs::{Costs, MetadataWritePath};
 use super::provisioner::{Finished, JobEnd, JobKind, Provisioners};
 use super::{Ev, ProvEv};
-use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, labels};
+use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, SampleId, labels};
 use crate::engine::ps::PsCpu;
 use crate::engine::{DefaultEventSet, EventSet, Recorder, SimRng, SimTime, Streams};
 use crate::result::Mark;
@@ -141,7 +141,11 @@ struct Replica {
     cpu_work_done_s: f64,
     /// Busy core-seconds of earlier incarnations (before a restart), whole run.
     cpu_busy_before_s: f64,
-    g_util: GaugeId,
+    /// Busy plus background core-seconds of earlier incarnations, whole run.
+    cpu_used_before_s: f64,
+    /// Used core-seconds at the last bucket boundary.
+    used_mark_core_s: f64,
+    g_util: SampleId,
     g_mem: GaugeId,
     g_conns: GaugeId,
 }
@@ -161,7 +165,7 @@ struct Ids {
     latency: Vec<HistId>,
     errors: CounterId,
     replicas: GaugeId,
-    db_util: GaugeId,
+    db_util: SampleId,
     db_writes: RateId,
     db_disk_writes: RateId,
     active: Vec<GaugeId>,
@@ -193,6 +197,7 @@ pub struct World<'s> {
     db_vcpu: f64,
     db_bg_cores: f64,
     db_outage_depth: u32,
+    db_used_mark_core_s: f64,
     proxies: Vec<(f64, f64, GaugeId)>,
     users: Vec<User>,
     agents: Vec<Agent>,
@@ -250,7 +255,7 @@ impl<'s> World<'s> {
                 .collect(),
             errors: rec.counter("api_errors_total", Labels::new(), "1"),
             replicas: rec.gauge("coderd_replicas", Labels::new(), "1"),
-            db_util: rec.gauge("database_cpu_utilization", Labels::new(), "ratio"),
+            db_util: rec.sampled("database_cpu_utilization", Labels::new(), "ratio"),
             db_writes: rec.rate("database_writes_per_second", Labels::new(), "1/s"),
             db_disk_writes: rec.rate("database_disk_write_ops_per_second", Labels::new(), "1/s"),
             active: KIND_NAMES
@@ -319,6 +324,7 @@ impl<'s> World<'s> {
             db_vcpu,
             db_bg_cores: 0.0,
             db_outage_depth: 0,
+            db_used_mark_core_s: 0.0,
             proxies,
             users: Vec::new(),
             agents: Vec::new(),
@@ -360,11 +366,9 @@ impl<'s> World<'s> {
         for i in 0..w.replicas.len() {
             w.replicas[i].alive = true;
             w.replicas[i].ready = true;
-            w.update_replica_gauges(SimTime::ZERO, i);
         }
         w.rec
             .set(w.ids.replicas, SimTime::ZERO, w.replicas.len() as f64);
-        w.update_db_gauge(SimTime::ZERO);
         w.setup_users(streams);
         for (i, e) in s.events.iter().enumerate() {
             w.q.push(e.at, PRIO_CONTROL, Ev::Scheduled { idx: i as u32 });
@@ -414,9 +418,11 @@ impl<'s> World<'s> {
             busy_mark_core_s: 0.0,
             cpu_work_done_s: 0.0,
             cpu_busy_before_s: 0.0,
+            cpu_used_before_s: 0.0,
+            used_mark_core_s: 0.0,
             g_util: self
                 .rec
-                .gauge("coderd_cpu_utilization", labels([("replica", &l)]), "ratio"),
+                .sampled("coderd_cpu_utilization", labels([("replica", &l)]), "ratio"),
             g_mem: self
                 .rec
                 .gauge("coderd_memory_bytes", labels([("replica", &l)]), "B"),
@@ -1535,7 +1541,6 @@ impl<'s> World<'s> {
         if let Some(t) = rep.cpu.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
         }
-        self.update_replica_gauges(now, r as usize);
     }
 
     /// Database work with no API request in front of it (batch flushes).
@@ -1572,7 +1577,6 @@ impl<'s> World<'s> {
         if let Some(t) = self.db.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Db);
         }
-        self.update_db_gauge(now);
     }
 
     fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
@@ -1590,7 +1594,6 @@ impl<'s> World<'s> {
         if let Some(t) = self.replicas[r as usize].cpu.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
         }
-        self.update_replica_gauges(now, r as usize);
     }
 
     fn db_wakeup(&mut self, now: SimTime) {
@@ -1603,7 +1606,6 @@ impl<'s> World<'s> {
         if let Some(t) = self.db.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Db);
         }
-        self.update_db_gauge(now);
     }
 
     fn finish_request(&mut self, now: SimTime, id: u32) {
@@ -1626,27 +1628,16 @@ impl<'s> World<'s> {
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
         let rep = &mut self.replicas[r];
         let bg = rep.relay_cores + rep.n_agents as f64 * hb;
-        rep.cpu.set_cores(now, (rep.vcpu - bg).max(0.0));
+        rep.cpu
+            .set_capacity(now, (rep.vcpu - bg).max(0.0), bg.min(rep.vcpu));
         if let Some(t) = rep.cpu.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r as u32 });
         }
-        self.update_replica_gauges(now, r);
     }
 
     fn background_cores(&self, r: usize) -> f64 {
         let rep = &self.replicas[r];
         rep.vcpu - rep.cpu.cores()
-    }
-
-    fn update_replica_gauges(&mut self, now: SimTime, r: usize) {
-        let rep = &self.replicas[r];
-        let used = if rep.alive {
-            rep.cpu.busy_cores() + self.background_cores(r)
-        } else {
-            0.0
-        };
-        let (g, vcpu) = (rep.g_util, rep.vcpu);
-        self.rec.set(g, now, (used / vcpu).min(1.0));
     }
 
     fn check_memory(&mut self, now: SimTime, r: usize) {
@@ -1681,26 +1672,19 @@ impl<'s> World<'s> {
             / 1e3
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
         self.db_bg_cores = self.n_connected_agents as f64 * hb;
-        let cap = if self.db_outage_depth > 0 {
-            0.0
+        // In an outage the database serves nothing and is not busy.
+        let (cap, bg) = if self.db_outage_depth > 0 {
+            (0.0, 0.0)
         } else {
-            (self.db_vcpu - self.db_bg_cores).max(0.0)
+            (
+                (self.db_vcpu - self.db_bg_cores).max(0.0),
+                self.db_bg_cores.min(self.db_vcpu),
+            )
         };
-        self.db.set_cores(now, cap);
+        self.db.set_capacity(now, cap, bg);
         if let Some(t) = self.db.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Db);
         }
-        self.update_db_gauge(now);
-    }
-
-    fn update_db_gauge(&mut self, now: SimTime) {
-        let used = if self.db_outage_depth > 0 {
-            0.0
-        } else {
-            self.db.busy_cores() + self.db_bg_cores
-        };
-        self.rec
-            .set(self.ids.db_util, now, (used / self.db_vcpu).min(1.0));
     }
 
     fn update_proxy_gauge(&mut self, now: SimTime, p: usize) {
@@ -1795,14 +1779,15 @@ impl<'s> World<'s> {
         }
         let vcpu = self.replicas[r].vcpu;
         let busy = self.replicas[r].cpu.busy_core_s(now);
+        let used = self.replicas[r].cpu.used_core_s(now);
         self.replicas[r].cpu_busy_before_s += busy;
+        self.replicas[r].cpu_used_before_s += used;
         self.replicas[r].cpu = PsCpu::new(vcpu);
         self.refresh_db_capacity(now);
         if let Some(g) = self.replicas[r].builtin_group {
             self.prov.kill_group(now, g, &mut self.rec);
             self.after_prov(now);
         }
-        self.update_replica_gauges(now, r);
         let (gm, gc) = (self.replicas[r].g_mem, self.replicas[r].g_conns);
         self.rec.set(gm, now, 0.0);
         self.rec.set(gc, now, 0.0);
@@ -1912,5 +1897,36 @@ impl World<'_> {
                 )
             })
             .collect()
+    }
+}
+
+impl World<'_> {
+    /// Start the per-bucket CPU accounting at the end of the warm-up.
+    pub fn start_sampling(&mut self, at: SimTime) {
+        for r in &mut self.replicas {
+            r.used_mark_core_s = r.cpu_used_before_s + r.cpu.used_core_s(at);
+        }
+        self.db_used_mark_core_s = self.db.used_core_s(at);
+    }
+
+    /// Close the open bucket at `end`: CPU utilisation of each replica and of
+    /// the database over the bucket, from the exact busy core-seconds.
+    pub fn sample_bucket(&mut self, end: SimTime) {
+        let len_s = (end - self.rec.bucket_start()).as_secs_f64();
+        if len_s <= 0.0 {
+            return;
+        }
+        for i in 0..self.replicas.len() {
+            let r = &mut self.replicas[i];
+            let used = r.cpu_used_before_s + r.cpu.used_core_s(end);
+            let util = ((used - r.used_mark_core_s) / (r.vcpu * len_s)).clamp(0.0, 1.0);
+            r.used_mark_core_s = used;
+            let g = r.g_util;
+            self.rec.sample(g, util);
+        }
+        let used = self.db.used_core_s(end);
+        let util = ((used - self.db_used_mark_core_s) / (self.db_vcpu * len_s)).clamp(0.0, 1.0);
+        self.db_used_mark_core_s = used;
+        self.rec.sample(self.ids.db_util, util);
     }
 }
