@@ -225,6 +225,7 @@ fn write(dir: &Path, sc: &Scenario, runs: &[RunResult]) -> (Summary, Vec<String>
             runs,
             series: &agg,
             run_id: "test-run",
+            stored: false,
             started_at: "2025-01-01T00:00:00.000Z",
         },
     )

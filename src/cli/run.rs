@@ -195,6 +195,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
             runs: &runs,
             series: &agg,
             run_id: &run_id,
+            stored,
             started_at,
         };
         match report::write_report(&dir, &input) {

@@ -15,14 +15,10 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn ci_str(lo: Option<f64>, hi: Option<f64>, unit: &str) -> String {
-    match (lo, hi) {
-        (Some(lo), Some(hi)) => format!(
-            "{} – {}",
-            fmt_value(Some(lo), unit),
-            fmt_value(Some(hi), unit)
-        ),
-        _ => "–".into(),
+fn ci_str(lo: Option<f64>, hi: Option<f64>, mean: Option<f64>, unit: &str) -> String {
+    match super::text::fmt_interval(lo, hi, mean, unit, " – ") {
+        i if i.is_empty() => "–".into(),
+        i => i,
     }
 }
 
@@ -244,7 +240,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
                 },
                 fmt_value(Some(v.target), unit),
                 fmt_value(v.value, unit),
-                m.map_or("–".into(), |m| ci_str(m.ci_low, m.ci_high, unit)),
+                m.map_or("–".into(), |m| ci_str(m.ci_low, m.ci_high, m.value, unit)),
                 if v.pass { "✅ pass" } else { "❌ **fail**" }
             );
         }
@@ -351,7 +347,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
                 cell(&super::text::braced(&m.labels)),
                 m.stat,
                 fmt_value(m.value, &m.unit),
-                ci_str(m.ci_low, m.ci_high, &m.unit)
+                ci_str(m.ci_low, m.ci_high, m.value, &m.unit)
             );
         }
     }
@@ -371,10 +367,14 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
             let _ = writeln!(o, "### {}\n\n![{}]({})\n", p.title, p.title, p.file);
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         o,
-        "---\nFiles: [summary.csv](summary.csv), [timeseries.csv](timeseries.csv), [summary.json](summary.json). Stored run: `capsim runs show {}`.",
-        input.run_id
+        "---\nFiles: [summary.csv](summary.csv), [timeseries.csv](timeseries.csv), [summary.json](summary.json)."
     );
+    if input.stored {
+        let _ = writeln!(o, " Stored run: `capsim runs show {}`.", input.run_id);
+    } else {
+        let _ = writeln!(o, " Not stored in a run database (`--no-store`).");
+    }
     o
 }

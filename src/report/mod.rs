@@ -107,6 +107,8 @@ pub struct ReportInput<'a> {
     pub series: &'a AggTimeSeries,
     /// The run's id in the store (or the id it would have had with `--no-store`).
     pub run_id: &'a str,
+    /// The run is in the store (`capsim runs show RUN_ID` finds it).
+    pub stored: bool,
     pub started_at: &'a str,
 }
 

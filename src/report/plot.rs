@@ -456,17 +456,20 @@ fn draw_panel(
     marks: &[Mark],
 ) -> PlotResult<()> {
     let band = ax.replications > 1;
+    // A ratio that never exceeds 1 (a utilisation, a probability) keeps its
+    // band at or below 100%.
+    let bounded = p.unit == "ratio"
+        && p.lines
+            .iter()
+            .flat_map(|l| &l.points)
+            .all(|q| q.value <= 1.0 + 1e-9);
+    let cap = if bounded { 1.0 } else { f64::INFINITY };
+    let hi = |q: &AggPoint| q.ci_high.unwrap_or(q.value).min(cap);
     let raw_max = p
         .lines
         .iter()
         .flat_map(|l| &l.points)
-        .map(|q| {
-            if band {
-                q.value.max(q.ci_high.unwrap_or(q.value))
-            } else {
-                q.value
-            }
-        })
+        .map(|q| if band { q.value.max(hi(q)) } else { q.value })
         .chain(p.thresholds.iter().map(|t| t.value))
         .fold(0.0_f64, f64::max);
     // A quantity that is never negative keeps its axis (and its band) at 0 and
@@ -495,9 +498,6 @@ fn draw_panel(
     let mut y1 = raw_max * k * 1.08;
     if !(y1 > 0.0) {
         y1 = 1.0;
-    }
-    if p.unit == "ratio" {
-        y1 = y1.min(105.0).max(if raw_max > 0.0 { y1 } else { 100.0 });
     }
     let y0 = raw_min * k * 1.08;
     let mut chart = ChartBuilder::on(area)
@@ -539,9 +539,7 @@ fn draw_panel(
         let segs = segments(&l.points, ax.bucket_s);
         if band {
             for seg in &segs {
-                let upper = seg
-                    .iter()
-                    .map(|q| (ax.x(q), q.ci_high.unwrap_or(q.value) * k));
+                let upper = seg.iter().map(|q| (ax.x(q), hi(q) * k));
                 let lower = seg
                     .iter()
                     .rev()

@@ -7,10 +7,16 @@ use std::fmt::Write;
 /// A value in its unit, humanised (seconds as ms/s/min/h, ratios as %).
 pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     let Some(v) = v else { return "-".into() };
+    fmt_scaled(v, unit, v)
+}
+
+/// `v` shown in the scale `reference` would be shown in (so an interval
+/// reads `1.98 min .. 4.70 min`, not `118.95 s .. 4.7 min`).
+fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
+    let a = reference.abs();
     match unit {
         "s" => {
-            let a = v.abs();
-            if a == 0.0 {
+            if a == 0.0 && v == 0.0 {
                 "0 s".into()
             } else if a < 1.0 {
                 format!("{:.1} ms", v * 1e3)
@@ -24,7 +30,6 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
         }
         "ratio" => format!("{:.1}%", v * 100.0),
         _ => {
-            let a = v.abs();
             let n = if a == 0.0 || a >= 100.0 {
                 format!("{v:.0}")
             } else if a >= 1.0 {
@@ -38,6 +43,28 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
                 format!("{n} {unit}")
             }
         }
+    }
+}
+
+/// A 95% interval in the scale of its mean, `lo .. hi` joined by `sep`;
+/// empty when there is none.
+pub fn fmt_interval(
+    lo: Option<f64>,
+    hi: Option<f64>,
+    mean: Option<f64>,
+    unit: &str,
+    sep: &str,
+) -> String {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => {
+            let r = mean.unwrap_or(hi);
+            format!(
+                "{}{sep}{}",
+                fmt_scaled(lo, unit, r),
+                fmt_scaled(hi, unit, r)
+            )
+        }
+        _ => String::new(),
     }
 }
 
@@ -86,13 +113,9 @@ pub fn summary_table_with_notes(s: &Summary, notes: &[&str]) -> String {
         .iter()
         .filter(|m| !matches!(m.stat.as_str(), "count"))
         .map(|m| {
-            let ci = match (m.ci_low, m.ci_high) {
-                (Some(lo), Some(hi)) => format!(
-                    "[{} .. {}]",
-                    fmt_value(Some(lo), &m.unit),
-                    fmt_value(Some(hi), &m.unit)
-                ),
-                _ => String::new(),
+            let ci = match fmt_interval(m.ci_low, m.ci_high, m.value, &m.unit, " .. ") {
+                i if i.is_empty() => i,
+                i => format!("[{i}]"),
             };
             [
                 format!("{}{} {}", m.name, braced(&m.labels), m.stat),
