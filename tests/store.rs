@@ -454,3 +454,32 @@ fn two_processes_write_one_store_at_once() {
     }
     assert_eq!(assert_runs_complete(&db, &files, 2), 24);
 }
+
+#[test]
+fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = capsim::scenario::load(&scenario("build-queue/working-day.toml")).unwrap();
+    let runs = vec![capsim::simulate(&sc, 1)];
+    let summary = capsim::Summary::from_runs(&sc, sc.seed, &runs);
+    let agg = series::aggregate(&runs);
+    let now = capsim::store::now_utc();
+    let ids: std::collections::BTreeSet<String> =
+        (0..100).map(|_| capsim::store::new_run_id(&now)).collect();
+    assert_eq!(ids.len(), 100);
+    let id = ids.iter().next().unwrap();
+    assert_eq!(id.len(), "20250314T091502-3fa9c1d0".len(), "{id}");
+    let mut store = Store::open(&tmp.path().join("x.db")).unwrap();
+    let run = capsim::store::NewRun {
+        id,
+        started_at: &now,
+        finished_at: &now,
+        scenario: &sc,
+        summary: &summary,
+        runs: &runs,
+        series: &agg,
+    };
+    store.insert(&run).unwrap();
+    let e = store.insert(&run).err().expect("the id is taken");
+    assert!(e.is_duplicate_id(), "{e}");
+    assert_eq!(store.get(id).unwrap().summary, summary);
+}

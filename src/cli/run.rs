@@ -161,23 +161,33 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
     notes.dedup();
     Timings::add(&sinks.timings.aggregate_ns, t);
     let finished_at = store::now_utc();
-    let run_id = store::new_run_id(started_at);
+    let mut run_id = store::new_run_id(started_at);
     let mut errors = Vec::new();
     let mut stored = false;
     if let Some(st) = &sinks.store {
         let t = Instant::now();
         let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
-        match st.insert(&NewRun {
-            id: &run_id,
-            started_at,
-            finished_at: &finished_at,
-            scenario: sc,
-            summary: &summary,
-            runs: &runs,
-            series: &agg,
-        }) {
-            Ok(()) => stored = true,
-            Err(e) => errors.push(format!("cannot store the run: {e}")),
+        // An id taken already (another run started in the same second drew
+        // the same digits) gets new digits.
+        for attempt in 1.. {
+            let r = st.insert(&NewRun {
+                id: &run_id,
+                started_at,
+                finished_at: &finished_at,
+                scenario: sc,
+                summary: &summary,
+                runs: &runs,
+                series: &agg,
+            });
+            match r {
+                Ok(()) => stored = true,
+                Err(e) if e.is_duplicate_id() && attempt < 5 => {
+                    run_id = store::new_run_id(started_at);
+                    continue;
+                }
+                Err(e) => errors.push(format!("cannot store the run: {e}")),
+            }
+            break;
         }
         Timings::add(&sinks.timings.store_ns, t);
     }

@@ -40,7 +40,7 @@ pub enum StoreError {
     Missing(PathBuf),
     #[error("no run with id {0:?}")]
     NotFound(String),
-    #[error("run id {0:?} is ambiguous: it starts {1}")]
+    #[error("run id {0:?} is ambiguous: it matches {1}")]
     Ambiguous(String, String),
     #[error("{path}: {message}")]
     Incompatible { path: PathBuf, message: String },
@@ -57,6 +57,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A run with this id is stored already.
+    pub fn is_duplicate_id(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. }
+            if source.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+                && source.to_string().contains("runs.id"))
+    }
+
     /// The error comes from what the user asked for (an unknown id, a file
     /// that is not a capsim store), not from a failure.
     pub fn is_bad_input(&self) -> bool {
@@ -77,8 +84,8 @@ pub fn now_utc() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// A new run id: the UTC time to the second and 6 hex digits that differ
-/// between processes and between calls, e.g. `20250314T091502-3fa9c1`. Ids
+/// A new run id: the UTC time to the second and 8 hex digits that differ
+/// between processes and between calls, e.g. `20250314T091502-3fa9c1d0`. Ids
 /// sort by start time and need no database (a report folder is named after
 /// its run even with `--no-store`).
 pub fn new_run_id(now_utc: &str) -> String {
@@ -98,7 +105,7 @@ pub fn new_run_id(now_utc: &str) -> String {
     h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     h.update(nanos.to_le_bytes());
     let d = h.finalize();
-    format!("{stamp}-{:02x}{:02x}{:02x}", d[0], d[1], d[2])
+    format!("{stamp}-{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
 }
 
 /// Everything stored about a finished run.
@@ -339,10 +346,13 @@ impl Store {
         match ids.len() {
             0 => Err(StoreError::NotFound(id.to_string())),
             1 => Ok(ids[0].clone()),
-            _ => Err(StoreError::Ambiguous(
-                id.to_string(),
-                ids.join(", ") + ", ...",
-            )),
+            n => {
+                let more = if n > 2 { ", ..." } else { "" };
+                Err(StoreError::Ambiguous(
+                    id.to_string(),
+                    ids[..2].join(", ") + more,
+                ))
+            }
         }
     }
 
