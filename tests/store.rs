@@ -479,7 +479,7 @@ fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
         series: &agg,
     };
     store.insert(&run).unwrap();
-    let e = store.insert(&run).err().expect("the id is taken");
+    let e = store.insert(&run).expect_err("the id is taken");
     assert!(e.is_duplicate_id(), "{e}");
     assert_eq!(store.get(id).unwrap().summary, summary);
 }
