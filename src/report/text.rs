@@ -1,15 +1,22 @@
 //! The human-readable summary table printed by `capsim run`.
 
-use crate::result::{RunResult, Summary, SummaryMetric};
+use crate::engine::metrics::Labels;
+use crate::result::{RunResult, Summary};
 use std::fmt::Write;
 
 /// A value in its unit, humanised (seconds as ms/s/min/h, ratios as %).
 pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     let Some(v) = v else { return "-".into() };
+    fmt_scaled(v, unit, v)
+}
+
+/// `v` shown in the scale `reference` would be shown in (so an interval
+/// reads `1.98 min .. 4.70 min`, not `118.95 s .. 4.7 min`).
+fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
+    let a = reference.abs();
     match unit {
         "s" => {
-            let a = v.abs();
-            if a == 0.0 {
+            if a == 0.0 && v == 0.0 {
                 "0 s".into()
             } else if a < 1.0 {
                 format!("{:.1} ms", v * 1e3)
@@ -23,7 +30,6 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
         }
         "ratio" => format!("{:.1}%", v * 100.0),
         _ => {
-            let a = v.abs();
             let n = if a == 0.0 || a >= 100.0 {
                 format!("{v:.0}")
             } else if a >= 1.0 {
@@ -40,17 +46,53 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     }
 }
 
-fn label_str(m: &SummaryMetric) -> String {
-    if m.labels.is_empty() {
+/// A 95% interval in the scale of its mean, `lo .. hi` joined by `sep`;
+/// empty when there is none.
+pub fn fmt_interval(
+    lo: Option<f64>,
+    hi: Option<f64>,
+    mean: Option<f64>,
+    unit: &str,
+    sep: &str,
+) -> String {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => {
+            let r = mean.unwrap_or(hi);
+            format!(
+                "{}{sep}{}",
+                fmt_scaled(lo, unit, r),
+                fmt_scaled(hi, unit, r)
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Labels as `{k=v,k2=v2}` (empty when there are none), Prometheus style.
+pub fn braced(labels: &Labels) -> String {
+    if labels.is_empty() {
         String::new()
     } else {
-        let l: Vec<String> = m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("{{{}}}", l.join(","))
     }
 }
 
 /// Print a summary as an aligned table, with saturation notes and SLO verdicts.
 pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
+    let mut notes: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| &r.notes)
+        .map(String::as_str)
+        .collect();
+    notes.sort();
+    notes.dedup();
+    summary_table_with_notes(s, &notes)
+}
+
+/// [`summary_table`] with the replications' notes given directly (for a run
+/// read back from the store).
+pub fn summary_table_with_notes(s: &Summary, notes: &[&str]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -63,29 +105,20 @@ pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
     if s.saturated {
         let _ = writeln!(out, "  SATURATED");
     }
-    {
-        let mut notes: Vec<&String> = runs.iter().flat_map(|r| &r.notes).collect();
-        notes.sort();
-        notes.dedup();
-        for n in notes {
-            let _ = writeln!(out, "    - {n}");
-        }
+    for n in notes {
+        let _ = writeln!(out, "    - {n}");
     }
     let rows: Vec<[String; 3]> = s
         .metrics
         .iter()
         .filter(|m| !matches!(m.stat.as_str(), "count"))
         .map(|m| {
-            let ci = match (m.ci_low, m.ci_high) {
-                (Some(lo), Some(hi)) => format!(
-                    "[{} .. {}]",
-                    fmt_value(Some(lo), &m.unit),
-                    fmt_value(Some(hi), &m.unit)
-                ),
-                _ => String::new(),
+            let ci = match fmt_interval(m.ci_low, m.ci_high, m.value, &m.unit, " .. ") {
+                i if i.is_empty() => i,
+                i => format!("[{i}]"),
             };
             [
-                format!("{}{} {}", m.name, label_str(m), m.stat),
+                format!("{}{} {}", m.name, braced(&m.labels), m.stat),
                 fmt_value(m.value, &m.unit),
                 ci,
             ]
