@@ -10,6 +10,7 @@ pub mod model;
 pub mod report;
 pub mod result;
 pub mod scenario;
+pub mod store;
 
 pub use model::simulate;
 pub use result::{RunResult, Summary};

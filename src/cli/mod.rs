@@ -1,7 +1,9 @@
 //! Command-line definitions and the commands, each a short function over
 //! library calls. `main` only parses and dispatches.
 
+pub mod batch;
 pub mod run;
+pub mod runs;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -19,32 +21,112 @@ pub enum Format {
     Json,
 }
 
+/// Options shared by `capsim run` and `capsim batch`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct RunArgs {
-    /// Scenario files to run.
-    #[arg(required = true)]
-    pub scenarios: Vec<PathBuf>,
+pub struct ExecArgs {
     /// Master seed (overrides the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Independent replications (seeds derived from the master seed), run in parallel.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub replications: u32,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Write each scenario's report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run store (SQLite) to keep every run in.
+    #[arg(long, value_name = "PATH", default_value = crate::store::DEFAULT_PATH)]
+    pub db: PathBuf,
+    /// Do not store the runs.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Do not write report folders (CSV, PNG, Markdown).
+    #[arg(long)]
+    pub no_report: bool,
+    /// Print where the time went (simulation, reports, SQLite) on stderr.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Scenario files to run.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write each scenario's report under DIR/<scenario>/.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BatchArgs {
+    /// Scenario files and folders (searched recursively for *.toml; bases
+    /// marked `abstract = true` are skipped).
+    #[arg(required = true, value_name = "DIR_OR_FILES")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunsArgs {
+    /// Run store (SQLite).
+    #[arg(long, value_name = "PATH", default_value = crate::store::DEFAULT_PATH, global = true)]
+    pub db: PathBuf,
+    #[command(subcommand)]
+    pub command: RunsCommand,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum RunsCommand {
+    /// List stored runs, newest first.
+    List {
+        /// Only runs of this scenario (its `name`).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// At most N runs (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`).
+    Show {
+        /// Run ids (or unique prefixes).
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Write summary.csv and timeseries.csv of runs into DIR/<run-id>/.
+    Export {
+        /// Run ids (or unique prefixes).
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Folder to write into.
+        #[arg(long, value_name = "DIR", required = true)]
+        csv: PathBuf,
+    },
+    /// Delete runs from the store (report folders are left alone).
+    Delete {
+        /// Run ids (full ids: no prefixes).
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run scenarios and print a summary per scenario.
+    /// Run scenarios, print a summary per scenario, store the runs and write their reports.
     Run(RunArgs),
+    /// Run every scenario of folders and files in parallel, then write batch-summary.csv.
+    Batch(BatchArgs),
+    /// Stored runs: list, show, export, delete.
+    Runs(RunsArgs),
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -61,15 +143,17 @@ pub const EXIT_FAILURE: i32 = 1;
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Batch(args) => batch::batch(&args),
+        Command::Runs(args) => runs::runs(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
     }
 }
 
 /// Build a rayon pool with `jobs` threads (all cores when `None`).
-pub fn pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+pub fn pool(jobs: Option<u32>) -> anyhow::Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(j) = jobs {
-        b = b.num_threads(j.max(1));
+        b = b.num_threads(j.max(1) as usize);
     }
     Ok(b.build()?)
 }

@@ -1,13 +1,22 @@
-//! `capsim run` and `capsim validate`.
+//! `capsim run` and `capsim validate`, and the executor that `capsim batch`
+//! shares: replications of many scenarios on one rayon pool, each scenario
+//! stored and reported as soon as its last replication finishes.
 
-use super::{EXIT_BAD_INPUT, Format, RunArgs};
+use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
 use crate::engine::rng::replication_seed;
-use crate::report::text;
+use crate::report::{self, ReportInput, series, text};
 use crate::result::{RunResult, Summary};
 use crate::scenario::{self, Scenario};
 use crate::simulate;
+use crate::store::{self, NewRun, Store};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+/// Where reports go without `--out`, relative to the working directory.
+pub const REPORTS_ROOT: &str = "reports";
 
 /// A scenario run with all its replications.
 pub struct Outcome {
@@ -49,16 +58,297 @@ pub fn load_all(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
     (!failed).then_some(ok)
 }
 
+/// One scenario to run.
+pub struct Job {
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// Its report folder when `--out` names one (else `reports/<scenario>/<run-id>/`).
+    pub report_dir: Option<PathBuf>,
+}
+
+/// A scenario whose replications have all finished.
+pub struct Done {
+    pub summary: Summary,
+    /// The replications' notes, deduplicated and sorted.
+    pub notes: Vec<String>,
+    pub run_id: String,
+    /// Set when the run was stored.
+    pub stored: bool,
+    pub report_dir: Option<PathBuf>,
+    /// Storing or reporting failed.
+    pub error: Option<String>,
+}
+
+/// Where the time of an execution went, summed over worker threads.
+#[derive(Default)]
+pub struct Timings {
+    simulate_ns: AtomicU64,
+    aggregate_ns: AtomicU64,
+    report_ns: AtomicU64,
+    store_ns: AtomicU64,
+}
+
+impl Timings {
+    fn add(counter: &AtomicU64, since: Instant) {
+        counter.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+    fn secs(counter: &AtomicU64) -> f64 {
+        counter.load(Ordering::Relaxed) as f64 / 1e9
+    }
+    /// One line for stderr.
+    pub fn line(&self, wall_s: f64, threads: usize) -> String {
+        let sim = Self::secs(&self.simulate_ns);
+        let agg = Self::secs(&self.aggregate_ns);
+        let rep = Self::secs(&self.report_ns);
+        let sto = Self::secs(&self.store_ns);
+        let work = sim + agg + rep + sto;
+        format!(
+            "timings: wall {wall_s:.3} s on {threads} threads; work {work:.3} s = simulate {sim:.3} s + aggregate {agg:.3} s + reports {rep:.3} s + SQLite store {sto:.3} s ({:.2}% of work, {:.2}% of wall x threads)",
+            100.0 * sto / work.max(1e-12),
+            100.0 * sto / (wall_s * threads as f64).max(1e-12),
+        )
+    }
+}
+
+/// What happens to a finished scenario.
+pub struct Sinks {
+    pub store: Option<Mutex<Store>>,
+    pub reports: bool,
+    pub timings: Timings,
+}
+
+impl Sinks {
+    pub fn new(exec: &ExecArgs) -> Result<Sinks, store::StoreError> {
+        let store = if exec.no_store {
+            None
+        } else {
+            Some(Mutex::new(Store::open(&exec.db)?))
+        };
+        Ok(Sinks {
+            store,
+            reports: !exec.no_report,
+            timings: Timings::default(),
+        })
+    }
+}
+
+/// Report folders under `out` (one per scenario name; a repeated name gets
+/// `-2`, `-3`, ... in the order given).
+pub fn out_dirs<'a>(
+    out: Option<&Path>,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<Option<PathBuf>> {
+    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
+    names
+        .map(|n| {
+            let base = report::safe_name(n);
+            let k = seen.entry(base.clone()).or_insert(0);
+            *k += 1;
+            let name = if *k == 1 { base } else { format!("{base}-{k}") };
+            out.map(|d| d.join(name))
+        })
+        .collect()
+}
+
+/// Store and report one finished scenario.
+fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> Done {
+    let t = Instant::now();
+    let sc = &job.scenario;
+    let summary = Summary::from_runs(sc, job.seed, &runs);
+    let agg = series::aggregate(&runs);
+    let mut notes: Vec<String> = runs.iter().flat_map(|r| r.notes.clone()).collect();
+    notes.sort();
+    notes.dedup();
+    Timings::add(&sinks.timings.aggregate_ns, t);
+    let finished_at = store::now_utc();
+    let run_id = store::new_run_id(started_at);
+    let mut errors = Vec::new();
+    let mut stored = false;
+    if let Some(st) = &sinks.store {
+        let t = Instant::now();
+        let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
+        match st.insert(&NewRun {
+            id: &run_id,
+            started_at,
+            finished_at: &finished_at,
+            scenario: sc,
+            summary: &summary,
+            runs: &runs,
+            series: &agg,
+        }) {
+            Ok(()) => stored = true,
+            Err(e) => errors.push(format!("cannot store the run: {e}")),
+        }
+        Timings::add(&sinks.timings.store_ns, t);
+    }
+    let mut report_dir = None;
+    if sinks.reports {
+        let t = Instant::now();
+        let dir = job.report_dir.clone().unwrap_or_else(|| {
+            Path::new(REPORTS_ROOT)
+                .join(report::safe_name(&sc.name))
+                .join(&run_id)
+        });
+        let input = ReportInput {
+            scenario: sc,
+            summary: &summary,
+            runs: &runs,
+            series: &agg,
+            run_id: &run_id,
+            started_at,
+        };
+        match report::write_report(&dir, &input) {
+            Ok(_) => report_dir = Some(dir),
+            Err(e) => errors.push(format!("cannot write the report: {e:#}")),
+        }
+        Timings::add(&sinks.timings.report_ns, t);
+    }
+    Done {
+        summary,
+        notes,
+        run_id,
+        stored,
+        report_dir,
+        error: (!errors.is_empty()).then(|| errors.join("; ")),
+    }
+}
+
+/// Run every replication of every job on `pool` (scenarios x replications in
+/// parallel). As each scenario's last replication finishes, it is summarised,
+/// stored (one transaction) and reported, and `on_done` is called. Results
+/// are in job order and do not depend on the number of threads.
+pub fn execute(
+    pool: &rayon::ThreadPool,
+    jobs: &[Job],
+    replications: u32,
+    sinks: &Sinks,
+    progress: &indicatif::ProgressBar,
+    on_done: &(dyn Fn(usize, &Done) + Sync),
+) -> Vec<Done> {
+    let reps = replications as usize;
+    let started: Vec<OnceLock<String>> = jobs.iter().map(|_| OnceLock::new()).collect();
+    let slots: Vec<Mutex<Vec<Option<RunResult>>>> = jobs
+        .iter()
+        .map(|_| Mutex::new((0..reps).map(|_| None).collect()))
+        .collect();
+    let remaining: Vec<AtomicUsize> = jobs.iter().map(|_| AtomicUsize::new(reps)).collect();
+    let done: Vec<OnceLock<Done>> = jobs.iter().map(|_| OnceLock::new()).collect();
+    let tasks: Vec<(usize, u32)> = (0..jobs.len())
+        .flat_map(|i| (0..replications).map(move |r| (i, r)))
+        .collect();
+    pool.install(|| {
+        tasks.par_iter().for_each(|&(i, r)| {
+            let job = &jobs[i];
+            started[i].get_or_init(store::now_utc);
+            let t = Instant::now();
+            let res = simulate(&job.scenario, replication_seed(job.seed, r));
+            Timings::add(&sinks.timings.simulate_ns, t);
+            progress.inc(1);
+            slots[i].lock().unwrap_or_else(|e| e.into_inner())[r as usize] = Some(res);
+            if remaining[i].fetch_sub(1, Ordering::AcqRel) == 1 {
+                let runs: Vec<RunResult> =
+                    std::mem::take(&mut *slots[i].lock().unwrap_or_else(|e| e.into_inner()))
+                        .into_iter()
+                        .map(|x| x.expect("every replication finished"))
+                        .collect();
+                let d = finish(job, started[i].get().expect("set above"), runs, sinks);
+                on_done(i, &d);
+                let _ = done[i].set(d);
+            }
+        })
+    });
+    done.into_iter()
+        .map(|d| d.into_inner().expect("every job finished"))
+        .collect()
+}
+
+/// The stderr line for a finished scenario.
+pub fn done_line(d: &Done, db: &Path) -> String {
+    let s = &d.summary;
+    let passed = s.slo.iter().filter(|v| v.pass).count();
+    let slos = if s.slo.is_empty() {
+        "no SLOs".to_string()
+    } else {
+        format!("SLOs {passed}/{} pass", s.slo.len())
+    };
+    let mut line = format!(
+        "{}: {} replication{}, {slos}{}",
+        s.scenario,
+        s.replications,
+        if s.replications == 1 { "" } else { "s" },
+        if s.saturated { ", SATURATED" } else { "" }
+    );
+    if d.stored {
+        line += &format!("; run {} in {}", d.run_id, db.display());
+    }
+    if let Some(dir) = &d.report_dir {
+        line += &format!("; report {}", dir.join("report.md").display());
+    }
+    if let Some(e) = &d.error {
+        line += &format!("; ERROR: {e}");
+    }
+    line
+}
+
+/// Run `scenarios` as `exec` says (store, reports, `--jobs` threads), with a
+/// progress bar and a numbered line per finished scenario on stderr, then the
+/// timings if asked. `Err(exit code)` when the store cannot be opened.
+pub fn run_all(
+    exec: &ExecArgs,
+    scenarios: Vec<Scenario>,
+    what: &str,
+) -> anyhow::Result<Result<Vec<Done>, i32>> {
+    let sinks = match Sinks::new(exec) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let code = if e.is_bad_input() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_FAILURE
+            };
+            return Ok(Err(code));
+        }
+    };
+    let dirs = out_dirs(
+        exec.out.as_deref(),
+        scenarios.iter().map(|s| s.name.as_str()),
+    );
+    let jobs: Vec<Job> = scenarios
+        .into_iter()
+        .zip(dirs)
+        .map(|(s, report_dir)| Job {
+            seed: exec.seed.unwrap_or(s.seed),
+            scenario: s,
+            report_dir,
+        })
+        .collect();
+    let pool = super::pool(exec.jobs)?;
+    let pb = super::progress(jobs.len() as u64 * exec.replications as u64, what);
+    let n_jobs = jobs.len();
+    let finished = AtomicUsize::new(0);
+    let wall = Instant::now();
+    let done = execute(&pool, &jobs, exec.replications, &sinks, &pb, &|_, d| {
+        let k = finished.fetch_add(1, Ordering::Relaxed) + 1;
+        pb.suspend(|| eprintln!("[{k}/{n_jobs}] {}", done_line(d, &exec.db)));
+    });
+    pb.finish_and_clear();
+    if exec.timings {
+        eprintln!(
+            "{}",
+            sinks
+                .timings
+                .line(wall.elapsed().as_secs_f64(), pool.current_num_threads())
+        );
+    }
+    Ok(Ok(done))
+}
+
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
+    let exec = &args.exec;
     let Some(scenarios) = load_all(&args.scenarios) else {
         return Ok(EXIT_BAD_INPUT);
     };
-    let pool = super::pool(args.jobs)?;
-    let pb = super::progress(
-        (scenarios.len() as u64) * args.replications as u64,
-        "simulating",
-    );
-    let mut outcomes = Vec::new();
     for s in &scenarios {
         if s.is_abstract {
             eprintln!(
@@ -66,39 +356,31 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
                 path_str(s.path.as_deref())
             );
         }
-        let seed = args.seed.unwrap_or(s.seed);
-        let o = pool.install(|| run_replications(s, seed, args.replications));
-        pb.inc(args.replications as u64);
-        if let Some(dir) = &args.out {
-            write_summary_json(&dir.join(&s.name), &o.summary)?;
-        }
-        outcomes.push(o);
     }
-    pb.finish_and_clear();
+    let done = match run_all(exec, scenarios, "simulating")? {
+        Ok(done) => done,
+        Err(code) => return Ok(code),
+    };
     match args.format {
         Format::Json => {
-            let all: Vec<&Summary> = outcomes.iter().map(|o| &o.summary).collect();
+            let all: Vec<&Summary> = done.iter().map(|d| &d.summary).collect();
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Format::Table => {
-            for o in &outcomes {
-                print!("{}", text::summary_table(&o.summary, &o.runs));
+            for d in &done {
+                let notes: Vec<&str> = d.notes.iter().map(String::as_str).collect();
+                print!("{}", text::summary_table_with_notes(&d.summary, &notes));
             }
         }
     }
-    Ok(0)
+    Ok(if done.iter().any(|d| d.error.is_some()) {
+        EXIT_FAILURE
+    } else {
+        0
+    })
 }
 
-fn write_summary_json(dir: &Path, s: &Summary) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_string_pretty(s)? + "\n",
-    )?;
-    Ok(())
-}
-
-fn path_str(p: Option<&Path>) -> String {
+pub fn path_str(p: Option<&Path>) -> String {
     p.map_or("<memory>".into(), |p| p.display().to_string())
 }
 

@@ -1,3 +1,142 @@
-//! Outputs around the core: text tables (and, later, CSV, PNG and Markdown reports).
+//! Outputs around the core: the text table, and the report folder of a run
+//! (`summary.json`, `summary.csv`, `timeseries.csv`, PNG plots, `report.md`).
 
+pub mod csv;
+pub mod markdown;
+pub mod plot;
+pub mod series;
 pub mod text;
+
+use crate::result::{RunResult, Summary, find_for_slo};
+use crate::scenario::{Scenario, Slo};
+use anyhow::Context;
+use series::AggTimeSeries;
+use std::path::Path;
+
+/// The statistics shown side by side in `batch-summary.csv` and in the key
+/// results of `report.md` (every label set of each that a run has).
+pub const KEY_METRICS: &[(&str, &[&str])] = &[
+    ("build_queue_wait_seconds", &["mean", "p95", "p99"]),
+    ("build_queue_wait_probability", &["mean"]),
+    ("build_queue_length", &["mean", "max"]),
+    ("provisioner_utilization", &["mean"]),
+    ("builds_completed_total", &["total"]),
+    ("builds_failed_total", &["total"]),
+    ("api_latency_seconds", &["p95", "p99"]),
+    ("api_requests_per_second", &["mean"]),
+    ("coderd_cpu_utilization", &["mean", "max"]),
+    ("database_cpu_utilization", &["mean", "max"]),
+    ("database_writes_per_second", &["mean"]),
+    ("coderd_replicas", &["max"]),
+    ("connections_dropped_total", &["total"]),
+    ("interruptions_total", &["total"]),
+];
+
+/// For each summary statistic, the indices of the SLOs that judge it (the
+/// statistic [`find_for_slo`] picks for each SLO).
+pub fn slos_by_row(summary: &Summary, slos: &[Slo]) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); summary.metrics.len()];
+    for (i, slo) in slos.iter().enumerate() {
+        if let Some(m) = find_for_slo(slo, &summary.metrics)
+            && let Some(row) = summary.metrics.iter().position(|x| std::ptr::eq(x, m))
+        {
+            rows[row].push(i);
+        }
+    }
+    rows
+}
+
+/// Seconds since midnight of the first day as `HH:MM` (`d2 HH:MM` from the
+/// second day on when `multi_day`).
+pub fn clock(s: f64, multi_day: bool) -> String {
+    let total_min = (s / 60.0).round().max(0.0) as u64;
+    let (day, min) = (total_min / 1440, total_min % 1440);
+    let hm = format!("{:02}:{:02}", min / 60, min % 60);
+    if multi_day {
+        format!("d{} {hm}", day + 1)
+    } else {
+        hm
+    }
+}
+
+/// A path with `a/../` folded away (lexically: `scenarios/x/../../models/m.toml`
+/// reads `models/m.toml`).
+pub fn tidy_path(p: &std::path::Path) -> String {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out.iter()
+        .collect::<std::path::PathBuf>()
+        .display()
+        .to_string()
+}
+
+/// A scenario name made safe as a folder name.
+pub fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// Everything a report is made of.
+pub struct ReportInput<'a> {
+    pub scenario: &'a Scenario,
+    pub summary: &'a Summary,
+    /// The replications, in replication order.
+    pub runs: &'a [RunResult],
+    pub series: &'a AggTimeSeries,
+    /// The run's id in the store (or the id it would have had with `--no-store`).
+    pub run_id: &'a str,
+    pub started_at: &'a str,
+}
+
+/// Write the report folder `dir`; returns the files written, in order.
+pub fn write_report(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(input.summary)? + "\n";
+    std::fs::write(dir.join("summary.json"), json)
+        .with_context(|| format!("cannot write {}", dir.join("summary.json").display()))?;
+    csv::write_pair(dir, input.summary, &input.scenario.slos, input.series)?;
+    let plots = plot::write_plots(dir, input)?;
+    let md = markdown::report(input, &plots);
+    std::fs::write(dir.join("report.md"), md)
+        .with_context(|| format!("cannot write {}", dir.join("report.md").display()))?;
+    let mut files: Vec<String> = ["summary.json", "summary.csv", "timeseries.csv"]
+        .map(String::from)
+        .to_vec();
+    files.extend(plots.into_iter().map(|p| p.file));
+    files.push("report.md".into());
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn clock_and_names() {
+        assert_eq!(clock(9.5 * 3600.0, false), "09:30");
+        assert_eq!(clock(86_400.0 + 60.0, true), "d2 00:01");
+        assert_eq!(safe_name("a/b c"), "a_b_c");
+        assert_eq!(safe_name(".."), "_..");
+    }
+}

@@ -1,6 +1,7 @@
 //! The human-readable summary table printed by `capsim run`.
 
-use crate::result::{RunResult, Summary, SummaryMetric};
+use crate::engine::metrics::Labels;
+use crate::result::{RunResult, Summary};
 use std::fmt::Write;
 
 /// A value in its unit, humanised (seconds as ms/s/min/h, ratios as %).
@@ -40,17 +41,31 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     }
 }
 
-fn label_str(m: &SummaryMetric) -> String {
-    if m.labels.is_empty() {
+/// Labels as `{k=v,k2=v2}` (empty when there are none), Prometheus style.
+pub fn braced(labels: &Labels) -> String {
+    if labels.is_empty() {
         String::new()
     } else {
-        let l: Vec<String> = m.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("{{{}}}", l.join(","))
     }
 }
 
 /// Print a summary as an aligned table, with saturation notes and SLO verdicts.
 pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
+    let mut notes: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| &r.notes)
+        .map(String::as_str)
+        .collect();
+    notes.sort();
+    notes.dedup();
+    summary_table_with_notes(s, &notes)
+}
+
+/// [`summary_table`] with the replications' notes given directly (for a run
+/// read back from the store).
+pub fn summary_table_with_notes(s: &Summary, notes: &[&str]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -63,13 +78,8 @@ pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
     if s.saturated {
         let _ = writeln!(out, "  SATURATED");
     }
-    {
-        let mut notes: Vec<&String> = runs.iter().flat_map(|r| &r.notes).collect();
-        notes.sort();
-        notes.dedup();
-        for n in notes {
-            let _ = writeln!(out, "    - {n}");
-        }
+    for n in notes {
+        let _ = writeln!(out, "    - {n}");
     }
     let rows: Vec<[String; 3]> = s
         .metrics
@@ -85,7 +95,7 @@ pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
                 _ => String::new(),
             };
             [
-                format!("{}{} {}", m.name, label_str(m), m.stat),
+                format!("{}{} {}", m.name, braced(&m.labels), m.stat),
                 fmt_value(m.value, &m.unit),
                 ci,
             ]

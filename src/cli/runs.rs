@@ -1,0 +1,155 @@
+//! `capsim runs list|show|export|delete`: the run store from the command line.
+
+use super::{EXIT_BAD_INPUT, Format, RunsArgs, RunsCommand};
+use crate::report::{csv, text};
+use crate::store::{RunInfo, Store, StoreError};
+use std::fmt::Write;
+
+pub fn runs(args: &RunsArgs) -> anyhow::Result<i32> {
+    match exec(args) {
+        Ok(code) => Ok(code),
+        Err(e) => match e.downcast_ref::<StoreError>() {
+            Some(se) if se.is_bad_input() => {
+                eprintln!("error: {se}");
+                Ok(EXIT_BAD_INPUT)
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
+    let mut store = Store::open_existing(&args.db)?;
+    match &args.command {
+        RunsCommand::List {
+            scenario,
+            limit,
+            format,
+        } => {
+            let rows = store.list(scenario.as_deref(), *limit)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Table => print!("{}", list_table(&rows)),
+            }
+        }
+        RunsCommand::Show { ids, format } => {
+            let ids = ids
+                .iter()
+                .map(|id| store.resolve_id(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            let runs = ids
+                .iter()
+                .map(|id| store.get(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            match format {
+                Format::Json => {
+                    let all: Vec<_> = runs.iter().map(|r| &r.summary).collect();
+                    println!("{}", serde_json::to_string_pretty(&all)?);
+                }
+                Format::Table => {
+                    for r in &runs {
+                        let i = &r.info;
+                        println!("run {}  ({})", i.id, i.status);
+                        println!("  started   {}", i.started_at);
+                        println!("  finished  {}", i.finished_at.as_deref().unwrap_or("-"));
+                        println!(
+                            "  scenario  {} ({}), sha256 {}",
+                            i.scenario,
+                            i.scenario_path.as_deref().unwrap_or("-"),
+                            i.scenario_sha256
+                        );
+                        println!(
+                            "  model     {}, sha256 {}",
+                            i.model_path.as_deref().unwrap_or("-"),
+                            i.model_sha256
+                        );
+                        println!("  capsim    {}", i.capsim_version);
+                        let notes: Vec<&str> = r.notes.iter().map(String::as_str).collect();
+                        print!("{}", text::summary_table_with_notes(&r.summary, &notes));
+                    }
+                }
+            }
+        }
+        RunsCommand::Export { ids, csv: dir } => {
+            let ids = ids
+                .iter()
+                .map(|id| store.resolve_id(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            for id in &ids {
+                let run = store.get(id)?;
+                let bucket_s = bucket_s(&run.scenario_json);
+                let ts = store.series(id, bucket_s)?;
+                let out = dir.join(id);
+                std::fs::create_dir_all(&out)?;
+                csv::write_pair(&out, &run.summary, &run.slos, &ts)?;
+                eprintln!("exported {id} to {}", out.display());
+            }
+        }
+        RunsCommand::Delete { ids } => {
+            let n = store.delete(ids)?;
+            eprintln!(
+                "deleted {n} run{} from {}",
+                if n == 1 { "" } else { "s" },
+                store.path().display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// Bucket length of a stored scenario, seconds (from its JSON: `bucket` in ns).
+fn bucket_s(scenario_json: &str) -> f64 {
+    serde_json::from_str::<serde_json::Value>(scenario_json)
+        .ok()
+        .and_then(|v| v.get("bucket")?.as_f64())
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
+fn list_table(rows: &[RunInfo]) -> String {
+    let mut t: Vec<[String; 7]> = vec![[
+        "ID".into(),
+        "STARTED (UTC)".into(),
+        "SCENARIO".into(),
+        "REPS".into(),
+        "SEED".into(),
+        "SLO PASS".into(),
+        "STATUS".into(),
+    ]];
+    for r in rows {
+        t.push([
+            r.id.clone(),
+            r.started_at
+                .chars()
+                .take(19)
+                .collect::<String>()
+                .replace('T', " "),
+            r.scenario.clone(),
+            r.replications.to_string(),
+            r.seed.clone(),
+            format!("{}/{}", r.slo_passed, r.slo_total),
+            if r.saturated {
+                format!("{} (saturated)", r.status)
+            } else {
+                r.status.clone()
+            },
+        ]);
+    }
+    let mut w = [0usize; 7];
+    for row in &t {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &t {
+        let mut line = String::new();
+        for (i, c) in row.iter().enumerate() {
+            let _ = write!(line, "{c:<width$}  ", width = w[i]);
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    if rows.is_empty() {
+        out.push_str("(no runs)\n");
+    }
+    out
+}

@@ -1,0 +1,690 @@
+//! PNG plots of a run (plotters, bitmap backend, no system fonts).
+//!
+//! Four figures, each drawn only when the run has at least one of its
+//! metrics, and each panel only when its metric is there (so the code works
+//! with a build-queue-only model and lights up as the model grows):
+//!
+//! - `build-queue.png`: build queue wait p50/p95 per bucket, queue length,
+//!   provisioner utilisation;
+//! - `api.png`: API requests per second by class, API latency p50, p95 and
+//!   p99 by class;
+//! - `connections.png`: active connections by kind, drops (solid) and
+//!   reconnects (dashed) per bucket by kind, cumulative interruptions;
+//! - `cpu.png`: coderd CPU per replica, database CPU, coderd replicas.
+//!
+//! Every panel has a title, axis labels with units, a legend and the time of
+//! day on the x axis (scenario start time + bucket middle). With more than one
+//! replication a shaded band shows the 95% interval of the mean; an SLO on a
+//! plotted statistic is a red dashed line; replica losses, scale events and
+//! other marks of the run are dotted vertical lines.
+
+use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
+use super::{ReportInput, clock};
+use crate::result::Mark;
+use crate::scenario::{Bound, Slo};
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+
+/// Width and height of every figure, pixels.
+pub const SIZE: (u32, u32) = (1200, 1000);
+
+/// DejaVu Sans (assets/LICENSE-DejaVu.txt), embedded so plots never depend
+/// on the fonts of the machine.
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Register the embedded font as `sans-serif` (once per process).
+pub fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_err() {
+            panic!("the embedded DejaVu Sans does not parse");
+        }
+    });
+}
+
+/// Colours for data lines (Tableau 10 without its red, which marks SLOs).
+const PALETTE: [RGBColor; 9] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const SLO_COLOR: RGBColor = RGBColor(214, 39, 40);
+const MARK_COLOR: RGBColor = RGBColor(60, 60, 60);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Dash {
+    Solid,
+    Dashed,
+}
+
+struct Line {
+    label: String,
+    color: RGBColor,
+    dash: Dash,
+    points: Vec<AggPoint>,
+}
+
+struct Threshold {
+    value: f64,
+    label: String,
+}
+
+struct Panel {
+    title: String,
+    /// What the y axis shows, without the unit ("wait", "connections").
+    quantity: String,
+    /// Base unit of the values (`s`, `ratio`, `1`, `1/s`, ...).
+    unit: String,
+    lines: Vec<Line>,
+    thresholds: Vec<Threshold>,
+}
+
+struct Figure {
+    file: &'static str,
+    title: String,
+    panels: Vec<Panel>,
+}
+
+/// A plot written by [`write_plots`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plot {
+    pub file: String,
+    pub title: String,
+}
+
+fn label_text(s: &AggSeries) -> String {
+    s.labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Line label: the stat and/or the labels, whichever tell lines apart.
+fn line_label(s: &AggSeries, with_stat: bool) -> String {
+    let l = label_text(s);
+    match (with_stat, l.is_empty()) {
+        (true, true) => s.stat.clone(),
+        (true, false) => format!("{} {l}", s.stat),
+        (false, true) => s.name.clone(),
+        (false, false) => l,
+    }
+}
+
+/// A consistent colour per label set within a figure.
+struct Colors(Vec<String>);
+impl Colors {
+    fn get(&mut self, key: String) -> RGBColor {
+        let i = match self.0.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                self.0.push(key);
+                self.0.len() - 1
+            }
+        };
+        PALETTE[i % PALETTE.len()]
+    }
+}
+
+fn fmt_target(v: f64, unit: &str) -> String {
+    super::text::fmt_value(Some(v), unit)
+}
+
+/// SLOs of the scenario on `metric` with one of `stats`.
+fn thresholds(slos: &[Slo], metric: &str, stats: &[&str], unit: &str) -> Vec<Threshold> {
+    slos.iter()
+        .filter(|s| s.metric == metric && stats.contains(&s.stat.as_str()))
+        .map(|s| {
+            let labels = super::text::braced(&s.labels);
+            Threshold {
+                value: s.target,
+                label: format!(
+                    "SLO: {}{labels} {} {}",
+                    s.stat,
+                    if s.bound == Bound::AtMost {
+                        "≤"
+                    } else {
+                        "≥"
+                    },
+                    fmt_target(s.target, unit)
+                ),
+            }
+        })
+        .collect()
+}
+
+/// A panel with one line per (series of `metric` with a stat in `stats`),
+/// coloured by label set (or by stat when there are no labels), the stats
+/// after the first dashed when the lines are coloured by label set.
+fn panel(
+    ts: &AggTimeSeries,
+    slos: &[Slo],
+    colors: &mut Colors,
+    metric: &str,
+    stats: &[&str],
+    title: &str,
+    quantity: &str,
+) -> Option<Panel> {
+    let series: Vec<&AggSeries> = stats.iter().flat_map(|st| ts.all(metric, st)).collect();
+    if series.iter().all(|s| s.points.is_empty()) {
+        return None;
+    }
+    let labelled = series.iter().any(|s| !s.labels.is_empty());
+    // Unlabelled lines are told apart by stat: colours restart in each panel.
+    let mut by_stat = Colors(vec![]);
+    let lines = series
+        .iter()
+        .map(|s| {
+            let (color, dash) = if labelled {
+                let dash = if s.stat == stats[0] {
+                    Dash::Solid
+                } else {
+                    Dash::Dashed
+                };
+                (colors.get(label_text(s)), dash)
+            } else {
+                (by_stat.get(s.stat.clone()), Dash::Solid)
+            };
+            Line {
+                label: line_label(s, stats.len() > 1),
+                color,
+                dash,
+                points: s.points.clone(),
+            }
+        })
+        .collect();
+    let unit = series[0].unit.clone();
+    Some(Panel {
+        title: title.to_string(),
+        quantity: quantity.to_string(),
+        thresholds: thresholds(slos, metric, stats, &unit),
+        unit,
+        lines,
+    })
+}
+
+/// The first statistic of `metric` the run has, among `stats`.
+fn first_stat<'a>(ts: &AggTimeSeries, metric: &str, stats: &[&'a str]) -> Option<&'a str> {
+    stats
+        .iter()
+        .copied()
+        .find(|st| !ts.all(metric, st).is_empty())
+}
+
+/// Builds the panels of one figure (one colour per label set across them).
+struct FigureBuilder<'a> {
+    ts: &'a AggTimeSeries,
+    slos: &'a [Slo],
+    colors: Colors,
+    panels: Vec<Panel>,
+}
+
+impl<'a> FigureBuilder<'a> {
+    fn new(ts: &'a AggTimeSeries, slos: &'a [Slo]) -> Self {
+        FigureBuilder {
+            ts,
+            slos,
+            colors: Colors(vec![]),
+            panels: vec![],
+        }
+    }
+    /// A panel of `metric` (see [`panel`]), or `None` if the run lacks it.
+    fn make(&mut self, metric: &str, stats: &[&str], title: &str, quantity: &str) -> Option<Panel> {
+        panel(
+            self.ts,
+            self.slos,
+            &mut self.colors,
+            metric,
+            stats,
+            title,
+            quantity,
+        )
+    }
+    /// Add the panel if the run has the metric.
+    fn add(&mut self, metric: &str, stats: &[&str], title: &str, quantity: &str) {
+        if let Some(p) = self.make(metric, stats, title, quantity) {
+            self.panels.push(p);
+        }
+    }
+    fn figure(self, file: &'static str, title: &str) -> Figure {
+        Figure {
+            file,
+            title: title.to_string(),
+            panels: self.panels,
+        }
+    }
+}
+
+fn figures(input: &ReportInput) -> Vec<Figure> {
+    let ts = input.series;
+    let slos = &input.scenario.slos[..];
+    let mut figs = Vec::new();
+
+    let mut b = FigureBuilder::new(ts, slos);
+    b.add(
+        "build_queue_wait_seconds",
+        &["p50", "p95"],
+        "Build queue wait per bucket (p50, p95)",
+        "wait",
+    );
+    b.add(
+        "build_queue_length",
+        &["mean", "max"],
+        "Build queue length (time-weighted mean and max per bucket)",
+        "jobs waiting",
+    );
+    b.add(
+        "provisioner_utilization",
+        &["mean"],
+        "Provisioner utilisation (busy daemons / daemons)",
+        "utilisation",
+    );
+    figs.push(b.figure("build-queue.png", "Build queue"));
+
+    let mut b = FigureBuilder::new(ts, slos);
+    if let Some(st) = first_stat(ts, "api_requests_per_second", &["mean", "rate"]) {
+        b.add(
+            "api_requests_per_second",
+            &[st],
+            "API requests per second by class",
+            "requests",
+        );
+    }
+    for p in ["p50", "p95", "p99"] {
+        let title = format!("API latency {p} by class");
+        b.add("api_latency_seconds", &[p], &title, "latency");
+    }
+    figs.push(b.figure("api.png", "coderd API"));
+
+    let mut b = FigureBuilder::new(ts, slos);
+    b.add(
+        "connections_active",
+        &["mean"],
+        "Active connections by kind (mean per bucket)",
+        "connections",
+    );
+    let title = "Connection drops (solid) and reconnects (dashed) per bucket, by kind";
+    let drops = b.make(
+        "connections_dropped_total",
+        &["count"],
+        title,
+        "connections",
+    );
+    let reconnects = b.make("reconnects_total", &["count"], title, "connections");
+    let prefix = |p: Option<Panel>, what: &str, dash: Dash| {
+        p.map(|mut p| {
+            for l in &mut p.lines {
+                l.label = format!("{what} {}", l.label);
+                l.dash = dash;
+            }
+            p
+        })
+    };
+    let drops = prefix(drops, "drops", Dash::Solid);
+    let reconnects = prefix(reconnects, "reconnects", Dash::Dashed);
+    match (drops, reconnects) {
+        (Some(mut d), Some(r)) => {
+            d.lines.extend(r.lines);
+            b.panels.push(d);
+        }
+        (d, r) => b.panels.extend(d.or(r)),
+    }
+    if ts.has("interruptions_total") {
+        let cum = aggregate_with(input.runs, |s| {
+            if s.name == "interruptions_total" && s.stat == "count" {
+                cumulative(&s.values)
+            } else {
+                Vec::new()
+            }
+        });
+        let mut c = FigureBuilder::new(&cum, &[]);
+        c.colors = std::mem::replace(&mut b.colors, Colors(vec![]));
+        if let Some(mut p) = c.make(
+            "interruptions_total",
+            &["count"],
+            "Cumulative user interruptions (sessions lost)",
+            "interruptions",
+        ) {
+            for l in &mut p.lines {
+                l.label = "interruptions (cumulative)".into();
+            }
+            b.panels.push(p);
+        }
+    }
+    figs.push(b.figure("connections.png", "Connections, drops and reconnects"));
+
+    let mut b = FigureBuilder::new(ts, slos);
+    b.add(
+        "coderd_cpu_utilization",
+        &["mean"],
+        "coderd CPU utilisation per replica (mean per bucket)",
+        "CPU",
+    );
+    b.add(
+        "database_cpu_utilization",
+        &["mean"],
+        "Database CPU utilisation (mean per bucket)",
+        "CPU",
+    );
+    b.add(
+        "coderd_replicas",
+        &["mean"],
+        "coderd replicas (mean per bucket)",
+        "replicas",
+    );
+    figs.push(b.figure("cpu.png", "CPU: coderd replicas and database"));
+    figs.retain(|f| !f.panels.is_empty());
+    figs
+}
+
+/// Marks of every replication, once each, in time order.
+pub fn marks(input: &ReportInput) -> Vec<Mark> {
+    let mut all: Vec<Mark> = input.runs.iter().flat_map(|r| r.marks.clone()).collect();
+    all.sort_by(|a, b| {
+        a.t_s
+            .total_cmp(&b.t_s)
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    all.dedup();
+    all
+}
+
+/// How values of `unit` are shown on an axis whose largest value is `max`:
+/// (factor, unit shown).
+fn axis_unit(unit: &str, max: f64) -> (f64, String) {
+    match unit {
+        "s" if max >= 7200.0 => (1.0 / 3600.0, "h".into()),
+        "s" if max >= 120.0 => (1.0 / 60.0, "min".into()),
+        "s" if max >= 1.0 => (1.0, "s".into()),
+        "s" => (1e3, "ms".into()),
+        "ratio" => (100.0, "%".into()),
+        "1" | "" => (1.0, "count".into()),
+        "1/s" => (1.0, "per second".into()),
+        u => (1.0, u.to_string()),
+    }
+}
+
+/// Split points into runs of consecutive buckets (a skipped bucket is a gap).
+fn segments(points: &[AggPoint], bucket_s: f64) -> Vec<&[AggPoint]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=points.len() {
+        let gap = i == points.len()
+            || points[i].bucket_start_s - points[i - 1].bucket_start_s > 1.5 * bucket_s;
+        if gap {
+            out.push(&points[start..i]);
+            start = i;
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+type PlotResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+struct Axes {
+    /// x of a point: hours since midnight of the first day (bucket middle).
+    x0_h: f64,
+    x1_h: f64,
+    tod0_s: f64,
+    bucket_s: f64,
+    multi_day: bool,
+    replications: usize,
+}
+
+impl Axes {
+    fn x(&self, p: &AggPoint) -> f64 {
+        (self.tod0_s + p.bucket_start_s + self.bucket_s / 2.0) / 3600.0
+    }
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend, Shift>,
+    p: &Panel,
+    ax: &Axes,
+    marks: &[Mark],
+) -> PlotResult<()> {
+    let band = ax.replications > 1;
+    let raw_max = p
+        .lines
+        .iter()
+        .flat_map(|l| &l.points)
+        .map(|q| {
+            if band {
+                q.value.max(q.ci_high.unwrap_or(q.value))
+            } else {
+                q.value
+            }
+        })
+        .chain(p.thresholds.iter().map(|t| t.value))
+        .fold(0.0_f64, f64::max);
+    // A quantity that is never negative keeps its axis (and its band) at 0 and
+    // above: a Student-t interval below 0 is an artefact of few replications.
+    let non_negative = p
+        .lines
+        .iter()
+        .flat_map(|l| &l.points)
+        .all(|q| q.value >= 0.0);
+    let raw_min = if non_negative {
+        0.0
+    } else {
+        p.lines
+            .iter()
+            .flat_map(|l| &l.points)
+            .map(|q| {
+                q.value.min(if band {
+                    q.ci_low.unwrap_or(q.value)
+                } else {
+                    q.value
+                })
+            })
+            .fold(0.0_f64, f64::min)
+    };
+    let (k, unit_shown) = axis_unit(&p.unit, raw_max);
+    let mut y1 = raw_max * k * 1.08;
+    if !(y1 > 0.0) {
+        y1 = 1.0;
+    }
+    if p.unit == "ratio" {
+        y1 = y1.min(105.0).max(if raw_max > 0.0 { y1 } else { 100.0 });
+    }
+    let y0 = raw_min * k * 1.08;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, (FAMILY, 19))
+        .margin_left(12)
+        .margin_right(24)
+        .margin_top(6)
+        .x_label_area_size(44)
+        .y_label_area_size(78)
+        .build_cartesian_2d(ax.x0_h..ax.x1_h, y0..y1)?;
+    let multi_day = ax.multi_day;
+    let xfmt = move |x: &f64| clock(x * 3600.0, multi_day);
+    let yfmt = |y: &f64| {
+        let range = y1 - y0;
+        if range >= 10.0 {
+            format!("{y:.0}")
+        } else if range >= 1.0 {
+            format!("{y:.1}")
+        } else {
+            format!("{y:.2}")
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc("time of day (HH:MM)")
+        .y_desc(format!("{} ({unit_shown})", p.quantity))
+        .x_label_formatter(&xfmt)
+        .y_label_formatter(&yfmt)
+        .x_labels(14)
+        .y_labels(6)
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 15))
+        .max_light_lines(2)
+        .light_line_style(RGBColor(240, 240, 240))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .draw()?;
+
+    for l in &p.lines {
+        let segs = segments(&l.points, ax.bucket_s);
+        if band {
+            for seg in &segs {
+                let upper = seg
+                    .iter()
+                    .map(|q| (ax.x(q), q.ci_high.unwrap_or(q.value) * k));
+                let lower = seg
+                    .iter()
+                    .rev()
+                    .map(|q| (ax.x(q), q.ci_low.unwrap_or(q.value).max(raw_min) * k));
+                let poly: Vec<(f64, f64)> = upper.chain(lower).collect();
+                chart.draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    l.color.mix(0.18).filled(),
+                )))?;
+            }
+        }
+        let style = l.color.stroke_width(2);
+        for (i, seg) in segs.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = if seg.len() == 1 {
+                // A lone bucket: a short flat line across it, so it shows.
+                let q = &seg[0];
+                let h = ax.bucket_s / 3600.0 / 2.0;
+                vec![(ax.x(q) - h, q.value * k), (ax.x(q) + h, q.value * k)]
+            } else {
+                seg.iter().map(|q| (ax.x(q), q.value * k)).collect()
+            };
+            let anno = match l.dash {
+                Dash::Solid => chart.draw_series(LineSeries::new(pts, style))?,
+                Dash::Dashed => chart.draw_series(DashedLineSeries::new(pts, 9, 5, style))?,
+            };
+            if i == 0 {
+                let (c, dash) = (l.color, l.dash);
+                anno.label(l.label.clone()).legend(move |(x, y)| {
+                    if dash == Dash::Solid {
+                        PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)).into_dyn()
+                    } else {
+                        DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, c.stroke_width(2))
+                            .into_dyn()
+                    }
+                });
+            }
+        }
+    }
+    for t in &p.thresholds {
+        let y = t.value * k;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(ax.x0_h, y), (ax.x1_h, y)],
+                10,
+                6,
+                SLO_COLOR.stroke_width(2),
+            ))?
+            .label(t.label.clone())
+            .legend(|(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, SLO_COLOR.stroke_width(2))
+            });
+    }
+    for (i, m) in marks.iter().enumerate() {
+        let x = (ax.tod0_s + m.t_s) / 3600.0;
+        if x < ax.x0_h || x > ax.x1_h {
+            continue;
+        }
+        let anno = chart.draw_series(DashedLineSeries::new(
+            vec![(x, y0), (x, y1)],
+            3,
+            3,
+            MARK_COLOR.stroke_width(1),
+        ))?;
+        if i == 0 {
+            anno.label("event (labelled at the top)").legend(|(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 22, y)], 3, 3, MARK_COLOR.stroke_width(1))
+            });
+        }
+        // Label near the top, staggered so neighbouring marks stay legible.
+        let frac = 0.96 - 0.07 * (i % 3) as f64;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(" {}", m.label),
+            (x, y0 + (y1 - y0) * frac),
+            (FAMILY, 13).into_font().color(&MARK_COLOR),
+        )))?;
+    }
+    // The legend goes in the upper corner whose third of the panel has the
+    // lower data.
+    let third_max = |left: bool| {
+        let cut = (ax.x1_h - ax.x0_h) / 3.0;
+        p.lines
+            .iter()
+            .flat_map(|l| &l.points)
+            .filter(|q| {
+                let x = ax.x(q);
+                if left {
+                    x < ax.x0_h + cut
+                } else {
+                    x > ax.x1_h - cut
+                }
+            })
+            .map(|q| q.value)
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let corner = if third_max(true) < third_max(false) {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font((FAMILY, 14))
+        .draw()?;
+    Ok(())
+}
+
+fn draw_figure(path: &Path, fig: &Figure, ax: &Axes, marks: &[Mark]) -> PlotResult<()> {
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let body = root.titled(&fig.title, (FAMILY, 26))?;
+    let areas = body.split_evenly((fig.panels.len(), 1));
+    for (area, p) in areas.iter().zip(&fig.panels) {
+        draw_panel(area, p, ax, marks)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draw every figure the run has data for into `dir`; returns what was written.
+pub fn write_plots(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<Plot>> {
+    register_font();
+    let sc = input.scenario;
+    let ax = Axes {
+        tod0_s: sc.start_time_of_day.as_secs_f64(),
+        x0_h: (sc.start_time_of_day + sc.warmup).as_secs_f64() / 3600.0,
+        x1_h: (sc.start_time_of_day + sc.duration).as_secs_f64() / 3600.0,
+        bucket_s: input.series.bucket_s,
+        multi_day: (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0,
+        replications: input.runs.len(),
+    };
+    let marks = marks(input);
+    let mut out = Vec::new();
+    for fig in figures(input) {
+        let path = dir.join(fig.file);
+        draw_figure(&path, &fig, &ax, &marks)
+            .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))?;
+        out.push(Plot {
+            file: fig.file.to_string(),
+            title: fig.title,
+        });
+    }
+    Ok(out)
+}

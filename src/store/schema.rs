@@ -1,0 +1,164 @@
+//! The run store's schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the schema version and `PRAGMA application_id`
+//! marks the file as a capsim store. Opening a store applies every migration
+//! from its version up to [`VERSION`] in one transaction, so an older database
+//! is upgraded in place (and either fully or not at all).
+//!
+//! History:
+//! - v1: `runs`, a flat `timeseries` table (no confidence interval) and
+//!   `summaries` without their order or the SLO definitions.
+//! - v2: adds the replications and their per-replication metrics, the SLOs,
+//!   the statistics' order; time series are split into `series` and `points`
+//!   (each series' name, labels and unit once, not once per bucket), with a
+//!   `timeseries` view that keeps the flat, tidy shape for queries.
+
+/// `PRAGMA application_id` of a capsim store ("caps" in ASCII).
+pub const APPLICATION_ID: i32 = 0x6361_7073;
+
+/// Migrations: `MIGRATIONS[i]` upgrades version `i` to `i + 1`; an empty
+/// database (version 0) gets all of them, so every new store is built by the
+/// same steps that upgrade an old one.
+pub const MIGRATIONS: [&str; 2] = [V0_TO_V1, V1_TO_V2];
+
+/// The schema version this capsim writes.
+pub const VERSION: i32 = MIGRATIONS.len() as i32;
+
+const V0_TO_V1: &str = r#"
+CREATE TABLE runs (
+    id              TEXT PRIMARY KEY,
+    scenario        TEXT NOT NULL,
+    scenario_sha256 TEXT NOT NULL,
+    scenario_json   TEXT NOT NULL,
+    model_sha256    TEXT NOT NULL,
+    capsim_version  TEXT NOT NULL,
+    seed            TEXT NOT NULL,
+    replications    INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    status          TEXT NOT NULL
+);
+CREATE TABLE timeseries (
+    run_id         TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    bucket_start_s REAL NOT NULL,
+    metric         TEXT NOT NULL,
+    stat           TEXT NOT NULL,
+    labels         TEXT NOT NULL,
+    value          REAL,
+    unit           TEXT NOT NULL
+);
+CREATE INDEX timeseries_run ON timeseries(run_id);
+CREATE TABLE summaries (
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    metric   TEXT NOT NULL,
+    stat     TEXT NOT NULL,
+    labels   TEXT NOT NULL,
+    value    REAL,
+    unit     TEXT NOT NULL,
+    ci_low   REAL,
+    ci_high  REAL,
+    slo_pass INTEGER
+);
+"#;
+
+const V1_TO_V2: &str = r#"
+ALTER TABLE runs ADD COLUMN scenario_path TEXT;
+ALTER TABLE runs ADD COLUMN model_path TEXT;
+ALTER TABLE runs ADD COLUMN finished_at TEXT;
+ALTER TABLE runs ADD COLUMN saturated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_scenario ON runs(scenario, started_at);
+
+CREATE TABLE replications (
+    run_id           TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    replication      INTEGER NOT NULL,
+    seed             TEXT NOT NULL,
+    saturated        INTEGER NOT NULL,
+    events_processed INTEGER NOT NULL,
+    notes            TEXT NOT NULL,
+    PRIMARY KEY (run_id, replication)
+) WITHOUT ROWID;
+
+CREATE TABLE replication_metrics (
+    run_id      TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    ord         INTEGER NOT NULL,
+    metric      TEXT NOT NULL,
+    stat        TEXT NOT NULL,
+    labels      TEXT NOT NULL,
+    value       REAL,
+    unit        TEXT NOT NULL,
+    PRIMARY KEY (run_id, replication, ord),
+    FOREIGN KEY (run_id, replication) REFERENCES replications(run_id, replication) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE slos (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ord    INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    stat   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    bound  TEXT NOT NULL CHECK (bound IN ('max', 'min')),
+    target REAL NOT NULL,
+    value  REAL,
+    pass   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, ord)
+) WITHOUT ROWID;
+
+-- v1 summaries had no order: number them as they were inserted.
+CREATE TABLE summaries_v2 (
+    run_id   TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ord      INTEGER NOT NULL,
+    metric   TEXT NOT NULL,
+    stat     TEXT NOT NULL,
+    labels   TEXT NOT NULL,
+    value    REAL,
+    unit     TEXT NOT NULL,
+    ci_low   REAL,
+    ci_high  REAL,
+    slo_pass INTEGER,
+    PRIMARY KEY (run_id, ord)
+) WITHOUT ROWID;
+INSERT INTO summaries_v2
+    SELECT run_id, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY rowid) - 1,
+           metric, stat, labels, value, unit, ci_low, ci_high, slo_pass
+    FROM summaries;
+DROP TABLE summaries;
+ALTER TABLE summaries_v2 RENAME TO summaries;
+
+-- v1 time series: one row per bucket with the series' name repeated, the
+-- mean only, and NULL for empty buckets (now skipped).
+CREATE TABLE series (
+    id     INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    metric TEXT NOT NULL,
+    stat   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    unit   TEXT NOT NULL,
+    UNIQUE (run_id, metric, stat, labels)
+);
+INSERT INTO series (run_id, metric, stat, labels, unit)
+    SELECT run_id, metric, stat, labels, MIN(unit)
+    FROM timeseries GROUP BY run_id, metric, stat, labels
+    ORDER BY MIN(rowid);
+CREATE TABLE points (
+    series_id      INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+    bucket_start_s REAL NOT NULL,
+    value          REAL NOT NULL,
+    ci_low         REAL,
+    ci_high        REAL,
+    n              INTEGER NOT NULL,
+    PRIMARY KEY (series_id, bucket_start_s)
+) WITHOUT ROWID;
+INSERT INTO points (series_id, bucket_start_s, value, ci_low, ci_high, n)
+    SELECT s.id, t.bucket_start_s, t.value, NULL, NULL, r.replications
+    FROM timeseries t
+    JOIN series s ON s.run_id = t.run_id AND s.metric = t.metric
+                 AND s.stat = t.stat AND s.labels = t.labels
+    JOIN runs r ON r.id = t.run_id
+    WHERE t.value IS NOT NULL;
+DROP TABLE timeseries;
+CREATE VIEW timeseries AS
+    SELECT s.run_id, p.bucket_start_s, s.metric, s.stat, s.labels,
+           p.value, p.ci_low, p.ci_high, p.n, s.unit
+    FROM series s JOIN points p ON p.series_id = s.id;
+"#;
