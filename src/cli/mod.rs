@@ -58,6 +58,9 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Price file for the monthly cost [default: each scenario's `prices`].
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
