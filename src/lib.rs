@@ -5,6 +5,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod model;
 pub mod report;

@@ -2,8 +2,10 @@
 //! library calls. `main` only parses and dispatches.
 
 pub mod batch;
+pub mod compare;
 pub mod run;
 pub mod runs;
+pub mod size;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -58,6 +60,9 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Price file for the monthly cost [default: each scenario's `prices`].
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -127,6 +132,10 @@ pub enum Command {
     Batch(BatchArgs),
     /// Stored runs: list, show, export, delete.
     Runs(RunsArgs),
+    /// Run architectures on the same seeds: side-by-side table, paired differences, costs, plots.
+    Compare(compare::CompareArgs),
+    /// Search for the cheapest architecture that meets every SLO with 95% confidence.
+    Size(size::SizeArgs),
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -145,6 +154,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(&args),
         Command::Batch(args) => batch::batch(&args),
         Command::Runs(args) => runs::runs(&args),
+        Command::Compare(args) => compare::compare(&args),
+        Command::Size(args) => size::size(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
     }
 }

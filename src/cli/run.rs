@@ -3,6 +3,7 @@
 //! stored and reported as soon as its last replication finishes.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
+use crate::compare::prices::MonthlyCost;
 use crate::engine::rng::replication_seed;
 use crate::report::{self, ReportInput, series, text};
 use crate::result::{RunResult, Summary};
@@ -357,9 +358,14 @@ pub fn run_all(
 
 pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let exec = &args.exec;
-    let Some(scenarios) = load_all(&args.scenarios) else {
+    let Some(mut scenarios) = load_all(&args.scenarios) else {
         return Ok(EXIT_BAD_INPUT);
     };
+    let Some(prices) = crate::compare::prices::for_all(&mut scenarios, args.prices.as_deref())
+    else {
+        return Ok(EXIT_BAD_INPUT);
+    };
+    let costed = scenarios.clone();
     for s in &scenarios {
         if s.is_abstract {
             eprintln!(
@@ -372,15 +378,47 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
+    let costs: Vec<Option<Result<MonthlyCost, String>>> = done
+        .iter()
+        .zip(&costed)
+        .zip(&prices)
+        .map(|((d, s), p)| {
+            p.as_ref()
+                .map(|p| crate::compare::prices::monthly_cost(s, p, Some(&d.summary)))
+        })
+        .collect();
     match args.format {
         Format::Json => {
-            let all: Vec<&Summary> = done.iter().map(|d| &d.summary).collect();
+            /// The summary contract, plus `monthly_cost` when a price file applies.
+            #[derive(serde::Serialize)]
+            struct WithCost<'a> {
+                #[serde(flatten)]
+                summary: &'a Summary,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                monthly_cost: Option<&'a MonthlyCost>,
+            }
+            let all: Vec<WithCost> = done
+                .iter()
+                .zip(&costs)
+                .map(|(d, c)| WithCost {
+                    summary: &d.summary,
+                    monthly_cost: c.as_ref().and_then(|c| c.as_ref().ok()),
+                })
+                .collect();
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Format::Table => {
-            for d in &done {
+            for (d, c) in done.iter().zip(&costs) {
                 let notes: Vec<&str> = d.notes.iter().map(String::as_str).collect();
-                print!("{}", text::summary_table_with_notes(&d.summary, &notes));
+                let table = text::summary_table_with_notes(&d.summary, &notes);
+                print!("{}", table.trim_end_matches('\n'));
+                println!();
+                match c {
+                    Some(Ok(c)) => print!("{}", c.text()),
+                    Some(Err(e)) => println!("  monthly cost: cannot cost: {e}"),
+                    None => {}
+                }
+                println!();
             }
         }
     }

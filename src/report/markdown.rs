@@ -246,6 +246,10 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         }
     }
 
+    if let Some(cost) = crate::compare::prices::report_section(sc, sm) {
+        o += &cost;
+    }
+
     // Architecture.
     let d = &sc.deployment;
     let _ = writeln!(o, "\n## Architecture\n\n| component | size |\n|---|---|");

@@ -17,6 +17,10 @@
 //! replication a shaded band shows the 95% interval of the mean; an SLO on a
 //! plotted statistic is a red dashed line; replica losses, scale events and
 //! other marks of the run are dotted vertical lines.
+//!
+//! [`write_overlay`] draws figures of the same style from given lines (one
+//! per architecture for `capsim compare`, or against a numeric x axis such
+//! as users for `capsim size --growth`).
 
 use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
 use super::{ReportInput, clock};
@@ -441,10 +445,16 @@ struct Axes {
     bucket_s: f64,
     multi_day: bool,
     replications: usize,
+    /// A numeric x axis with this description: a point's x is its
+    /// `bucket_start_s` as is (see [`write_overlay`]); `None`: time of day.
+    numeric_x: Option<String>,
 }
 
 impl Axes {
     fn x(&self, p: &AggPoint) -> f64 {
+        if self.numeric_x.is_some() {
+            return p.bucket_start_s;
+        }
         (self.tod0_s + p.bucket_start_s + self.bucket_s / 2.0) / 3600.0
     }
 }
@@ -509,7 +519,14 @@ fn draw_panel(
         .y_label_area_size(78)
         .build_cartesian_2d(ax.x0_h..ax.x1_h, y0..y1)?;
     let multi_day = ax.multi_day;
-    let xfmt = move |x: &f64| clock(x * 3600.0, multi_day);
+    let numeric = ax.numeric_x.is_some();
+    let xfmt = move |x: &f64| {
+        if numeric {
+            format!("{x:.0}")
+        } else {
+            clock(x * 3600.0, multi_day)
+        }
+    };
     let yfmt = |y: &f64| {
         let range = y1 - y0;
         if range >= 10.0 {
@@ -522,7 +539,7 @@ fn draw_panel(
     };
     chart
         .configure_mesh()
-        .x_desc("time of day (HH:MM)")
+        .x_desc(ax.numeric_x.as_deref().unwrap_or("time of day (HH:MM)"))
         .y_desc(format!("{} ({unit_shown})", p.quantity))
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
@@ -556,7 +573,11 @@ fn draw_panel(
             let pts: Vec<(f64, f64)> = if seg.len() == 1 {
                 // A lone bucket: a short flat line across it, so it shows.
                 let q = &seg[0];
-                let h = ax.bucket_s / 3600.0 / 2.0;
+                let h = if numeric {
+                    (ax.x1_h - ax.x0_h) / 100.0
+                } else {
+                    ax.bucket_s / 3600.0 / 2.0
+                };
                 vec![(ax.x(q) - h, q.value * k), (ax.x(q) + h, q.value * k)]
             } else {
                 seg.iter().map(|q| (ax.x(q), q.value * k)).collect()
@@ -672,6 +693,7 @@ pub fn write_plots(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<Plot>>
         bucket_s: input.series.bucket_s,
         multi_day: (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0,
         replications: input.runs.len(),
+        numeric_x: None,
     };
     let marks = marks(input);
     let mut out = Vec::new();
@@ -685,4 +707,122 @@ pub fn write_plots(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<Plot>>
         });
     }
     Ok(out)
+}
+
+/// One line of an overlay figure (one architecture, say).
+pub struct OverlayLine {
+    pub label: String,
+    pub points: Vec<AggPoint>,
+}
+
+/// A panel of an overlay figure: lines coloured by their position, so line
+/// `i` has the same colour in every panel.
+pub struct OverlayPanel {
+    pub title: String,
+    /// What the y axis shows, without the unit.
+    pub quantity: String,
+    /// Base unit of the values (`s`, `ratio`, `1`, ...).
+    pub unit: String,
+    pub lines: Vec<OverlayLine>,
+    /// Draw the SLOs on this metric and these statistics.
+    pub slo_metric: Option<(String, Vec<String>)>,
+}
+
+/// The x axis of an overlay figure.
+pub enum OverlayX<'a> {
+    /// Time of day, from this scenario's start, warm-up and duration; points
+    /// are buckets (`bucket_start_s` since t = 0).
+    TimeOfDay {
+        scenario: &'a crate::scenario::Scenario,
+        bucket_s: f64,
+    },
+    /// A plain number (`bucket_start_s` holds x), with this axis description.
+    Value(String),
+}
+
+/// Draw `panels` (one above the other) into `path`, one line per
+/// [`OverlayLine`] and a shaded 95% band when `replications` > 1.
+pub fn write_overlay(
+    path: &Path,
+    title: &str,
+    x: OverlayX,
+    slos: &[Slo],
+    replications: usize,
+    panels: Vec<OverlayPanel>,
+) -> anyhow::Result<()> {
+    register_font();
+    let ax = match x {
+        OverlayX::TimeOfDay {
+            scenario: sc,
+            bucket_s,
+        } => Axes {
+            tod0_s: sc.start_time_of_day.as_secs_f64(),
+            x0_h: (sc.start_time_of_day + sc.warmup).as_secs_f64() / 3600.0,
+            x1_h: (sc.start_time_of_day + sc.duration).as_secs_f64() / 3600.0,
+            bucket_s,
+            multi_day: (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0,
+            replications,
+            numeric_x: None,
+        },
+        OverlayX::Value(desc) => {
+            let xs = panels
+                .iter()
+                .flat_map(|p| &p.lines)
+                .flat_map(|l| &l.points)
+                .map(|q| q.bucket_start_s);
+            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(x), b.max(x))
+            });
+            let (lo, hi) = if lo < hi {
+                (lo, hi)
+            } else {
+                (lo - 1.0, lo + 1.0)
+            };
+            let pad = (hi - lo) * 0.03;
+            Axes {
+                tod0_s: 0.0,
+                x0_h: lo - pad,
+                x1_h: hi + pad,
+                bucket_s: f64::INFINITY,
+                multi_day: false,
+                replications,
+                numeric_x: Some(desc),
+            }
+        }
+    };
+    let fig = Figure {
+        file: "overlay",
+        title: title.to_string(),
+        panels: panels
+            .into_iter()
+            .map(|p| {
+                let thresholds = match &p.slo_metric {
+                    Some((m, stats)) => {
+                        let stats: Vec<&str> = stats.iter().map(String::as_str).collect();
+                        thresholds(slos, m, &stats, &p.unit)
+                    }
+                    None => Vec::new(),
+                };
+                Panel {
+                    title: p.title,
+                    quantity: p.quantity,
+                    unit: p.unit,
+                    thresholds,
+                    lines: p
+                        .lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, l)| Line {
+                            label: l.label,
+                            color: PALETTE[i % PALETTE.len()],
+                            dash: Dash::Solid,
+                            points: l.points,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    };
+    draw_figure(path, &fig, &ax, &[])
+        .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))
 }

@@ -1,0 +1,194 @@
+//! `capsim size`: the cheapest architecture that meets every SLO.
+
+use super::EXIT_BAD_INPUT;
+use crate::compare::size::{self, Resource, SizeOptions};
+use crate::compare::{DEFAULT_REPLICATIONS, parse_set, prices, size_report};
+use crate::scenario;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SizeArgs {
+    /// The scenario: its workload, its SLOs, and the architecture to start from.
+    pub scenario: PathBuf,
+    /// Replace the scenario's SLOs: METRIC[{label=value}].STAT<=TARGET (or >=),
+    /// e.g. 'api_latency_seconds{class=dashboard}.p95<=300ms'. Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub slo: Vec<String>,
+    /// Price file [default: the scenario's `prices`].
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Replications per candidate (the 95% bound needs at least 2).
+    #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replications: u32,
+    /// Master seed [default: the scenario's `seed`].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Repeat the search for these user counts (workload.users.count), e.g. 500,1000,2000.
+    #[arg(long, value_name = "N1,N2,...", value_delimiter = ',')]
+    pub growth: Vec<u32>,
+    /// Resources to search [default: all the scenario has]: coderd_replicas,
+    /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub resources: Vec<String>,
+    /// Most coderd replicas to try [default: max(12, 2 x the scenario's)].
+    #[arg(long)]
+    pub max_replicas: Option<u32>,
+    /// Most external provisioner daemons to try [default: max(64, 4 x the scenario's)].
+    #[arg(long)]
+    pub max_provisioners: Option<u32>,
+    /// Evaluations allowed after the per-resource binary searches.
+    #[arg(long, default_value_t = 60)]
+    pub max_evaluations: usize,
+    /// Set a scenario field for the whole search, e.g. duration=4h or
+    /// start_time=07:00 (to simulate only the peak). Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Write size.md and candidates.csv (and growth.*) here [default: reports/size/<id>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+}
+
+fn bad(e: impl std::fmt::Display) -> anyhow::Result<i32> {
+    eprintln!("error: {e}");
+    Ok(EXIT_BAD_INPUT)
+}
+
+pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
+    let mut base: Vec<(String, toml::Value)> = Vec::new();
+    for s in &args.set {
+        match parse_set(s) {
+            Ok(kv) => base.push(kv),
+            Err(e) => return bad(e),
+        }
+    }
+    match size::slo_override(&args.slo) {
+        Ok(Some(kv)) => base.push(kv),
+        Ok(None) => {}
+        Err(e) => return bad(e),
+    }
+    let sc = match scenario::load_with_overrides(&args.scenario, &base) {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    if sc.slos.is_empty() {
+        return bad(format!(
+            "{}: no SLOs to size for: add [[slo]] to the scenario or give --slo",
+            args.scenario.display()
+        ));
+    }
+    let prices = match prices::for_scenario(&sc, args.prices.as_deref()) {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return bad(format!(
+                "{}: size needs prices: give --prices FILE (e.g. models/prices/gcp-us-central1.toml) or prices = \"...\" in the scenario",
+                args.scenario.display()
+            ));
+        }
+        Err(e) => return bad(e),
+    };
+    if !args.growth.is_empty() && sc.workload.users.is_none() {
+        return bad(format!(
+            "{}: --growth changes workload.users.count, and this scenario has no users",
+            args.scenario.display()
+        ));
+    }
+    let mut opts = SizeOptions::new(args.seed.unwrap_or(sc.seed), args.replications);
+    if !args.resources.is_empty() {
+        let mut rs = Vec::new();
+        for r in &args.resources {
+            match Resource::parse(r) {
+                Some(x) => rs.push(x),
+                None => {
+                    return bad(format!(
+                        "--resources: unknown resource \"{r}\" (known: {})",
+                        Resource::ALL.map(Resource::name).join(", ")
+                    ));
+                }
+            }
+        }
+        opts.resources = Some(rs);
+    }
+    opts.max_replicas = args.max_replicas;
+    opts.max_provisioners = args.max_provisioners;
+    opts.max_evaluations = args.max_evaluations;
+    if size::dimensions(&sc, &opts).is_empty() {
+        return bad(format!(
+            "{}: nothing to size (no coderd, no external provisioner count, no proxies, or all under autoscalers)",
+            args.scenario.display()
+        ));
+    }
+    if args.replications < 2 {
+        eprintln!(
+            "warning: with 1 replication there is no confidence bound: SLOs are judged on the single run"
+        );
+    }
+    let id = size::size_id(&args.scenario, &base, &prices, &opts, &args.growth);
+    let dir = args.out.clone().unwrap_or_else(|| size::default_dir(&id));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pool = super::pool(args.jobs)?;
+    let wall = Instant::now();
+    if args.growth.is_empty() {
+        let r = match pool.install(|| size::size(&args.scenario, base, &prices, opts)) {
+            Ok(r) => r,
+            Err(e) => return bad(e),
+        };
+        let secs = wall.elapsed().as_secs_f64();
+        print!("{}", size_report::text(&r, secs));
+        std::fs::write(dir.join("size.md"), size_report::markdown(&r, secs))
+            .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
+        size_report::write_candidates(&dir.join("candidates.csv"), &r)?;
+        eprintln!("wrote {}", dir.join("size.md").display());
+        return Ok(0);
+    }
+    let mut last = Instant::now();
+    let mut md = String::new();
+    let points = pool.install(|| {
+        size::growth(
+            &args.scenario,
+            base,
+            &prices,
+            opts,
+            &args.growth,
+            &mut |p| {
+                let secs = last.elapsed().as_secs_f64();
+                last = Instant::now();
+                println!("== {} users", p.users);
+                print!("{}", size_report::text(&p.result, secs));
+                println!();
+                md += &size_report::markdown(&p.result, secs).replacen(
+                    "# Sizing:",
+                    &format!("# {} users:", p.users),
+                    1,
+                );
+                md.push('\n');
+            },
+        )
+    });
+    let points = match points {
+        Ok(p) => p,
+        Err(e) => return bad(e),
+    };
+    let total_sims: u64 = points.iter().map(|p| p.result.simulations).sum();
+    std::fs::write(dir.join("size.md"), md)
+        .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
+    let files = size_report::write_growth(&dir, &points)?;
+    println!(
+        "growth: {} user counts, {total_sims} simulations in {:.1} s",
+        points.len(),
+        wall.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "wrote {} ({})",
+        dir.display(),
+        std::iter::once("size.md".to_string())
+            .chain(files)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(0)
+}

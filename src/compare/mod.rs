@@ -1,0 +1,799 @@
+//! Comparing architectures on the same workload and seeds, costing them,
+//! and searching for the cheapest one that meets the SLOs.
+//!
+//! - [`prices`]: price files and the monthly cost of an architecture;
+//! - this module: running architectures on common random numbers and the
+//!   paired statistics of `capsim compare`;
+//! - [`output`]: the text table, `compare.md`, `compare.csv`, `compare.json`
+//!   and the overlaid plots;
+//! - [`size`]: `capsim size`, the search for the cheapest architecture, and
+//!   [`size_report`] what it prints and writes.
+//!
+//! Common random numbers: replication `r` of every architecture runs on
+//! [`replication_seed`]`(seed, r)`, and every random stream is keyed by
+//! component and entity name (see `engine::rng`), so user arrivals, sessions
+//! and build times are the same in every architecture. A difference between
+//! two architectures is then computed per replication, and its interval comes
+//! from the spread of those paired differences, which is much narrower than
+//! the difference of two independent intervals.
+
+pub mod output;
+pub mod prices;
+pub mod size;
+pub mod size_report;
+
+use crate::engine::metrics::{Labels, Series, TimeSeries};
+use crate::engine::rng::replication_seed;
+use crate::report::KEY_METRICS;
+use crate::report::series::{AggSeries, aggregate};
+use crate::result::{RunResult, Summary, mean_ci95};
+use crate::scenario::{Bound, Scenario, Slo};
+use crate::simulate;
+use prices::{MonthlyCost, PriceList};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+/// Replications `capsim compare` and `capsim size` run unless told otherwise.
+pub const DEFAULT_REPLICATIONS: u32 = 5;
+
+/// One `--vary KEY=V1,V2,...`: a dotted scenario field and its values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vary {
+    pub key: String,
+    pub values: Vec<toml::Value>,
+}
+
+/// A command-line value as TOML: an integer, a float, a boolean, or else a
+/// string (`16GB`, `"09:00"`).
+pub fn parse_value(s: &str) -> toml::Value {
+    let s = s.trim();
+    if let Ok(i) = s.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = s.parse::<f64>()
+        && f.is_finite()
+    {
+        return toml::Value::Float(f);
+    }
+    match s {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(s.trim_matches('"').to_string()),
+    }
+}
+
+/// Parse `deployment.coderd.replicas=2,3,4`.
+pub fn parse_vary(spec: &str) -> Result<Vary, String> {
+    let (key, values) = spec.split_once('=').ok_or_else(|| {
+        format!("--vary {spec}: expected KEY=V1,V2,... such as deployment.coderd.replicas=2,3,4")
+    })?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(format!("--vary {spec}: bad field path `{key}`"));
+    }
+    let values: Vec<toml::Value> = values
+        .split(',')
+        .filter(|v| !v.trim().is_empty())
+        .map(parse_value)
+        .collect();
+    if values.is_empty() {
+        return Err(format!("--vary {spec}: give at least one value"));
+    }
+    Ok(Vary {
+        key: key.to_string(),
+        values,
+    })
+}
+
+/// Parse `KEY=VALUE` (one value).
+pub fn parse_set(spec: &str) -> Result<(String, toml::Value), String> {
+    let (k, v) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--set {spec}: expected KEY=VALUE such as duration=4h"))?;
+    if k.trim().is_empty() {
+        return Err(format!("--set {spec}: empty field path"));
+    }
+    Ok((k.trim().to_string(), parse_value(v)))
+}
+
+/// Shortest dotted suffixes that tell `keys` apart (`replicas`,
+/// `coderd.vcpu` next to `database.vcpu`).
+fn short_keys(keys: &[&str]) -> Vec<String> {
+    let parts: Vec<Vec<&str>> = keys.iter().map(|k| k.split('.').collect()).collect();
+    (0..keys.len())
+        .map(|i| {
+            let n = parts[i].len();
+            (1..=n)
+                .map(|take| parts[i][n - take..].join("."))
+                .find(|cand| {
+                    (0..keys.len()).all(|j| {
+                        j == i || {
+                            let m = parts[j].len();
+                            m < cand.split('.').count()
+                                || parts[j][m - cand.split('.').count()..].join(".") != *cand
+                        }
+                    })
+                })
+                .unwrap_or_else(|| keys[i].to_string())
+        })
+        .collect()
+}
+
+fn show_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
+
+/// Every combination of the `--vary` values (the first `--vary` varies
+/// slowest), each with its name such as `replicas=3 vcpu=8`.
+pub fn vary_grid(varies: &[Vary]) -> Vec<(String, Vec<(String, toml::Value)>)> {
+    let keys: Vec<&str> = varies.iter().map(|v| v.key.as_str()).collect();
+    let short = short_keys(&keys);
+    let mut grid: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
+    for v in varies {
+        grid = grid
+            .into_iter()
+            .flat_map(|prefix| {
+                v.values.iter().map(move |x| {
+                    let mut p = prefix.clone();
+                    p.push((v.key.clone(), x.clone()));
+                    p
+                })
+            })
+            .collect();
+    }
+    grid.into_iter()
+        .map(|ov| {
+            let name = ov
+                .iter()
+                .zip(&short)
+                .map(|((_, v), k)| format!("{k}={}", show_value(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (name, ov)
+        })
+        .collect()
+}
+
+/// An architecture to compare: a name and a loaded scenario.
+#[derive(Clone, Debug)]
+pub struct Arch {
+    pub name: String,
+    pub scenario: Scenario,
+    pub prices: Option<PriceList>,
+}
+
+/// Names of architectures: scenario names, made unique with `-2`, `-3`.
+pub fn unique_names(names: Vec<String>) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
+    names
+        .into_iter()
+        .map(|n| {
+            let k = seen.entry(n.clone()).or_insert(0);
+            *k += 1;
+            if *k == 1 { n } else { format!("{n}-{k}") }
+        })
+        .collect()
+}
+
+/// An architecture after its replications.
+#[derive(Clone, Debug)]
+pub struct ArchResult {
+    pub name: String,
+    pub scenario: Scenario,
+    /// In replication order.
+    pub runs: Vec<RunResult>,
+    pub summary: Summary,
+    pub slos: Vec<SloCheck>,
+    pub cost: Option<MonthlyCost>,
+    /// Why the cost could not be computed.
+    pub cost_error: Option<String>,
+    /// The replications' notes, deduplicated.
+    pub notes: Vec<String>,
+}
+
+impl ArchResult {
+    /// Every SLO passes (on the mean).
+    pub fn meets_slos(&self) -> bool {
+        !self.summary.saturated && self.slos.iter().all(|s| s.pass)
+    }
+    /// Every SLO passes with 95% confidence (one-sided bound).
+    pub fn meets_slos_confidently(&self) -> bool {
+        !self.summary.saturated && self.slos.iter().all(|s| s.confident)
+    }
+}
+
+/// Mean and 95% interval of one statistic across replications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    pub mean: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Replications with a value.
+    pub n: usize,
+}
+
+impl Estimate {
+    /// The paired difference `b - a` over replications where both have a value.
+    pub fn paired(a: &[Option<f64>], b: &[Option<f64>]) -> Estimate {
+        let d: Vec<f64> = b
+            .iter()
+            .zip(a)
+            .filter_map(|(b, a)| Some((*b)? - (*a)?))
+            .collect();
+        Estimate::of(&d)
+    }
+    pub fn of(xs: &[f64]) -> Estimate {
+        let (mean, ci) = mean_ci95(xs);
+        let f = |x: f64| x.is_finite().then_some(x);
+        Estimate {
+            mean: f(mean),
+            ci_low: ci.and_then(|c| f(c.0)),
+            ci_high: ci.and_then(|c| f(c.1)),
+            n: xs.len(),
+        }
+    }
+    /// The interval excludes 0 (`None` without an interval).
+    pub fn excludes_zero(&self) -> Option<bool> {
+        match (self.ci_low, self.ci_high) {
+            (Some(lo), Some(hi)) => Some(lo > 0.0 || hi < 0.0),
+            _ => None,
+        }
+    }
+}
+
+/// One statistic for one architecture, and its paired difference from the first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cell {
+    pub value: Estimate,
+    /// This architecture minus the first, per replication (`None` for the first).
+    pub diff: Option<Estimate>,
+    /// The difference's interval excludes 0.
+    pub significant: Option<bool>,
+    /// The value in each replication (`None` where it has none).
+    #[serde(skip)]
+    pub per_replication: Vec<Option<f64>>,
+}
+
+/// A row of the side-by-side table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub metric: String,
+    pub stat: String,
+    /// `replica=all` is the mean (max for `max`/`peak`, sum for `total`) over
+    /// replicas; `kind=all` the sum over kinds.
+    pub labels: Labels,
+    pub unit: String,
+    /// One per architecture, in order.
+    pub cells: Vec<Cell>,
+}
+
+/// An SLO judged on the replications: the mean and the one-sided 95% bound.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SloCheck {
+    pub name: String,
+    pub metric: String,
+    pub stat: String,
+    pub labels: Labels,
+    #[serde(serialize_with = "ser_bound")]
+    pub bound: Bound,
+    pub target: f64,
+    pub unit: String,
+    pub mean: Option<f64>,
+    /// The one-sided 95% bound on the mean in the SLO's direction: upper for
+    /// "at most", lower for "at least" (the mean itself with one replication).
+    pub bound95: Option<f64>,
+    /// The mean meets the target.
+    pub pass: bool,
+    /// The 95% bound meets the target.
+    pub confident: bool,
+    pub n: usize,
+}
+
+fn ser_bound<S: serde::Serializer>(b: &Bound, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match b {
+        Bound::AtMost => "max",
+        Bound::AtLeast => "min",
+    })
+}
+
+impl SloCheck {
+    /// Room left before the target, as a share of the target, measured from
+    /// the 95% bound (`None` when the target is 0 or there is no value).
+    pub fn headroom(&self) -> Option<f64> {
+        let b = self.bound95?;
+        if self.target == 0.0 {
+            return None;
+        }
+        Some(match self.bound {
+            Bound::AtMost => (self.target - b) / self.target.abs(),
+            Bound::AtLeast => (b - self.target) / self.target.abs(),
+        })
+    }
+}
+
+/// The one-sided 95% Student-t quantile for `n` values (`None` for n < 2).
+pub fn t95_one_sided(n: usize) -> Option<f64> {
+    (n >= 2).then(|| {
+        StudentsT::new(0.0, 1.0, (n - 1) as f64)
+            .expect("df >= 1")
+            .inverse_cdf(0.95)
+    })
+}
+
+/// The value of `slo`'s statistic in one replication.
+pub fn slo_value(slo: &Slo, run: &RunResult) -> Option<(f64, String, Labels)> {
+    run.metrics
+        .iter()
+        .find(|m| {
+            m.name == slo.metric
+                && m.stat == slo.stat
+                && slo.labels.iter().all(|(k, v)| m.labels.get(k) == Some(v))
+        })
+        .map(|m| (m.value, m.unit.clone(), m.labels.clone()))
+}
+
+/// Judge every SLO of `scenario` on `runs`.
+pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
+    scenario
+        .slos
+        .iter()
+        .map(|slo| {
+            let mut unit = String::new();
+            let mut labels = slo.labels.clone();
+            let xs: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| slo_value(slo, r))
+                .filter_map(|(v, u, l)| {
+                    unit = u;
+                    labels = l;
+                    v.is_finite().then_some(v)
+                })
+                .collect();
+            let n = xs.len();
+            let (mean, bound95) = if n == 0 {
+                (None, None)
+            } else {
+                let mean = xs.iter().sum::<f64>() / n as f64;
+                let b = match t95_one_sided(n) {
+                    None => mean,
+                    Some(t) => {
+                        let var =
+                            xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+                        let h = t * (var / n as f64).sqrt();
+                        match slo.bound {
+                            Bound::AtMost => mean + h,
+                            Bound::AtLeast => mean - h,
+                        }
+                    }
+                };
+                (Some(mean), Some(b))
+            };
+            let meets = |v: Option<f64>| match (v, slo.bound) {
+                (Some(v), Bound::AtMost) => v <= slo.target,
+                (Some(v), Bound::AtLeast) => v >= slo.target,
+                (None, _) => false,
+            };
+            SloCheck {
+                name: slo.name.clone(),
+                metric: slo.metric.clone(),
+                stat: slo.stat.clone(),
+                labels,
+                bound: slo.bound,
+                target: slo.target,
+                unit,
+                mean,
+                bound95,
+                pass: meets(mean),
+                confident: meets(bound95),
+                n,
+            }
+        })
+        .collect()
+}
+
+/// Run `archs` on the same seeds: replication `r` of each uses
+/// `replication_seed(seed, r)`. All (architecture, replication) pairs run in
+/// parallel on the current rayon pool; results do not depend on the threads.
+pub fn run_archs(archs: &[Arch], seed: u64, replications: u32) -> Vec<Vec<RunResult>> {
+    let tasks: Vec<(usize, u32)> = (0..archs.len())
+        .flat_map(|i| (0..replications).map(move |r| (i, r)))
+        .collect();
+    let mut results: Vec<(usize, u32, RunResult)> = tasks
+        .par_iter()
+        .map(|&(i, r)| {
+            (
+                i,
+                r,
+                simulate(&archs[i].scenario, replication_seed(seed, r)),
+            )
+        })
+        .collect();
+    results.sort_by_key(|(i, r, _)| (*i, *r));
+    let mut out: Vec<Vec<RunResult>> = archs.iter().map(|_| Vec::new()).collect();
+    for (i, _, run) in results {
+        out[i].push(run);
+    }
+    out
+}
+
+/// A comparison of architectures.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Short hash of the inputs (scenarios, overrides, seed, replications, prices).
+    pub id: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub archs: Vec<ArchResult>,
+    pub rows: Vec<Row>,
+    /// Differences between the architectures' workloads, model or timing.
+    pub warnings: Vec<String>,
+}
+
+/// Deterministic id of a comparison.
+pub fn comparison_id(archs: &[Arch], seed: u64, replications: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(b"capsim-compare-v1\0");
+    for a in archs {
+        h.update(a.name.as_bytes());
+        h.update([0]);
+        h.update(a.scenario.sha256.as_bytes());
+        h.update([0]);
+        if let Some(p) = &a.prices {
+            h.update(serde_json::to_string(p).unwrap_or_default().as_bytes());
+        }
+        h.update([0]);
+    }
+    h.update(seed.to_le_bytes());
+    h.update(replications.to_le_bytes());
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How per-label values are folded into one `label=all` value.
+fn fold(stat: &str, xs: &[f64]) -> Option<f64> {
+    let xs: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if xs.is_empty() {
+        return None;
+    }
+    Some(match stat {
+        "total" | "count" => xs.iter().sum(),
+        "max" | "peak" => xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        _ => xs.iter().sum::<f64>() / xs.len() as f64,
+    })
+}
+
+/// Statistics compared besides [`KEY_METRICS`]: the busiest bucket of the CPUs.
+const EXTRA_METRICS: &[(&str, &[&str])] = &[
+    ("coderd_cpu_utilization", &["peak"]),
+    ("database_cpu_utilization", &["peak"]),
+];
+
+/// Metrics summed over `kind` in an extra `kind=all` row.
+const SUM_OVER_KINDS: &[&str] = &["connections_dropped_total"];
+
+/// The value of a row's statistic in one replication.
+fn row_value(run: &RunResult, metric: &str, stat: &str, labels: &Labels) -> Option<f64> {
+    let folded: Vec<&String> = labels
+        .iter()
+        .filter(|(_, v)| v.as_str() == "all")
+        .map(|(k, _)| k)
+        .collect();
+    if folded.is_empty() {
+        return run
+            .metrics
+            .iter()
+            .find(|m| m.name == metric && m.stat == stat && m.labels == *labels)
+            .map(|m| m.value)
+            .filter(|v| v.is_finite());
+    }
+    let xs: Vec<f64> = run
+        .metrics
+        .iter()
+        .filter(|m| {
+            m.name == metric
+                && m.stat == stat
+                && labels.iter().all(|(k, v)| {
+                    if v == "all" {
+                        m.labels.contains_key(k)
+                    } else {
+                        m.labels.get(k) == Some(v)
+                    }
+                })
+                && m.labels.len() == labels.len()
+        })
+        .map(|m| m.value)
+        .collect();
+    fold(stat, &xs)
+}
+
+/// The rows of the table: [`KEY_METRICS`], then the statistics the SLOs
+/// judge, each label set any architecture has (per-replica labels folded).
+fn row_keys(
+    archs: &[(String, Vec<RunResult>)],
+    slos: &[Slo],
+) -> Vec<(String, String, Labels, String)> {
+    let mut wanted: Vec<(String, String)> = KEY_METRICS
+        .iter()
+        .chain(EXTRA_METRICS)
+        .flat_map(|(m, stats)| stats.iter().map(move |s| (m.to_string(), s.to_string())))
+        .collect();
+    for s in slos {
+        let k = (s.metric.clone(), s.stat.clone());
+        if !wanted.contains(&k) {
+            wanted.push(k);
+        }
+    }
+    let mut keys: Vec<(String, String, Labels, String)> = Vec::new();
+    for (metric, stat) in wanted {
+        for (_, runs) in archs {
+            let Some(first) = runs.first() else { continue };
+            for m in first
+                .metrics
+                .iter()
+                .filter(|m| m.name == metric && m.stat == stat)
+            {
+                let mut labels = m.labels.clone();
+                if let Some(v) = labels.get_mut("replica") {
+                    *v = "all".into();
+                }
+                let mut push = |labels: Labels| {
+                    if !keys
+                        .iter()
+                        .any(|k| k.0 == metric && k.1 == stat && k.2 == labels)
+                    {
+                        keys.push((metric.clone(), stat.clone(), labels, m.unit.clone()));
+                    }
+                };
+                if SUM_OVER_KINDS.contains(&metric.as_str()) && labels.contains_key("kind") {
+                    let mut all = labels.clone();
+                    all.insert("kind".into(), "all".into());
+                    push(all);
+                }
+                push(labels);
+            }
+        }
+    }
+    keys
+}
+
+/// Side-by-side rows with paired differences against the first architecture.
+pub fn rows(archs: &[(String, Vec<RunResult>)], slos: &[Slo]) -> Vec<Row> {
+    row_keys(archs, slos)
+        .into_iter()
+        .map(|(metric, stat, labels, unit)| {
+            let per_arch: Vec<Vec<Option<f64>>> = archs
+                .iter()
+                .map(|(_, runs)| {
+                    runs.iter()
+                        .map(|r| row_value(r, &metric, &stat, &labels))
+                        .collect()
+                })
+                .collect();
+            let cells = per_arch
+                .iter()
+                .enumerate()
+                .map(|(i, xs)| {
+                    let vals: Vec<f64> = xs.iter().flatten().copied().collect();
+                    let value = Estimate::of(&vals);
+                    let diff = (i > 0).then(|| Estimate::paired(&per_arch[0], xs));
+                    let significant = diff.as_ref().and_then(Estimate::excludes_zero);
+                    Cell {
+                        value,
+                        diff,
+                        significant,
+                        per_replication: xs.clone(),
+                    }
+                })
+                .collect();
+            Row {
+                metric,
+                stat,
+                labels,
+                unit,
+                cells,
+            }
+        })
+        .collect()
+}
+
+/// What differs between two scenarios apart from the deployment (workload,
+/// timing, model, events).
+fn differences(a: &Scenario, b: &Scenario) -> Vec<&'static str> {
+    fn json<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+    let mut out = Vec::new();
+    if json(&a.workload) != json(&b.workload) {
+        out.push("workload");
+    }
+    if (a.duration, a.warmup, a.bucket, a.start_time_of_day)
+        != (b.duration, b.warmup, b.bucket, b.start_time_of_day)
+    {
+        out.push("duration, warm-up, bucket or start time");
+    }
+    if a.model.sha256 != b.model.sha256 {
+        out.push("model parameters");
+    }
+    if a.events != b.events {
+        out.push("scheduled events");
+    }
+    out
+}
+
+/// Run and compare `archs` (the first is the reference).
+pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
+    let id = comparison_id(&archs, seed, replications);
+    let runs = run_archs(&archs, seed, replications);
+    let mut warnings = Vec::new();
+    if let Some(first) = archs.first() {
+        for a in &archs[1..] {
+            let d = differences(&first.scenario, &a.scenario);
+            if !d.is_empty() {
+                warnings.push(format!(
+                    "{} differs from {} in its {}: the comparison is not of architectures alone",
+                    a.name,
+                    first.name,
+                    d.join(", ")
+                ));
+            }
+        }
+    }
+    let named: Vec<(String, Vec<RunResult>)> = archs
+        .iter()
+        .zip(runs)
+        .map(|(a, r)| (a.name.clone(), r))
+        .collect();
+    let slos: Vec<Slo> = archs
+        .first()
+        .map(|a| a.scenario.slos.clone())
+        .unwrap_or_default();
+    let rows = rows(&named, &slos);
+    let results = archs
+        .into_iter()
+        .zip(named)
+        .map(|(a, (_, runs))| {
+            let summary = Summary::from_runs(&a.scenario, seed, &runs);
+            let slos = check_slos(&a.scenario, &runs);
+            let (cost, cost_error) = match &a.prices {
+                None => (None, None),
+                Some(p) => match prices::monthly_cost(&a.scenario, p, Some(&summary)) {
+                    Ok(c) => (Some(c), None),
+                    Err(e) => (None, Some(e)),
+                },
+            };
+            let mut notes: Vec<String> = runs.iter().flat_map(|r| r.notes.clone()).collect();
+            notes.sort();
+            notes.dedup();
+            ArchResult {
+                name: a.name,
+                scenario: a.scenario,
+                runs,
+                summary,
+                slos,
+                cost,
+                cost_error,
+                notes,
+            }
+        })
+        .collect();
+    Comparison {
+        id,
+        seed,
+        replications,
+        archs: results,
+        rows,
+        warnings,
+    }
+}
+
+/// One aggregated series per architecture, derived from each replication by
+/// `f` (a per-bucket vector; `None` when the replication lacks the data).
+pub fn derived_series(
+    runs: &[RunResult],
+    name: &str,
+    unit: &str,
+    f: impl Fn(&RunResult) -> Option<Vec<f64>>,
+) -> Option<AggSeries> {
+    let pseudo: Vec<RunResult> = runs
+        .iter()
+        .filter_map(|r| {
+            let values = f(r)?;
+            Some(RunResult {
+                scenario: r.scenario.clone(),
+                seed: r.seed,
+                saturated: r.saturated,
+                notes: Vec::new(),
+                metrics: Vec::new(),
+                series: TimeSeries {
+                    start_s: r.series.start_s,
+                    bucket_s: r.series.bucket_s,
+                    series: vec![Series {
+                        name: name.into(),
+                        stat: "derived".into(),
+                        labels: Labels::new(),
+                        unit: unit.into(),
+                        values,
+                    }],
+                },
+                marks: Vec::new(),
+                events_processed: 0,
+            })
+        })
+        .collect();
+    aggregate(&pseudo).series.into_iter().next()
+}
+
+/// Per bucket, `fold_stat`-fold of the values of every series of `metric`
+/// and `stat` that `keep` accepts (NaN where none has a value); `None` when
+/// the replication has no such series.
+pub fn fold_series(
+    run: &RunResult,
+    metric: &str,
+    stat: &str,
+    keep: impl Fn(&Labels) -> bool,
+    fold_stat: &str,
+) -> Option<Vec<f64>> {
+    let ss: Vec<&Series> = run
+        .series
+        .series
+        .iter()
+        .filter(|s| s.name == metric && s.stat == stat && keep(&s.labels))
+        .collect();
+    let n = ss.iter().map(|s| s.values.len()).max()?;
+    Some(
+        (0..n)
+            .map(|b| {
+                let xs: Vec<f64> = ss.iter().filter_map(|s| s.values.get(b).copied()).collect();
+                fold(fold_stat, &xs).unwrap_or(f64::NAN)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_grid_names_and_order() {
+        let a = parse_vary("deployment.coderd.replicas=2,3").unwrap();
+        let b = parse_vary("deployment.coderd.vcpu=4,8.5").unwrap();
+        let g = vary_grid(&[a, b]);
+        let names: Vec<&str> = g.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "replicas=2 vcpu=4",
+                "replicas=2 vcpu=8.5",
+                "replicas=3 vcpu=4",
+                "replicas=3 vcpu=8.5"
+            ]
+        );
+        assert_eq!(g[1].1[1].1, toml::Value::Float(8.5));
+        let c = parse_vary("deployment.database.vcpu=2").unwrap();
+        let d = parse_vary("deployment.coderd.vcpu=4").unwrap();
+        let g = vary_grid(&[c, d]);
+        assert_eq!(g[0].0, "database.vcpu=2 coderd.vcpu=4");
+        assert!(parse_vary("replicas").is_err());
+        assert!(parse_vary("a..b=1").is_err());
+        assert_eq!(parse_value("16GB"), toml::Value::String("16GB".into()));
+    }
+
+    #[test]
+    fn folding_and_one_sided_quantile() {
+        assert_eq!(fold("total", &[1.0, 2.0, f64::NAN]), Some(3.0));
+        assert_eq!(fold("max", &[1.0, 2.0]), Some(2.0));
+        assert_eq!(fold("mean", &[1.0, 2.0]), Some(1.5));
+        assert_eq!(fold("mean", &[f64::NAN]), None);
+        // t(0.95, 4) = 2.131847
+        assert!((t95_one_sided(5).unwrap() - 2.131_847).abs() < 1e-5);
+        assert!(t95_one_sided(1).is_none());
+    }
+}

@@ -1,0 +1,1019 @@
+//! What `capsim compare` prints and writes: the side-by-side text table,
+//! `compare.md` (a one-page summary for whoever approves the purchase),
+//! `compare.csv` (long, tidy form), `compare.json` and the overlaid plots.
+
+use super::prices::{count_str, money};
+use super::{ArchResult, Comparison, Estimate, Row, SloCheck, derived_series, fold_series};
+use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
+use crate::report::series::{AggSeries, cumulative};
+use crate::report::text::{braced, fmt_value};
+use crate::result::RunResult;
+use crate::scenario::Bound;
+use anyhow::Context;
+use serde_json::json;
+use std::fmt::Write;
+use std::path::Path;
+
+fn est(e: &Estimate, unit: &str) -> String {
+    let v = fmt_value(e.mean, unit);
+    match (e.ci_low, e.ci_high) {
+        (Some(lo), Some(hi)) => format!(
+            "{v} [{} .. {}]",
+            fmt_value(Some(lo), unit),
+            fmt_value(Some(hi), unit)
+        ),
+        _ => v,
+    }
+}
+
+fn signed(v: Option<f64>, unit: &str) -> String {
+    match v {
+        Some(x) if x > 0.0 => format!("+{}", fmt_value(Some(x), unit)),
+        Some(0.0) => "0".into(),
+        v => fmt_value(v, unit),
+    }
+}
+
+fn diff_str(c: &super::Cell, unit: &str) -> String {
+    let Some(d) = &c.diff else {
+        return String::new();
+    };
+    let mut s = signed(d.mean, unit);
+    if let (Some(lo), Some(hi)) = (d.ci_low, d.ci_high) {
+        s += &format!(
+            " [{} .. {}]",
+            signed(Some(lo), unit),
+            signed(Some(hi), unit)
+        );
+    }
+    if c.significant == Some(true) {
+        s += " *";
+    }
+    s
+}
+
+/// Every replication of every architecture has 0 (or no value): nothing to compare.
+pub fn all_zero(r: &Row) -> bool {
+    r.cells
+        .iter()
+        .flat_map(|c| &c.per_replication)
+        .all(|v| v.is_none_or(|x| x == 0.0))
+}
+
+fn row_name(r: &Row) -> String {
+    format!("{}{} {}", r.metric, braced(&r.labels), r.stat)
+}
+
+fn slo_cell(s: &SloCheck) -> String {
+    let verdict = match (s.pass, s.confident) {
+        (true, true) => "pass",
+        (true, false) => "pass (not at 95%)",
+        (false, _) => "FAIL",
+    };
+    format!(
+        "{verdict} {} (95% bound {})",
+        fmt_value(s.mean, &s.unit),
+        fmt_value(s.bound95, &s.unit)
+    )
+}
+
+fn cost_str(a: &ArchResult) -> String {
+    match (&a.cost, &a.cost_error) {
+        (Some(c), _) => c.per_month(),
+        (None, Some(e)) => format!("cannot cost: {e}"),
+        (None, None) => "- (no price file)".into(),
+    }
+}
+
+/// The name of each SLO row: the SLOs of the architecture that has most.
+fn slo_names(c: &Comparison) -> Vec<String> {
+    let n = c.archs.iter().map(|a| a.slos.len()).max().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            c.archs
+                .iter()
+                .find_map(|a| a.slos.get(i))
+                .map_or(String::new(), |s| s.name.clone())
+        })
+        .collect()
+}
+
+/// The side-by-side table printed on stdout.
+pub fn text_table(c: &Comparison) -> String {
+    let first = &c.archs[0];
+    let mut header = vec!["".to_string()];
+    header.extend(c.archs.iter().map(|a| a.name.clone()));
+    header.extend(c.archs[1..].iter().map(|a| format!("Δ {}", a.name)));
+    let mut lines: Vec<Vec<String>> = vec![header];
+    let omitted = c.rows.iter().filter(|r| all_zero(r)).count();
+    for r in c.rows.iter().filter(|r| !all_zero(r)) {
+        let mut l = vec![row_name(r)];
+        l.extend(r.cells.iter().map(|x| est(&x.value, &r.unit)));
+        l.extend(r.cells[1..].iter().map(|x| diff_str(x, &r.unit)));
+        lines.push(l);
+    }
+    for (i, name) in slo_names(c).into_iter().enumerate() {
+        let mut l = vec![format!("SLO: {name}")];
+        l.extend(
+            c.archs
+                .iter()
+                .map(|a| a.slos.get(i).map_or("-".into(), slo_cell)),
+        );
+        l.extend(c.archs[1..].iter().map(|_| String::new()));
+        lines.push(l);
+    }
+    let mut l = vec!["monthly cost".to_string()];
+    l.extend(c.archs.iter().map(cost_str));
+    l.extend(c.archs[1..].iter().map(|a| match (&a.cost, &first.cost) {
+        (Some(b), Some(f)) => {
+            let d = b.total - f.total;
+            let s = money(d, &b.currency);
+            if d > 0.0 { format!("+{s}") } else { s }
+        }
+        _ => String::new(),
+    }));
+    lines.push(l);
+    let ncol = lines[0].len();
+    let widths: Vec<usize> = (0..ncol)
+        .map(|j| {
+            lines
+                .iter()
+                .map(|l| l[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "compare {}: {} architectures, master seed {}, {} replication{} each on the same seeds",
+        c.id,
+        c.archs.len(),
+        c.seed,
+        c.replications,
+        if c.replications == 1 { "" } else { "s" }
+    );
+    for w in &c.warnings {
+        let _ = writeln!(o, "  warning: {w}");
+    }
+    for a in &c.archs {
+        if a.summary.saturated {
+            let _ = writeln!(o, "  {} is SATURATED", a.name);
+        }
+        for n in &a.notes {
+            let _ = writeln!(o, "    - {}: {n}", a.name);
+        }
+    }
+    for (k, l) in lines.iter().enumerate() {
+        let mut s = String::from(" ");
+        for (j, cell) in l.iter().enumerate() {
+            let pad = widths[j] - cell.chars().count();
+            s.push(' ');
+            if j == 0 {
+                s += cell;
+                s += &" ".repeat(pad);
+            } else {
+                s += &" ".repeat(pad);
+                s += cell;
+            }
+            s.push(' ');
+        }
+        let _ = writeln!(o, "{}", s.trim_end());
+        if k == 0 {
+            let _ = writeln!(
+                o,
+                "  {}",
+                "-".repeat(widths.iter().sum::<usize>() + 2 * ncol - 2)
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  Values: mean [95% interval] across replications. Δ = minus {}, paired per replication; * = significant (interval excludes 0).",
+        first.name
+    );
+    if omitted > 0 {
+        let _ = writeln!(
+            o,
+            "  Not shown: {omitted} statistic{} equal to 0 in every replication of every architecture (all are in compare.csv).",
+            if omitted == 1 { "" } else { "s" },
+        );
+    }
+    o
+}
+
+/// Rows a manager reads: what the SLOs judge and the headline metrics.
+fn headline_rows(c: &Comparison) -> Vec<&Row> {
+    let first = &c.archs[0];
+    let mut out: Vec<&Row> = Vec::new();
+    for s in &first.slos {
+        if let Some(r) = c.rows.iter().find(|r| {
+            r.metric == s.metric
+                && r.stat == s.stat
+                && s.labels.iter().all(|(k, v)| r.labels.get(k) == Some(v))
+        }) {
+            out.push(r);
+        }
+    }
+    type Want = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let wanted: &[Want] = &[
+        ("build_queue_wait_seconds", "p95", &[]),
+        ("build_queue_wait_seconds", "mean", &[]),
+        ("api_latency_seconds", "p95", &[("class", "dashboard")]),
+        ("api_latency_seconds", "p95", &[("class", "agent")]),
+        ("coderd_cpu_utilization", "peak", &[("replica", "all")]),
+        ("database_cpu_utilization", "peak", &[]),
+        ("connections_dropped_total", "total", &[("kind", "all")]),
+        ("interruptions_total", "total", &[]),
+    ];
+    for (m, st, labels) in wanted {
+        if let Some(r) = c.rows.iter().find(|r| {
+            r.metric == *m
+                && r.stat == *st
+                && r.labels.len() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| r.labels.get(*k).map(String::as_str) == Some(*v))
+        }) && !out.iter().any(|x| std::ptr::eq(*x, r))
+            && !all_zero(r)
+        {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Plain words for a row.
+fn describe(r: &Row) -> String {
+    let what = match (r.metric.as_str(), r.stat.as_str()) {
+        ("build_queue_wait_seconds", st) => format!("build queue wait ({st})"),
+        ("api_latency_seconds", st) => format!(
+            "{} API latency ({st})",
+            r.labels.get("class").map_or("", String::as_str)
+        ),
+        ("coderd_cpu_utilization", _) => "coderd CPU in the busiest bucket".into(),
+        ("database_cpu_utilization", _) => "database CPU in the busiest bucket".into(),
+        ("connections_dropped_total", _) => "dropped connections".into(),
+        ("interruptions_total", _) => "interrupted sessions".into(),
+        (m, st) => format!("{m}{} {st}", braced(&r.labels)),
+    };
+    what.trim().to_string()
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Names of the SLOs `a` misses (with 95% confidence when there are
+/// replications to be confident with).
+fn failed_slos<'a>(c: &Comparison, a: &'a ArchResult) -> Vec<&'a str> {
+    a.slos
+        .iter()
+        .filter(|s| {
+            !(if c.replications >= 2 {
+                s.confident
+            } else {
+                s.pass
+            })
+        })
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+/// Which architectures meet every SLO: with 95% confidence when there are
+/// replications to be confident with.
+fn meets(c: &Comparison, a: &ArchResult) -> bool {
+    !a.summary.saturated && failed_slos(c, a).is_empty()
+}
+
+/// The recommendation paragraph of `compare.md`.
+pub fn recommendation(c: &Comparison) -> String {
+    let ok: Vec<usize> = (0..c.archs.len())
+        .filter(|&i| meets(c, &c.archs[i]))
+        .collect();
+    let has_slos = c.archs.iter().any(|a| !a.slos.is_empty());
+    let cost = |i: usize| c.archs[i].cost.as_ref().map(|x| x.total);
+    let by_cost = |v: &mut Vec<usize>| {
+        v.sort_by(|&a, &b| {
+            cost(a)
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&cost(b).unwrap_or(f64::INFINITY))
+                .then(a.cmp(&b))
+        })
+    };
+    let mut o = String::new();
+    let conf = if c.replications >= 2 {
+        " with 95% confidence"
+    } else {
+        ""
+    };
+    if !has_slos {
+        let _ = write!(
+            o,
+            "The scenarios set no SLOs, so there is no pass/fail verdict; compare the figures below"
+        );
+        let mut all: Vec<usize> = (0..c.archs.len()).collect();
+        by_cost(&mut all);
+        if let Some(&i) = all.first()
+            && cost(i).is_some()
+        {
+            let _ = write!(
+                o,
+                ". The cheapest is **{}** at {}",
+                c.archs[i].name,
+                cost_str(&c.archs[i])
+            );
+        }
+        o += ".";
+        return o;
+    }
+    if ok.is_empty() {
+        let mut all: Vec<usize> = (0..c.archs.len()).collect();
+        all.sort_by_key(|&i| (failed_slos(c, &c.archs[i]).len(), i));
+        let _ = write!(o, "**None of the architectures meets every SLO{conf}.** ");
+        for &i in &all {
+            let a = &c.archs[i];
+            let failed = failed_slos(c, a);
+            let _ = write!(
+                o,
+                "{} ({}) fails {}{}. ",
+                a.name,
+                cost_str(a),
+                if failed.is_empty() {
+                    "none of them but is saturated".to_string()
+                } else {
+                    failed.join("; ")
+                },
+                if a.summary.saturated {
+                    " and is saturated"
+                } else {
+                    ""
+                }
+            );
+        }
+        o += "Size up (try `capsim size`) before buying either.";
+        return o;
+    }
+    let mut ok = ok;
+    by_cost(&mut ok);
+    let best = ok[0];
+    let b = &c.archs[best];
+    let _ = write!(
+        o,
+        "**Choose {}.** It meets every SLO{conf}{}.",
+        b.name,
+        match &b.cost {
+            Some(x) => format!(" at {}", x.per_month()),
+            None => String::new(),
+        }
+    );
+    for (i, a) in c.archs.iter().enumerate() {
+        if i == best {
+            continue;
+        }
+        let _ = write!(o, " {}", trade_off(c, best, i, meets(c, a)));
+    }
+    o
+}
+
+/// One sentence on `other` against the recommended `best`.
+fn trade_off(c: &Comparison, best: usize, other: usize, other_meets: bool) -> String {
+    let (b, a) = (&c.archs[best], &c.archs[other]);
+    let mut s = format!("{} ", a.name);
+    s += &match (&b.cost, &a.cost) {
+        (Some(x), Some(y)) => {
+            let d = y.total - x.total;
+            if d.abs() < 0.5 {
+                "costs the same".into()
+            } else if d > 0.0 {
+                format!(
+                    "costs {} a month more ({:+.0}%)",
+                    money(d, &y.currency),
+                    100.0 * d / x.total.max(1e-9)
+                )
+            } else {
+                format!("costs {} a month less", money(-d, &y.currency))
+            }
+        }
+        _ => "has no known cost".into(),
+    };
+    if !other_meets {
+        let failed = failed_slos(c, a);
+        s += &if failed.is_empty() {
+            " but is saturated.".to_string()
+        } else {
+            format!(" but does not meet: {}.", failed.join("; "))
+        };
+        return s;
+    }
+    // Significant differences on the headline rows, from the recommended one's side.
+    let mut better = Vec::new();
+    let mut worse = Vec::new();
+    for r in headline_rows(c) {
+        let d = Estimate::paired(
+            &r.cells[best].per_replication,
+            &r.cells[other].per_replication,
+        );
+        if d.excludes_zero() != Some(true) {
+            continue;
+        }
+        let Some(m) = d.mean else { continue };
+        let phrase = format!(
+            "{} {} {}",
+            describe(r),
+            if m < 0.0 { "lower by" } else { "higher by" },
+            fmt_value(Some(m.abs()), &r.unit)
+        );
+        if m < 0.0 {
+            better.push(phrase)
+        } else {
+            worse.push(phrase)
+        }
+    }
+    s += " and also meets every SLO";
+    if better.is_empty() && worse.is_empty() {
+        s += ", with no significant difference in the key metrics.";
+    } else {
+        if !better.is_empty() {
+            s += &format!("; in exchange it has {}", better.join(", "));
+        }
+        if !worse.is_empty() {
+            s += &format!(
+                "{} {}",
+                if better.is_empty() {
+                    "; it has"
+                } else {
+                    ", but"
+                },
+                worse.join(", ")
+            );
+        }
+        s += ".";
+    }
+    s
+}
+
+/// `compare.md`.
+pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
+    let mut o = String::new();
+    let names: Vec<&str> = c.archs.iter().map(|a| a.name.as_str()).collect();
+    let _ = writeln!(o, "# Architecture comparison: {}\n", names.join(" vs "));
+    let _ = writeln!(o, "{}\n", recommendation(c));
+    for w in &c.warnings {
+        let _ = writeln!(o, "> **Warning:** {}\n", cell(w));
+    }
+    // The verdict table.
+    let _ = write!(o, "| |");
+    for a in &c.archs {
+        let _ = write!(o, " {} |", cell(&a.name));
+    }
+    let _ = write!(o, "\n|---|");
+    for _ in &c.archs {
+        let _ = write!(o, "---|");
+    }
+    let _ = write!(o, "\n| **monthly cost** |");
+    for a in &c.archs {
+        let _ = write!(o, " **{}** |", cell(&cost_str(a)));
+    }
+    let _ = writeln!(o);
+    let _ = write!(o, "| architecture |");
+    for a in &c.archs {
+        let _ = write!(o, " {} |", cell(&architecture(a)));
+    }
+    let _ = writeln!(o);
+    for (i, name) in slo_names(c).into_iter().enumerate() {
+        let _ = write!(o, "| SLO: {} |", cell(&name));
+        for a in &c.archs {
+            let _ = write!(
+                o,
+                " {} |",
+                a.slos.get(i).map_or("–".into(), |s| {
+                    let icon = if s.confident {
+                        "✅"
+                    } else if s.pass {
+                        "⚠️"
+                    } else {
+                        "❌"
+                    };
+                    format!(
+                        "{icon} {} (95% bound {})",
+                        fmt_value(s.mean, &s.unit),
+                        fmt_value(s.bound95, &s.unit)
+                    )
+                })
+            );
+        }
+        let _ = writeln!(o);
+    }
+    let _ = write!(o, "| saturated |");
+    for a in &c.archs {
+        let _ = write!(
+            o,
+            " {} |",
+            if a.summary.saturated { "**yes**" } else { "no" }
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n\n✅ meets the target with 95% confidence (one-sided bound across replications); ⚠️ meets it on average only; ❌ misses it.\n"
+    );
+
+    // Paired differences on the headline rows.
+    let head = headline_rows(c);
+    if c.archs.len() > 1 && !head.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Differences against {}\n\nEach architecture ran the same {} replications on the same seeds (the same users, arrivals and build times), so each difference is computed replication by replication. **Bold** differences are significant (their 95% interval excludes 0).\n",
+            c.archs[0].name, c.replications
+        );
+        let _ = write!(o, "| metric | {} |", cell(&c.archs[0].name));
+        for a in &c.archs[1..] {
+            let _ = write!(o, " {} | difference |", cell(&a.name));
+        }
+        let _ = write!(o, "\n|---|---|");
+        for _ in &c.archs[1..] {
+            let _ = write!(o, "---|---|");
+        }
+        let _ = writeln!(o);
+        for r in head {
+            let _ = write!(
+                o,
+                "| {} | {} |",
+                cell(&describe(r)),
+                cell(&est(&r.cells[0].value, &r.unit))
+            );
+            for x in &r.cells[1..] {
+                let d = diff_str(x, &r.unit).trim_end_matches(" *").to_string();
+                let d = if x.significant == Some(true) {
+                    format!("**{d}**")
+                } else {
+                    d
+                };
+                let _ = write!(o, " {} | {} |", cell(&est(&x.value, &r.unit)), cell(&d));
+            }
+            let _ = writeln!(o);
+        }
+    }
+    // Resilience.
+    let reps: Vec<u32> = c
+        .archs
+        .iter()
+        .map(|a| a.scenario.deployment.coderd.n_replicas)
+        .collect();
+    if reps.iter().any(|&n| n != reps[0]) && reps.iter().all(|&n| n > 0) {
+        let _ = writeln!(o, "\n## Resilience\n");
+        for (a, n) in c.archs.iter().zip(&reps) {
+            let _ = writeln!(
+                o,
+                "- {}: {n} coderd replica{}; losing one (a crash, a node drain, a rolling upgrade) drops about {:.0}% of the relayed and agent connections, which then reconnect to the survivors.",
+                a.name,
+                if *n == 1 { "" } else { "s" },
+                100.0 / *n as f64
+            );
+        }
+    }
+    if !plots.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n## Plots\n\nOne line per architecture (mean across replications, shaded 95% band); SLO targets as red dashed lines.\n"
+        );
+        for (file, title) in plots {
+            let _ = writeln!(o, "### {title}\n\n![{title}]({file})\n");
+        }
+    }
+    // Costs.
+    if c.archs.iter().any(|a| a.cost.is_some()) {
+        let _ = writeln!(o, "## Costs\n");
+        for a in &c.archs {
+            if let Some(x) = &a.cost {
+                let _ = writeln!(o, "**{}**: {}\n\n{}", a.name, x.per_month(), x.bullets());
+            }
+        }
+        if let Some(x) = c.archs.iter().find_map(|a| a.cost.as_ref()) {
+            let _ = writeln!(
+                o,
+                "Prices from `{}` ({}, {} hours a month): indicative list prices, not a quote. Put your own (discounts, commitments, region) in a copy of that file and pass it with `--prices`.\n",
+                x.price_file, x.prices_date, x.hours_per_month
+            );
+        }
+    }
+    // The full table.
+    let shown: Vec<&Row> = c.rows.iter().filter(|r| !all_zero(r)).collect();
+    let _ = writeln!(
+        o,
+        "<details><summary>Every compared statistic ({} rows that are not 0 throughout; all {} are in compare.csv)</summary>\n",
+        shown.len(),
+        c.rows.len()
+    );
+    let _ = write!(o, "| statistic |");
+    for a in &c.archs {
+        let _ = write!(o, " {} |", cell(&a.name));
+    }
+    for a in &c.archs[1..] {
+        let _ = write!(o, " {} − {} |", cell(&a.name), cell(&c.archs[0].name));
+    }
+    let _ = write!(o, "\n|---|");
+    for _ in 0..(2 * c.archs.len() - 1) {
+        let _ = write!(o, "---|");
+    }
+    let _ = writeln!(o);
+    for r in shown {
+        let _ = write!(o, "| `{}` |", cell(&row_name(r)));
+        for x in &r.cells {
+            let _ = write!(o, " {} |", cell(&est(&x.value, &r.unit)));
+        }
+        for x in &r.cells[1..] {
+            let _ = write!(o, " {} |", cell(&diff_str(x, &r.unit)));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "\n</details>\n");
+    let _ = writeln!(o, "---");
+    let _ = writeln!(
+        o,
+        "Comparison `{}`: master seed {}, {} replication{} per architecture; scenarios: {}. Files: [compare.csv](compare.csv), [compare.json](compare.json).",
+        c.id,
+        c.seed,
+        c.replications,
+        if c.replications == 1 { "" } else { "s" },
+        c.archs
+            .iter()
+            .map(|a| format!(
+                "`{}`",
+                a.scenario
+                    .path
+                    .as_deref()
+                    .map_or("(in memory)".into(), crate::report::tidy_path)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    o
+}
+
+/// The architecture in one line: coderd, provisioners, database, proxies.
+pub fn architecture(a: &ArchResult) -> String {
+    let d = &a.scenario.deployment;
+    let mut parts = Vec::new();
+    let c = &d.coderd;
+    if c.n_replicas > 0 {
+        parts.push(format!(
+            "coderd {} x {} vCPU",
+            c.n_replicas,
+            count_str(c.vcpu_per_replica)
+        ));
+    }
+    let ext: u32 = d.provisioner_groups.iter().map(|g| g.n_daemons).sum();
+    if ext > 0 {
+        parts.push(format!("{ext} provisioners"));
+    }
+    if c.n_replicas > 0 {
+        parts.push(format!("database {} vCPU", count_str(d.database.vcpu)));
+    }
+    if !d.proxies.is_empty() {
+        parts.push(format!("{} proxies", d.proxies.len()));
+    }
+    parts.join(", ")
+}
+
+/// `compare.csv`: one row per statistic and architecture.
+pub fn write_csv(path: &Path, c: &Comparison) -> anyhow::Result<()> {
+    use crate::report::csv::{labels_json, opt};
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    w.write_record([
+        "metric",
+        "stat",
+        "labels",
+        "unit",
+        "architecture",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "replications",
+        "diff_vs_first",
+        "diff_ci_low",
+        "diff_ci_high",
+        "significant",
+    ])?;
+    for r in &c.rows {
+        for (a, x) in c.archs.iter().zip(&r.cells) {
+            let d = x.diff.as_ref();
+            w.write_record([
+                r.metric.clone(),
+                r.stat.clone(),
+                labels_json(&r.labels),
+                r.unit.clone(),
+                a.name.clone(),
+                opt(x.value.mean),
+                opt(x.value.ci_low),
+                opt(x.value.ci_high),
+                x.value.n.to_string(),
+                opt(d.and_then(|d| d.mean)),
+                opt(d.and_then(|d| d.ci_low)),
+                opt(d.and_then(|d| d.ci_high)),
+                x.significant.map_or(String::new(), |s| s.to_string()),
+            ])?;
+        }
+    }
+    let first_cost = c.archs[0].cost.as_ref().map(|x| x.total);
+    for a in &c.archs {
+        if let Some(x) = &a.cost {
+            let d = first_cost.map(|f| x.total - f);
+            w.write_record([
+                "monthly_cost".to_string(),
+                "total".into(),
+                "{}".into(),
+                format!("{}/month", x.currency),
+                a.name.clone(),
+                opt(Some(x.total)),
+                String::new(),
+                String::new(),
+                String::new(),
+                opt(d),
+                String::new(),
+                String::new(),
+                String::new(),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `compare.json`: the comparison for scripts.
+pub fn to_json(c: &Comparison) -> serde_json::Value {
+    json!({
+        "id": c.id,
+        "capsim_version": env!("CARGO_PKG_VERSION"),
+        "seed": c.seed,
+        "replications": c.replications,
+        "warnings": c.warnings,
+        "architectures": c.archs.iter().map(|a| json!({
+            "name": a.name,
+            "scenario": a.scenario.name,
+            "scenario_path": a.scenario.path.as_deref().map(crate::report::tidy_path),
+            "scenario_sha256": a.scenario.sha256,
+            "saturated": a.summary.saturated,
+            "meets_slos": a.meets_slos(),
+            "meets_slos_95": a.meets_slos_confidently(),
+            "slo": a.slos,
+            "monthly_cost": a.cost,
+            "notes": a.notes,
+        })).collect::<Vec<_>>(),
+        "rows": c.rows,
+    })
+}
+
+/// Series per architecture for one overlay panel.
+fn lines(
+    c: &Comparison,
+    f: impl Fn(&RunResult) -> Option<Vec<f64>> + Copy,
+    unit: &str,
+) -> Vec<OverlayLine> {
+    c.archs
+        .iter()
+        .filter_map(|a| {
+            let s: AggSeries = derived_series(&a.runs, "x", unit, f)?;
+            (!s.points.is_empty()).then(|| OverlayLine {
+                label: a.name.clone(),
+                points: s.points,
+            })
+        })
+        .collect()
+}
+
+fn unit_of(c: &Comparison, metric: &str) -> String {
+    c.archs
+        .iter()
+        .flat_map(|a| a.runs.first())
+        .flat_map(|r| &r.series.series)
+        .find(|s| s.name == metric)
+        .map_or("1".into(), |s| s.unit.clone())
+}
+
+/// Write the overlaid PNGs into `dir`; returns (file, title) of each.
+pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, String)>> {
+    let first = &c.archs[0];
+    let slos = &first.scenario.slos;
+    let bucket_s = first
+        .runs
+        .first()
+        .map_or(first.scenario.bucket.as_secs_f64(), |r| r.series.bucket_s);
+    let any = |_: &crate::engine::metrics::Labels| true;
+    let none = |l: &crate::engine::metrics::Labels| l.is_empty();
+    let panel = |title: &str, quantity: &str, metric: &str, stat: &str, lines: Vec<OverlayLine>| {
+        OverlayPanel {
+            title: title.into(),
+            quantity: quantity.into(),
+            unit: unit_of(c, metric),
+            lines,
+            slo_metric: Some((metric.into(), vec![stat.into()])),
+        }
+    };
+    // The API latency class the SLOs judge (dashboard if none does).
+    let class = slos
+        .iter()
+        .find(|s| s.metric == "api_latency_seconds")
+        .and_then(|s| s.labels.get("class").cloned())
+        .unwrap_or_else(|| "dashboard".into());
+    let class_keep = |l: &crate::engine::metrics::Labels| l.get("class") == Some(&class);
+    let agent_keep =
+        |l: &crate::engine::metrics::Labels| l.get("class").map(String::as_str) == Some("agent");
+    let connect_keep =
+        |l: &crate::engine::metrics::Labels| l.get("class").map(String::as_str) == Some("connect");
+    type Fig = (&'static str, &'static str, Vec<OverlayPanel>);
+    let figs: Vec<Fig> = vec![
+        (
+            "build-queue.png",
+            "Build queue",
+            vec![
+                panel(
+                    "Build queue wait p95 per bucket",
+                    "wait",
+                    "build_queue_wait_seconds",
+                    "p95",
+                    lines(
+                        c,
+                        |r| fold_series(r, "build_queue_wait_seconds", "p95", none, "mean"),
+                        "s",
+                    ),
+                ),
+                panel(
+                    "Build queue length (mean per bucket)",
+                    "jobs waiting",
+                    "build_queue_length",
+                    "mean",
+                    lines(
+                        c,
+                        |r| fold_series(r, "build_queue_length", "mean", none, "mean"),
+                        "1",
+                    ),
+                ),
+            ],
+        ),
+        (
+            "api-latency.png",
+            "coderd API latency",
+            vec![
+                panel(
+                    &format!("API latency p95 per bucket, {class} requests"),
+                    "latency",
+                    "api_latency_seconds",
+                    "p95",
+                    lines(
+                        c,
+                        |r| fold_series(r, "api_latency_seconds", "p95", class_keep, "mean"),
+                        "s",
+                    ),
+                ),
+                OverlayPanel {
+                    slo_metric: None,
+                    ..panel(
+                        "API latency p95 per bucket, agent API calls",
+                        "latency",
+                        "api_latency_seconds",
+                        "p95",
+                        lines(
+                            c,
+                            |r| fold_series(r, "api_latency_seconds", "p95", agent_keep, "mean"),
+                            "s",
+                        ),
+                    )
+                },
+                OverlayPanel {
+                    slo_metric: None,
+                    ..panel(
+                        "API latency p95 per bucket, connection set-up (reconnect storms show here)",
+                        "latency",
+                        "api_latency_seconds",
+                        "p95",
+                        lines(
+                            c,
+                            |r| fold_series(r, "api_latency_seconds", "p95", connect_keep, "mean"),
+                            "s",
+                        ),
+                    )
+                },
+            ],
+        ),
+        (
+            "connections.png",
+            "Connection drops and interruptions",
+            vec![
+                panel(
+                    "Connections dropped per bucket (all kinds, agents included)",
+                    "connections",
+                    "connections_dropped_total",
+                    "total",
+                    lines(
+                        c,
+                        |r| fold_series(r, "connections_dropped_total", "count", any, "total"),
+                        "1",
+                    ),
+                ),
+                panel(
+                    "Cumulative user interruptions (sessions lost)",
+                    "interruptions",
+                    "interruptions_total",
+                    "total",
+                    lines(
+                        c,
+                        |r| {
+                            fold_series(r, "interruptions_total", "count", none, "total")
+                                .map(|v| cumulative(&v))
+                        },
+                        "1",
+                    ),
+                ),
+            ],
+        ),
+        (
+            "cpu.png",
+            "CPU: coderd and database",
+            vec![
+                panel(
+                    "coderd CPU utilisation, mean over replicas (mean per bucket)",
+                    "CPU",
+                    "coderd_cpu_utilization",
+                    "mean",
+                    lines(
+                        c,
+                        |r| fold_series(r, "coderd_cpu_utilization", "mean", any, "mean"),
+                        "ratio",
+                    ),
+                ),
+                panel(
+                    "Database CPU utilisation (mean per bucket)",
+                    "CPU",
+                    "database_cpu_utilization",
+                    "mean",
+                    lines(
+                        c,
+                        |r| fold_series(r, "database_cpu_utilization", "mean", none, "mean"),
+                        "ratio",
+                    ),
+                ),
+            ],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (file, title, panels) in figs {
+        // A panel whose every line is 0 throughout says nothing.
+        let panels: Vec<OverlayPanel> = panels
+            .into_iter()
+            .filter(|p| {
+                p.lines
+                    .iter()
+                    .flat_map(|l| &l.points)
+                    .any(|q| q.value != 0.0)
+            })
+            .collect();
+        if panels.is_empty() {
+            continue;
+        }
+        write_overlay(
+            &dir.join(file),
+            title,
+            OverlayX::TimeOfDay {
+                scenario: &first.scenario,
+                bucket_s,
+            },
+            slos,
+            c.replications as usize,
+            panels,
+        )?;
+        out.push((file.to_string(), title.to_string()));
+    }
+    Ok(out)
+}
+
+/// Write the comparison folder: plots, `compare.md`, `compare.csv`,
+/// `compare.json`. Returns the files written.
+pub fn write_all(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let plots = write_plots(dir, c)?;
+    std::fs::write(dir.join("compare.md"), markdown(c, &plots))
+        .with_context(|| format!("cannot write {}", dir.join("compare.md").display()))?;
+    write_csv(&dir.join("compare.csv"), c)?;
+    std::fs::write(
+        dir.join("compare.json"),
+        serde_json::to_string_pretty(&to_json(c))? + "\n",
+    )
+    .with_context(|| format!("cannot write {}", dir.join("compare.json").display()))?;
+    let mut files: Vec<String> = plots.into_iter().map(|(f, _)| f).collect();
+    files.extend(["compare.md", "compare.csv", "compare.json"].map(String::from));
+    Ok(files)
+}
+
+/// `Bound` as the symbol used in tables.
+pub fn bound_symbol(b: Bound) -> &'static str {
+    match b {
+        Bound::AtMost => "≤",
+        Bound::AtLeast => "≥",
+    }
+}

@@ -1,0 +1,368 @@
+//! What `capsim size` prints and writes: the recommendation with its
+//! headroom and cost, the next-cheaper candidates, `size.md`,
+//! `candidates.csv`, and for `--growth` `growth.csv` and `growth.png`.
+
+use super::output::bound_symbol;
+use super::prices::{count_str, money};
+use super::size::{Evaluation, GrowthPoint, SizeResult};
+use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
+use crate::report::series::AggPoint;
+use crate::report::text::fmt_value;
+use anyhow::Context;
+use std::fmt::Write;
+use std::path::Path;
+
+/// `coderd replicas 3, coderd vCPU per replica 4, ...`.
+pub fn describe(r: &SizeResult, e: &Evaluation) -> String {
+    r.dimensions
+        .iter()
+        .zip(&e.values)
+        .map(|(d, v)| format!("{} {}", d.resource.label(), count_str(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn headroom(s: &super::SloCheck) -> String {
+    match s.headroom() {
+        Some(h) => format!("{:.0}%", 100.0 * h),
+        None => "at target".into(),
+    }
+}
+
+/// The text printed for one search (`elapsed_s`: wall time it took).
+pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "size {}: {} architectures evaluated x {} replications = {} simulations in {:.1} s (seed {})",
+        r.scenario, r.evaluations, r.replications, r.simulations, elapsed_s, r.seed
+    );
+    let _ = writeln!(
+        o,
+        "  searched: {}",
+        r.dimensions
+            .iter()
+            .map(|d| format!(
+                "{} {}..{}",
+                d.resource.label(),
+                count_str(d.ladder[0]),
+                count_str(*d.ladder.last().expect("non-empty ladder"))
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if r.truncated {
+        let _ = writeln!(
+            o,
+            "  warning: the search stopped at its evaluation limit (--max-evaluations); the recommendation is the cheapest feasible architecture found, maybe not the cheapest there is"
+        );
+    }
+    let Some(rec) = &r.recommended else {
+        let _ = writeln!(
+            o,
+            "no architecture within the search bounds meets every SLO with 95% confidence."
+        );
+        if let Some(l) = &r.largest {
+            let _ = writeln!(
+                o,
+                "  the largest ({}) fails: {}",
+                describe(r, l),
+                l.failures().join("; ")
+            );
+        }
+        return o;
+    };
+    let _ = writeln!(o, "recommended: {}/month", money(rec.cost, &r.currency));
+    let w = r
+        .dimensions
+        .iter()
+        .map(|d| d.resource.label().len())
+        .max()
+        .unwrap_or(0);
+    for (d, v) in r.dimensions.iter().zip(&rec.values) {
+        let _ = writeln!(
+            o,
+            "  {:<w$}  {:>4}   (scenario: {})",
+            d.resource.label(),
+            count_str(*v),
+            count_str(d.given)
+        );
+    }
+    if !rec.slos.is_empty() {
+        let rows: Vec<[String; 5]> = rec
+            .slos
+            .iter()
+            .map(|s| {
+                [
+                    s.name.clone(),
+                    format!(
+                        "{} {}",
+                        bound_symbol(s.bound),
+                        fmt_value(Some(s.target), &s.unit)
+                    ),
+                    fmt_value(s.mean, &s.unit),
+                    fmt_value(s.bound95, &s.unit),
+                    headroom(s),
+                ]
+            })
+            .collect();
+        let head = ["SLO", "target", "mean", "95% bound", "headroom"].map(String::from);
+        let all: Vec<&[String; 5]> = std::iter::once(&head).chain(&rows).collect();
+        let ws: Vec<usize> = (0..5)
+            .map(|j| all.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
+            .collect();
+        for r in all {
+            let _ = writeln!(
+                o,
+                "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = ws[0],
+                w1 = ws[1],
+                w2 = ws[2],
+                w3 = ws[3],
+                w4 = ws[4]
+            );
+        }
+    }
+    if let Some(c) = &rec.cost_detail {
+        o += &c.text();
+    }
+    if !r.cheaper.is_empty() {
+        let _ = writeln!(
+            o,
+            "next cheaper candidates (one step less of one resource):"
+        );
+        for e in &r.cheaper {
+            let _ = writeln!(
+                o,
+                "  {}/month  {}\n      fails: {}",
+                money(e.cost, &r.currency),
+                changed(r, rec, e),
+                e.failures().join("; ")
+            );
+        }
+    }
+    o
+}
+
+/// What differs from the recommendation (`provisioner daemons 11`).
+fn changed(r: &SizeResult, rec: &Evaluation, e: &Evaluation) -> String {
+    r.dimensions
+        .iter()
+        .zip(rec.values.iter().zip(&e.values))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(d, (_, b))| format!("{} {}", d.resource.label(), count_str(*b)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `size.md`.
+pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Sizing: {}\n", r.scenario);
+    match &r.recommended {
+        None => {
+            let _ = writeln!(
+                o,
+                "**No architecture within the search bounds meets every SLO with 95% confidence.**\n"
+            );
+            if let Some(l) = &r.largest {
+                let _ = writeln!(
+                    o,
+                    "The largest one tried ({}) fails: {}.\n",
+                    describe(r, l),
+                    l.failures().join("; ")
+                );
+            }
+        }
+        Some(rec) => {
+            let _ = writeln!(
+                o,
+                "**Recommended: {}/month.** It is the cheapest architecture found that meets every SLO with 95% confidence across {} replications.\n",
+                money(rec.cost, &r.currency),
+                r.replications
+            );
+            let _ = writeln!(
+                o,
+                "| resource | recommended | in the scenario |\n|---|---|---|"
+            );
+            for (d, v) in r.dimensions.iter().zip(&rec.values) {
+                let _ = writeln!(
+                    o,
+                    "| {} | **{}** | {} |",
+                    d.resource.label(),
+                    count_str(*v),
+                    count_str(d.given)
+                );
+            }
+            if !rec.slos.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\n| SLO | target | mean | 95% bound | headroom |\n|---|---|---|---|---|"
+                );
+                for s in &rec.slos {
+                    let _ = writeln!(
+                        o,
+                        "| {} | {} {} | {} | {} | {} |",
+                        s.name.replace('|', "\\|"),
+                        bound_symbol(s.bound),
+                        fmt_value(Some(s.target), &s.unit),
+                        fmt_value(s.mean, &s.unit),
+                        fmt_value(s.bound95, &s.unit),
+                        headroom(s)
+                    );
+                }
+            }
+            if let Some(c) = &rec.cost_detail {
+                o += &c.markdown();
+            }
+            if !r.cheaper.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\n## Why not cheaper\n\n| architecture | per month | fails |\n|---|---|---|"
+                );
+                for e in &r.cheaper {
+                    let _ = writeln!(
+                        o,
+                        "| {} | {} | {} |",
+                        changed(r, rec, e),
+                        money(e.cost, &r.currency),
+                        e.failures().join("; ").replace('|', "\\|")
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n---\n{} architectures evaluated x {} replications = {} simulations ({:.0} s); every one on the same seeds (master seed {}). All of them are in [candidates.csv](candidates.csv).",
+        r.evaluations, r.replications, r.simulations, elapsed_s, r.seed
+    );
+    o
+}
+
+/// `candidates.csv`: every evaluated architecture in evaluation order.
+pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut head = vec!["order".to_string()];
+    head.extend(r.dimensions.iter().map(|d| d.resource.name().to_string()));
+    head.extend(["monthly_cost", "feasible", "saturated", "fails"].map(String::from));
+    w.write_record(&head)?;
+    for (i, e) in r.evaluated.iter().enumerate() {
+        let mut row = vec![(i + 1).to_string()];
+        row.extend(e.values.iter().map(|v| count_str(*v)));
+        row.push(if e.cost.is_finite() {
+            format!("{:?}", e.cost)
+        } else {
+            String::new()
+        });
+        row.push(e.feasible.to_string());
+        row.push(e.saturated.to_string());
+        row.push(e.failures().join("; "));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `growth.csv` and `growth.png` (cost and recommended sizes against users).
+pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<String>> {
+    let Some(first) = points.first() else {
+        return Ok(vec![]);
+    };
+    let dims = &first.result.dimensions;
+    let path = dir.join("growth.csv");
+    let mut w = csv::Writer::from_path(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut head = vec![
+        "users".to_string(),
+        "feasible".into(),
+        "monthly_cost".into(),
+    ];
+    head.extend(dims.iter().map(|d| d.resource.name().to_string()));
+    head.extend(["evaluations", "simulations", "fails"].map(String::from));
+    w.write_record(&head)?;
+    for p in points {
+        let r = &p.result;
+        let mut row = vec![p.users.to_string()];
+        match &r.recommended {
+            Some(e) => {
+                row.push("true".into());
+                row.push(format!("{:?}", e.cost));
+                row.extend(e.values.iter().map(|v| count_str(*v)));
+            }
+            None => {
+                row.push("false".into());
+                row.push(String::new());
+                row.extend(dims.iter().map(|_| String::new()));
+            }
+        }
+        row.push(r.evaluations.to_string());
+        row.push(r.simulations.to_string());
+        row.push(
+            r.largest
+                .as_ref()
+                .map(|l| l.failures().join("; "))
+                .unwrap_or_default(),
+        );
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    let mut files = vec!["growth.csv".to_string()];
+    let pt = |x: f64, y: f64| AggPoint {
+        bucket_start_s: x,
+        value: y,
+        ci_low: None,
+        ci_high: None,
+        n: 1,
+    };
+    let ok: Vec<(&GrowthPoint, &Evaluation)> = points
+        .iter()
+        .filter_map(|p| p.result.recommended.as_ref().map(|e| (p, e)))
+        .collect();
+    if ok.len() >= 2 {
+        let currency = &first.result.currency;
+        let cost = OverlayPanel {
+            title: "Monthly cost of the recommended architecture".into(),
+            quantity: "cost".into(),
+            unit: format!("{currency}/month"),
+            lines: vec![OverlayLine {
+                label: "monthly cost".into(),
+                points: ok.iter().map(|(p, e)| pt(p.users as f64, e.cost)).collect(),
+            }],
+            slo_metric: None,
+        };
+        let sizes = OverlayPanel {
+            title: "Recommended sizes".into(),
+            quantity: "size".into(),
+            unit: "1".into(),
+            lines: dims
+                .iter()
+                .enumerate()
+                .map(|(i, d)| OverlayLine {
+                    label: d.resource.label().into(),
+                    points: ok
+                        .iter()
+                        .map(|(p, e)| pt(p.users as f64, e.values[i]))
+                        .collect(),
+                })
+                .collect(),
+            slo_metric: None,
+        };
+        write_overlay(
+            &dir.join("growth.png"),
+            &format!("Growth: {}", first.result.scenario),
+            OverlayX::Value("users".into()),
+            &[],
+            1,
+            vec![cost, sizes],
+        )?;
+        files.push("growth.png".into());
+    }
+    Ok(files)
+}
