@@ -63,11 +63,8 @@ fn jobs_1_and_jobs_2_give_byte_identical_outputs() {
         }
         compared += 1;
     }
-    assert_eq!(
-        compared,
-        1 + 3 * 4,
-        "batch-summary + summary.json/csv, timeseries.csv, png x 3"
-    );
+    // batch-summary, then per scenario summary.json/csv, timeseries.csv and at least one plot.
+    assert!(compared > 3 * 4, "compared only {compared} files");
 }
 
 #[test]

@@ -283,6 +283,7 @@ fn full_report_with_coder_metrics_and_replica_loss() {
         .iter()
         .find(|r| {
             r[col("metric")] == "api_latency_seconds"
+                && r[col("stat")] == "p95"
                 && r[col("labels")] == r#"{"class":"dashboard"}"#
         })
         .expect("dashboard p95 row");
@@ -292,7 +293,9 @@ fn full_report_with_coder_metrics_and_replica_loss() {
     let other = rows
         .iter()
         .find(|r| {
-            r[col("metric")] == "api_latency_seconds" && r[col("labels")] == r#"{"class":"agent"}"#
+            r[col("metric")] == "api_latency_seconds"
+                && r[col("stat")] == "p95"
+                && r[col("labels")] == r#"{"class":"agent"}"#
         })
         .unwrap();
     assert_eq!(
@@ -314,7 +317,12 @@ fn full_report_with_coder_metrics_and_replica_loss() {
 #[test]
 fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
-    let sc = load(&scenario("build-queue/working-day.toml"));
+    // Without coderd replicas the run has only build-queue metrics.
+    let sc = capsim::scenario::load_with_overrides(
+        &scenario("build-queue/working-day.toml"),
+        &[("deployment.coderd.replicas".into(), toml::Value::Integer(0))],
+    )
+    .unwrap();
     let runs: Vec<RunResult> = (0..2).map(|r| capsim::simulate(&sc, r)).collect();
     let dir = tmp.path().join("r");
     let (summary, files) = write(&dir, &sc, &runs);

@@ -184,6 +184,12 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     saturated |= world_saturated;
     notes.extend(world_notes);
     metrics.extend(notes_metrics);
+    // A build-queue-only scenario (no coderd, no users) reports only the build queue.
+    if scenario.deployment.coderd.n_replicas == 0 && scenario.workload.users.is_none() {
+        let keep = |name: &str| name.starts_with("build") || name.starts_with("provisioner");
+        metrics.retain(|m| keep(&m.name));
+        series.series.retain(|s| keep(&s.name));
+    }
     metrics.push(Metric {
         name: "build_queue_wait_probability".into(),
         stat: "mean".into(),
