@@ -1264,18 +1264,23 @@ impl<'s> World<'s> {
                     .iter()
                     .map(|m| m.interval.as_secs_f64())
                     .fold(f64::INFINITY, f64::min);
-                let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
+                // A template without metadata blocks: no metadata calls (`m0` is infinite).
+                let meta = m0
+                    .is_finite()
+                    .then(|| SimTime::from_secs_f64(rng.random_range(0.0..m0)));
                 let stats =
                     SimTime::from_secs_f64(rng.random_range(0.0..ag.stats_interval.as_secs_f64()));
-                self.q.push(
-                    now + meta,
-                    PRIO_ACTION,
-                    Ev::AgentMeta {
-                        user,
-                        epoch,
-                        tick: 0,
-                    },
-                );
+                if let Some(meta) = meta {
+                    self.q.push(
+                        now + meta,
+                        PRIO_ACTION,
+                        Ev::AgentMeta {
+                            user,
+                            epoch,
+                            tick: 0,
+                        },
+                    );
+                }
                 self.q
                     .push(now + stats, PRIO_ACTION, Ev::AgentStats { user, epoch });
             }
