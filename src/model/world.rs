@@ -146,6 +146,8 @@ struct Request {
     t0: SimTime,
     db_work_s: f64,
     n_queries: f64,
+    /// Latency that is neither CPU nor a round trip (lock and commit waits).
+    wait_s: f64,
 }
 
 struct Ids {
@@ -1420,15 +1422,33 @@ impl<'s> World<'s> {
         if r != NONE {
             let k = self.costs().clone();
             let reads = k.db_queries_agent_stats_call;
-            self.start_request(
+            // A report that counts open sessions bumps the workspace's activity
+            // (deadline and last_used_at) inside the request, as coderd v2.x did.
+            let bump = self.users[user as usize]
+                .slots
+                .iter()
+                .any(|s| s.conn != NONE && s.kind < kind_of(ConnKind::Dashboard));
+            let (n_q, db_ms, n_w) = if bump {
+                (
+                    reads + 1.0,
+                    reads * k.db_cpu_ms_read_query + k.db_cpu_ms_activity_bump,
+                    1.0,
+                )
+            } else {
+                (reads, reads * k.db_cpu_ms_read_query, 0.0)
+            };
+            let id = self.start_request(
                 now,
                 C_AGENT,
                 r,
                 k.coderd_cpu_ms_agent_stats_call,
-                reads,
-                reads * k.db_cpu_ms_read_query,
-                0.0,
+                n_q,
+                db_ms,
+                n_w,
             );
+            if let (true, Some(id)) = (bump, id) {
+                self.requests[id as usize].wait_s = k.db_activity_bump_wait_ms / 1e3;
+            }
             let rep = &mut self.replicas[r as usize];
             rep.stats_rows += 1.0;
             if rep.stats_rows >= k.stats_flush_max_rows {
@@ -1479,6 +1499,7 @@ impl<'s> World<'s> {
 
     /// An API request of `class` on replica `r`: `cpu_ms` of coderd CPU, then
     /// `db_cpu_ms` of database CPU over `n_queries` queries, `n_writes` of them writes.
+    /// Returns the request's id (`None` if the replica refused it).
     #[allow(clippy::too_many_arguments)]
     fn start_request(
         &mut self,
@@ -1489,12 +1510,12 @@ impl<'s> World<'s> {
         n_queries: f64,
         db_cpu_ms: f64,
         n_writes: f64,
-    ) {
+    ) -> Option<u32> {
         let rep = &mut self.replicas[r as usize];
         if rep.cpu.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
             self.rec.inc(self.ids.errors, now);
-            return;
+            return None;
         }
         self.rec.tick(self.ids.rps[class as usize], now, 1.0);
         self.rec.tick(self.ids.rps_total, now, 1.0);
@@ -1506,6 +1527,7 @@ impl<'s> World<'s> {
             t0: now,
             db_work_s: db_cpu_ms / 1e3,
             n_queries,
+            wait_s: 0.0,
         });
         let rep = &mut self.replicas[r as usize];
         rep.cpu.arrive(now, cpu_ms / 1e3, id);
@@ -1513,6 +1535,7 @@ impl<'s> World<'s> {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
         }
         self.update_replica_gauges(now, r as usize);
+        Some(id)
     }
 
     /// Database work with no API request in front of it (batch flushes).
@@ -1523,6 +1546,7 @@ impl<'s> World<'s> {
             t0: now,
             db_work_s: db_cpu_ms / 1e3,
             n_queries: 1.0,
+            wait_s: 0.0,
         });
         self.db_arrive(now, id);
     }
@@ -1585,7 +1609,7 @@ impl<'s> World<'s> {
         let r = &self.requests[id as usize];
         if r.class != C_INTERNAL {
             let rtt = self.costs.as_ref().map_or(0.0, |c| c.db_rtt_ms) / 1e3;
-            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt;
+            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt + r.wait_s;
             self.rec
                 .record(self.ids.latency[r.class as usize], now, lat);
         }
