@@ -103,6 +103,8 @@ struct Agent {
     conn: u32,
     epoch: u32,
     attempt: u32,
+    /// Delay of the current metadata report behind its tick (see `agent_meta`).
+    meta_lag: SimTime,
 }
 
 #[derive(Clone, Debug)]
@@ -469,6 +471,7 @@ impl<'s> World<'s> {
                 conn: NONE,
                 epoch: 0,
                 attempt: 0,
+                meta_lag: SimTime::ZERO,
             });
         }
         if u.workspaces_running_at_start {
@@ -1392,8 +1395,19 @@ impl<'s> World<'s> {
                 }
             }
         }
+        // The agent sends a report on its 1 s report tick after the items'
+        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
+        // report tick 1s), so each report lags its interval's tick by a
+        // varying fraction of a second: drawn anew each tick, without drift.
+        let lag = SimTime::from_secs_f64(
+            self.users[user as usize].net_rng.random_range(0.0..1.0) * (base as f64 / 1e9).min(1.0),
+        );
+        let a = &mut self.agents[user as usize];
+        // Tick 0 of a connection is not lagged.
+        let prev = std::mem::replace(&mut a.meta_lag, lag);
+        let prev = if tick == 0 { SimTime::ZERO } else { prev };
         self.q.push(
-            now + SimTime(base),
+            now - prev + SimTime(base) + lag,
             PRIO_ACTION,
             Ev::AgentMeta {
                 user,
