@@ -1,6 +1,7 @@
 //! Command-line definitions and the commands, each a short function over
 //! library calls. `main` only parses and dispatches.
 
+pub mod calibrate;
 pub mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -50,6 +51,8 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Fit a model file's free parameters to measured targets.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Exit code for bad input (scenario, model or targets files; usage).
@@ -62,6 +65,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
     }
 }
 
