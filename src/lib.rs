@@ -4,6 +4,7 @@
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well as non-positive values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod calibrate;
 pub mod cli;
 pub mod compare;
 pub mod engine;

@@ -343,19 +343,27 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
     let direct = simulate(&scenario("no-proxy", &proxy_body(false)), 2);
     let proxied = simulate(&scenario("proxy", &proxy_body(true)), 2);
     let cpu = |r: &RunResult| metric(r, "coderd_cpu_cores", "mean", &[]);
+    // The proxy takes exactly the relay load off coderd: 500 connections x 40 KB/s x the relay cost.
+    let model = capsim::model::params::ModelParams::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/coder.toml"),
+    )
+    .unwrap();
+    let relay_cores =
+        500.0 * 40e3 / 1e6 * model.require("coderd_cpu_ms_per_relayed_mb").unwrap() / 1e3;
+    let saved = cpu(&direct) - cpu(&proxied);
     assert!(
-        cpu(&proxied) < cpu(&direct) / 2.0,
-        "proxy {} vs coderd {}",
-        cpu(&proxied),
-        cpu(&direct)
+        (saved / relay_cores - 1.0).abs() < 0.1,
+        "saved {saved} vCPU, relay load {relay_cores} vCPU"
+    );
+    let proxy_util = metric(
+        &proxied,
+        "proxy_cpu_utilization",
+        "mean",
+        &[("proxy", "eu")],
     );
     assert!(
-        metric(
-            &proxied,
-            "proxy_cpu_utilization",
-            "mean",
-            &[("proxy", "eu")]
-        ) > 0.05
+        (proxy_util * 4.0 / relay_cores - 1.0).abs() < 0.1,
+        "proxy at {proxy_util} of 4 vCPU"
     );
     assert!(
         metric(

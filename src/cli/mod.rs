@@ -2,6 +2,7 @@
 //! library calls. `main` only parses and dispatches.
 
 pub mod batch;
+pub mod calibrate;
 pub mod compare;
 pub mod run;
 pub mod runs;
@@ -141,6 +142,8 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Fit a model file's free parameters to measured targets.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Exit code for bad input (scenario, model or targets files; usage).
@@ -157,6 +160,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Compare(args) => compare::compare(&args),
         Command::Size(args) => size::size(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
     }
 }
 

@@ -42,6 +42,10 @@ pub struct Costs {
     pub db_cpu_ms_stats_row: f64,
     pub db_cpu_ms_heartbeat_write: f64,
     pub db_cpu_ms_build_write: f64,
+    /// Database CPU of the activity bump a stats report with open sessions makes.
+    pub db_cpu_ms_activity_bump: f64,
+    /// Latency of that bump beyond CPU and round trip (lock and commit waits).
+    pub db_activity_bump_wait_ms: f64,
     pub db_rtt_ms: f64,
     pub metadata_write_path: MetadataWritePath,
     /// The agent sends all due items in one call per tick (Coder issue 10225);
@@ -104,6 +108,8 @@ impl Costs {
             db_cpu_ms_stats_row: r("db_cpu_ms_stats_row")?,
             db_cpu_ms_heartbeat_write: r("db_cpu_ms_heartbeat_write")?,
             db_cpu_ms_build_write: r("db_cpu_ms_build_write")?,
+            db_cpu_ms_activity_bump: r("db_cpu_ms_activity_bump")?,
+            db_activity_bump_wait_ms: r("db_activity_bump_wait_ms")?,
             db_rtt_ms: r("db_rtt_ms")?,
             metadata_write_path: path,
             metadata_agent_batching: r("metadata_agent_batching")? != 0.0,

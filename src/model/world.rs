@@ -104,6 +104,8 @@ struct Agent {
     epoch: u32,
     attempt: u32,
     stats_phase: u32,
+    /// Delay of the current metadata report behind its tick (see `agent_meta`).
+    meta_lag: SimTime,
 }
 
 #[derive(Clone, Debug)]
@@ -157,6 +159,8 @@ struct Request {
     cpu_work_s: f64,
     db_work_s: f64,
     n_queries: f64,
+    /// Latency that is neither CPU nor a round trip (lock and commit waits).
+    wait_s: f64,
 }
 
 struct Ids {
@@ -487,6 +491,7 @@ impl<'s> World<'s> {
                 epoch: 0,
                 attempt: 0,
                 stats_phase: 0,
+                meta_lag: SimTime::ZERO,
             });
         }
         if u.workspaces_running_at_start {
@@ -1277,16 +1282,12 @@ impl<'s> World<'s> {
                 a.attempt = 0;
                 self.n_connected_agents += 1;
                 self.refresh_db_capacity(now);
-                // First ticks at a random phase of each interval.
-                let ag = &self.s.workload.agents;
+                // Ticks run on the fastest metadata interval (the stats interval
+                // without metadata), first at a random phase; stats ride on every
+                // n-th tick at a random phase.
+                let m0 = self.tick_base_s();
                 let rng = &mut self.users[user as usize].net_rng;
-                let m0 = ag
-                    .metadata
-                    .iter()
-                    .map(|m| m.interval.as_secs_f64())
-                    .fold(f64::INFINITY, f64::min);
                 let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
-                // Stats ride on the metadata ticks, at a random tick phase.
                 let ticks_per_stats = self.stats_every_ticks();
                 let phase = self.users[user as usize]
                     .net_rng
@@ -1341,13 +1342,8 @@ impl<'s> World<'s> {
         }
         let r = self.conns[a.conn as usize].replica;
         let ag = &self.s.workload.agents;
-        // Ticks on the fastest interval; a group is due when its interval divides the elapsed time.
-        let base = ag
-            .metadata
-            .iter()
-            .map(|m| m.interval.0)
-            .min()
-            .expect("at least one group");
+        // A group is due when its interval divides the elapsed time.
+        let base = self.tick_base();
         let elapsed = base * tick as u64;
         let items: u32 = ag
             .metadata
@@ -1411,10 +1407,21 @@ impl<'s> World<'s> {
             }
         }
         if r != NONE && tick % self.stats_every_ticks() == self.agents[user as usize].stats_phase {
-            self.agent_stats(now, r);
+            self.agent_stats(now, user, r);
         }
+        // The agent sends a report on its 1 s report tick after the items'
+        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
+        // report tick 1s), so each report lags its interval's tick by a
+        // varying fraction of a second: drawn anew each tick, without drift.
+        let lag = SimTime::from_secs_f64(
+            self.users[user as usize].net_rng.random_range(0.0..1.0) * (base as f64 / 1e9).min(1.0),
+        );
+        let a = &mut self.agents[user as usize];
+        // Tick 0 of a connection is not lagged.
+        let prev = std::mem::replace(&mut a.meta_lag, lag);
+        let prev = if tick == 0 { SimTime::ZERO } else { prev };
         self.q.push(
-            now + SimTime(base),
+            now - prev + SimTime(base) + lag,
             PRIO_ACTION,
             Ev::AgentMeta {
                 user,
@@ -1428,13 +1435,22 @@ impl<'s> World<'s> {
     /// rounded to whole ticks of the fastest metadata interval).
     fn stats_every_ticks(&self) -> u32 {
         let ag = &self.s.workload.agents;
-        let base = ag
-            .metadata
+        ((ag.stats_interval.0 as f64 / self.tick_base() as f64).round() as u32).max(1)
+    }
+
+    /// The agent timer's period, ns: the fastest metadata interval, or the
+    /// stats interval for a template without metadata.
+    fn tick_base(&self) -> u64 {
+        let ag = &self.s.workload.agents;
+        ag.metadata
             .iter()
             .map(|m| m.interval.0)
             .min()
-            .expect("at least one group");
-        ((ag.stats_interval.0 as f64 / base as f64).round() as u32).max(1)
+            .unwrap_or(ag.stats_interval.0)
+    }
+
+    fn tick_base_s(&self) -> f64 {
+        self.tick_base() as f64 / 1e9
     }
 
     fn flush_meta(&mut self, now: SimTime, r: usize) {
@@ -1447,19 +1463,37 @@ impl<'s> World<'s> {
         }
     }
 
-    fn agent_stats(&mut self, now: SimTime, r: u32) {
+    fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
         {
             let k = self.costs().clone();
             let reads = k.db_queries_agent_stats_call;
-            self.start_request(
+            // A report that counts open sessions bumps the workspace's activity
+            // (deadline and last_used_at) inside the request, as coderd v2.x did.
+            let bump = self.users[user as usize]
+                .slots
+                .iter()
+                .any(|s| s.conn != NONE && s.kind < kind_of(ConnKind::Dashboard));
+            let (n_q, db_ms, n_w) = if bump {
+                (
+                    reads + 1.0,
+                    reads * k.db_cpu_ms_read_query + k.db_cpu_ms_activity_bump,
+                    1.0,
+                )
+            } else {
+                (reads, reads * k.db_cpu_ms_read_query, 0.0)
+            };
+            let id = self.start_request(
                 now,
                 C_AGENT,
                 r,
                 k.coderd_cpu_ms_agent_stats_call,
-                reads,
-                reads * k.db_cpu_ms_read_query,
-                0.0,
+                n_q,
+                db_ms,
+                n_w,
             );
+            if let (true, Some(id)) = (bump, id) {
+                self.requests[id as usize].wait_s = k.db_activity_bump_wait_ms / 1e3;
+            }
             let rep = &mut self.replicas[r as usize];
             rep.stats_rows += 1.0;
             if rep.stats_rows >= k.stats_flush_max_rows {
@@ -1507,6 +1541,7 @@ impl<'s> World<'s> {
 
     /// An API request of `class` on replica `r`: `cpu_ms` of coderd CPU, then
     /// `db_cpu_ms` of database CPU over `n_queries` queries, `n_writes` of them writes.
+    /// Returns the request's id (`None` if the replica refused it).
     #[allow(clippy::too_many_arguments)]
     fn start_request(
         &mut self,
@@ -1517,12 +1552,12 @@ impl<'s> World<'s> {
         n_queries: f64,
         db_cpu_ms: f64,
         n_writes: f64,
-    ) {
+    ) -> Option<u32> {
         let rep = &mut self.replicas[r as usize];
         if rep.cpu.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
             self.rec.inc(self.ids.errors, now);
-            return;
+            return None;
         }
         self.rec.tick(self.ids.rps[class as usize], now, 1.0);
         self.rec.tick(self.ids.rps_total, now, 1.0);
@@ -1535,12 +1570,14 @@ impl<'s> World<'s> {
             cpu_work_s: cpu_ms / 1e3,
             db_work_s: db_cpu_ms / 1e3,
             n_queries,
+            wait_s: 0.0,
         });
         let rep = &mut self.replicas[r as usize];
         rep.cpu.arrive(now, cpu_ms / 1e3, id);
         if let Some(t) = rep.cpu.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
         }
+        Some(id)
     }
 
     /// Database work with no API request in front of it (batch flushes).
@@ -1552,6 +1589,7 @@ impl<'s> World<'s> {
             cpu_work_s: 0.0,
             db_work_s: db_cpu_ms / 1e3,
             n_queries: 1.0,
+            wait_s: 0.0,
         });
         self.db_arrive(now, id);
     }
@@ -1612,7 +1650,7 @@ impl<'s> World<'s> {
         let r = &self.requests[id as usize];
         if r.class != C_INTERNAL {
             let rtt = self.costs.as_ref().map_or(0.0, |c| c.db_rtt_ms) / 1e3;
-            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt;
+            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt + r.wait_s;
             self.rec
                 .record(self.ids.latency[r.class as usize], now, lat);
         }

@@ -160,6 +160,7 @@ pub struct UserGroupFile {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentsFile {
+    /// Metadata groups; `[]` for a template without metadata blocks.
     pub metadata: Option<Vec<MetadataFile>>,
     pub stats_interval: Option<Quantity>,
     pub heartbeat_interval: Option<Quantity>,
