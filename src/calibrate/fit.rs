@@ -309,7 +309,7 @@ impl Default for Options {
         Options {
             replications: 5,
             search_replications: 1,
-            max_evals: 150,
+            max_evals: 250,
             f_tol: 1e-4,
             x_tol: 5e-3,
             loo: false,

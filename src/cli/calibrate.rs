@@ -27,7 +27,7 @@ pub struct CalibrateArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub search_replications: u32,
     /// Evaluations per fit at most.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 250)]
     pub max_evals: usize,
     /// Leave-one-out: refit without each target and predict it.
     #[arg(long)]
@@ -96,14 +96,15 @@ fn provenance(args: &CalibrateArgs, c: &Calibration) -> String {
         });
     let met = c.fit.iter().filter(|r| r.met).count();
     format!(
-        "capsim calibrate --targets {} --model {}{} --replications {} --search-replications {}: \
-         Nelder-Mead on the weighted squared relative errors of {} targets ({seed}, common random numbers); \
+        "capsim calibrate --targets {} --model {}{} --replications {} --search-replications {} --max-evals {}: \
+         Nelder-Mead on the weighted squared log errors of {} targets ({seed}, common random numbers); \
          {met} of {} targets met",
         args.targets.display(),
         args.model.display(),
         args.seed.map_or(String::new(), |s| format!(" --seed {s}")),
         args.replications,
         args.search_replications,
+        args.max_evals,
         c.fit.iter().filter(|r| r.weight > 0.0).count(),
         c.fit.len(),
     )
