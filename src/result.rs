@@ -92,11 +92,29 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, Option<(f64, f64)>) {
         return (mean, None);
     }
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .expect("df >= 1")
-        .inverse_cdf(0.975);
+    let t = t975(n - 1);
     let h = t * (var / n as f64).sqrt();
     (mean, Some((mean - h, mean + h)))
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom, computed
+/// once per `df` and thread (time series ask for it once per bucket).
+fn t975(df: usize) -> f64 {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() <= df {
+            c.resize(df + 1, f64::NAN);
+        }
+        if c[df].is_nan() {
+            c[df] = StudentsT::new(0.0, 1.0, df as f64)
+                .expect("df >= 1")
+                .inverse_cdf(0.975);
+        }
+        c[df]
+    })
 }
 
 fn finite(x: f64) -> Option<f64> {

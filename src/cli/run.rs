@@ -87,6 +87,8 @@ pub struct Timings {
     aggregate_ns: AtomicU64,
     report_ns: AtomicU64,
     store_ns: AtomicU64,
+    /// Part of `store_ns`: opening (and upgrading) and closing the store.
+    store_open_close_ns: AtomicU64,
 }
 
 impl Timings {
@@ -102,9 +104,10 @@ impl Timings {
         let agg = Self::secs(&self.aggregate_ns);
         let rep = Self::secs(&self.report_ns);
         let sto = Self::secs(&self.store_ns);
+        let open_close = Self::secs(&self.store_open_close_ns);
         let work = sim + agg + rep + sto;
         format!(
-            "timings: wall {wall_s:.3} s on {threads} threads; work {work:.3} s = simulate {sim:.3} s + aggregate {agg:.3} s + reports {rep:.3} s + SQLite store {sto:.3} s ({:.2}% of work, {:.2}% of wall x threads)",
+            "timings: wall {wall_s:.3} s on {threads} threads; work {work:.3} s = simulate {sim:.3} s + aggregate {agg:.3} s + reports {rep:.3} s + SQLite store {sto:.3} s (of which open and close {open_close:.3} s; {:.2}% of work, {:.2}% of wall x threads)",
             100.0 * sto / work.max(1e-12),
             100.0 * sto / (wall_s * threads as f64).max(1e-12),
         )
@@ -120,15 +123,19 @@ pub struct Sinks {
 
 impl Sinks {
     pub fn new(exec: &ExecArgs) -> Result<Sinks, store::StoreError> {
+        let timings = Timings::default();
+        let t = Instant::now();
         let store = if exec.no_store {
             None
         } else {
             Some(Mutex::new(Store::open(&exec.db)?))
         };
+        Timings::add(&timings.store_ns, t);
+        Timings::add(&timings.store_open_close_ns, t);
         Ok(Sinks {
             store,
             reports: !exec.no_report,
-            timings: Timings::default(),
+            timings,
         })
     }
 }
@@ -245,9 +252,14 @@ pub fn execute(
         .collect();
     let remaining: Vec<AtomicUsize> = jobs.iter().map(|_| AtomicUsize::new(reps)).collect();
     let done: Vec<OnceLock<Done>> = jobs.iter().map(|_| OnceLock::new()).collect();
-    let tasks: Vec<(usize, u32)> = (0..jobs.len())
+    // Longest first (simulated duration as the estimate of the work): the
+    // long replications start at once and the short ones fill the gaps at
+    // the end, so no core waits for one long straggler. Only the order of
+    // work changes, not any result.
+    let mut tasks: Vec<(usize, u32)> = (0..jobs.len())
         .flat_map(|i| (0..replications).map(move |r| (i, r)))
         .collect();
+    tasks.sort_by_key(|&(i, r)| (std::cmp::Reverse(jobs[i].scenario.duration), i, r));
     pool.install(|| {
         tasks.par_iter().for_each(|&(i, r)| {
             let job = &jobs[i];
@@ -310,7 +322,10 @@ pub fn run_all(
     scenarios: Vec<Scenario>,
     what: &str,
 ) -> anyhow::Result<Result<Vec<Done>, i32>> {
-    let sinks = match Sinks::new(exec) {
+    // The wall clock and the store's time include opening the store (and
+    // upgrading it) and closing it (its final WAL checkpoint).
+    let wall = Instant::now();
+    let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -339,12 +354,15 @@ pub fn run_all(
     let pb = super::progress(jobs.len() as u64 * exec.replications as u64, what);
     let n_jobs = jobs.len();
     let finished = AtomicUsize::new(0);
-    let wall = Instant::now();
     let done = execute(&pool, &jobs, exec.replications, &sinks, &pb, &|_, d| {
         let k = finished.fetch_add(1, Ordering::Relaxed) + 1;
         pb.suspend(|| eprintln!("[{k}/{n_jobs}] {}", done_line(d, &exec.db)));
     });
     pb.finish_and_clear();
+    let t = Instant::now();
+    drop(sinks.store.take());
+    Timings::add(&sinks.timings.store_ns, t);
+    Timings::add(&sinks.timings.store_open_close_ns, t);
     if exec.timings {
         eprintln!(
             "{}",

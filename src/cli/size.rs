@@ -174,6 +174,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         Err(e) => return bad(e),
     };
     let total_sims: u64 = points.iter().map(|p| p.result.simulations).sum();
+    let md = size_report::growth_markdown(&points) + &md;
     std::fs::write(dir.join("size.md"), md)
         .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
     let files = size_report::write_growth(&dir, &points)?;

@@ -4,7 +4,7 @@
 
 use super::output::bound_symbol;
 use super::prices::{count_str, money};
-use super::size::{Evaluation, GrowthPoint, SizeResult};
+use super::size::{Evaluation, GrowthPoint, Resource, SizeResult};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
 use crate::report::text::fmt_value;
@@ -270,6 +270,46 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The top of `size.md` for `--growth`: one row per user count, and the plot.
+pub fn growth_markdown(points: &[GrowthPoint]) -> String {
+    let Some(first) = points.first() else {
+        return String::new();
+    };
+    let dims = &first.result.dimensions;
+    let mut o = format!(
+        "# Growth: {}\n\nThe cheapest architecture that meets every SLO with 95% confidence, per user count.\n\n| users | per month |",
+        first.result.scenario
+    );
+    for d in dims {
+        let _ = write!(o, " {} |", d.resource.label());
+    }
+    let _ = write!(o, "\n|---|---|");
+    for _ in dims {
+        o += "---|";
+    }
+    o.push('\n');
+    for p in points {
+        let _ = write!(o, "| {} |", p.users);
+        match &p.result.recommended {
+            Some(e) => {
+                let _ = write!(o, " {} |", money(e.cost, &p.result.currency));
+                for v in &e.values {
+                    let _ = write!(o, " {} |", count_str(*v));
+                }
+            }
+            None => {
+                o += " none within the bounds |";
+                for _ in dims {
+                    o += " |";
+                }
+            }
+        }
+        o.push('\n');
+    }
+    o += "\n![Cost and sizes against users](growth.png)\n\n";
+    o
+}
+
 /// `growth.csv` and `growth.png` (cost and recommended sizes against users).
 pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<String>> {
     let Some(first) = points.first() else {
@@ -337,13 +377,16 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
             }],
             slo_metric: None,
         };
-        let sizes = OverlayPanel {
-            title: "Recommended sizes".into(),
+        // Provisioner counts run to the hundreds: they get their own panel so
+        // that replicas and vCPU stay legible.
+        let sizes = |title: &str, keep: &dyn Fn(Resource) -> bool| OverlayPanel {
+            title: title.into(),
             quantity: "size".into(),
             unit: "1".into(),
             lines: dims
                 .iter()
                 .enumerate()
+                .filter(|(_, d)| keep(d.resource))
                 .map(|(i, d)| OverlayLine {
                     label: d.resource.label().into(),
                     points: ok
@@ -354,13 +397,25 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
                 .collect(),
             slo_metric: None,
         };
+        let panels: Vec<OverlayPanel> = [
+            cost,
+            sizes("Recommended coderd and database sizes", &|r| {
+                r != Resource::Provisioners
+            }),
+            sizes("Recommended provisioner daemons", &|r| {
+                r == Resource::Provisioners
+            }),
+        ]
+        .into_iter()
+        .filter(|p| !p.lines.is_empty())
+        .collect();
         write_overlay(
             &dir.join("growth.png"),
             &format!("Growth: {}", first.result.scenario),
             OverlayX::Value("users".into()),
             &[],
             1,
-            vec![cost, sizes],
+            panels,
         )?;
         files.push("growth.png".into());
     }
