@@ -348,3 +348,39 @@ fn same_seed_same_result_and_architectures_share_arrivals() {
     );
     assert_ne!(format!("{a:?}"), format!("{:?}", simulate(&base, 100)));
 }
+
+#[test]
+fn a_removed_replica_has_no_utilisation_after_it_goes() {
+    // scale-down-11am: 4 replicas, one removed at 11:00 (simulated from 00:00).
+    let sc = capsim::scenario::load(&root().join("scenarios/coder/scale-down-11am.toml")).unwrap();
+    let r = simulate(&sc, 7);
+    let ts = &r.series;
+    let gone = ts
+        .find("coderd_cpu_utilization", "mean", &[("replica", "3")])
+        .unwrap();
+    let bucket_of = |t_s: f64| ((t_s - ts.start_s) / ts.bucket_s) as usize;
+    let cut = bucket_of(11.0 * 3600.0);
+    assert!(gone.values[..cut].iter().all(|v| v.is_finite()));
+    assert!(gone.values[cut + 1..].iter().all(|v| v.is_nan()));
+    // Busy before, so its mean is over the buckets it was up, not the day.
+    assert!(gone.values[bucket_of(10.0 * 3600.0)] > 0.0);
+    // Total cores in use: the sum over the replicas present in each bucket.
+    let cores = ts.find("coderd_cpu_cores", "mean", &[]).unwrap();
+    let vcpu = sc.deployment.coderd.vcpu_per_replica;
+    for b in [bucket_of(10.0 * 3600.0), bucket_of(15.0 * 3600.0)] {
+        let sum: f64 = (0..4)
+            .map(|i| {
+                ts.find(
+                    "coderd_cpu_utilization",
+                    "mean",
+                    &[("replica", &i.to_string())],
+                )
+                .unwrap()
+                .values[b]
+            })
+            .filter(|v| v.is_finite())
+            .sum();
+        assert!((cores.values[b] - sum * vcpu).abs() < 1e-9);
+        assert!(cores.values[b].is_finite() && cores.values[b] > 0.0);
+    }
+}

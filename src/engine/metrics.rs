@@ -217,13 +217,15 @@ impl Recorder {
         self.sampled.push(SampledState {
             meta: Self::meta(name, labels, unit),
             current: 0.0,
-            series: vec![0.0; self.n_closed],
+            series: vec![f64::NAN; self.n_closed],
             lengths: vec![b; self.n_closed],
         });
         SampleId(self.sampled.len() as u32 - 1)
     }
 
-    /// Set the value of the open bucket of a sampled series.
+    /// Set the value of the open bucket of a sampled series; NaN means the
+    /// thing sampled was absent in the bucket (a series registered late is
+    /// NaN before it), and the statistics skip it.
     #[inline]
     pub fn sample(&mut self, id: SampleId, value: f64) {
         self.sampled[id.0 as usize].current = value;
@@ -473,28 +475,26 @@ impl Recorder {
             series.push(s(&r.meta, "mean", r.series, &r.meta.unit));
         }
         for x in self.sampled {
-            let total: f64 = x.lengths.iter().sum();
-            let mean = if total > 0.0 {
+            // Absent buckets (NaN) count neither in the mean nor its weight.
+            let present = || {
                 x.series
                     .iter()
                     .zip(&x.lengths)
-                    .map(|(v, l)| v * l)
-                    .sum::<f64>()
-                    / total
+                    .filter(|(v, _)| v.is_finite())
+            };
+            let total: f64 = present().map(|(_, l)| l).sum();
+            let mean = if total > 0.0 {
+                present().map(|(v, l)| v * l).sum::<f64>() / total
             } else {
                 0.0
             };
             let peak = x.series.iter().copied().fold(0.0, f64::max);
+            let last = x.series.last().copied().filter(|v| v.is_finite());
             let u = &x.meta.unit;
             metrics.push(m(&x.meta, "mean", mean, u));
             metrics.push(m(&x.meta, "p50", median(&x.series), u));
             metrics.push(m(&x.meta, "peak", peak, u));
-            metrics.push(m(
-                &x.meta,
-                "last",
-                x.series.last().copied().unwrap_or(0.0),
-                u,
-            ));
+            metrics.push(m(&x.meta, "last", last.unwrap_or(0.0), u));
             metrics.push(m(&x.meta, "max", peak, u));
             series.push(s(&x.meta, "mean", x.series.clone(), u));
             series.push(s(&x.meta, "max", x.series, u));
@@ -629,5 +629,42 @@ mod tests {
             .unwrap()
             .value;
         assert!((mean - 0.495).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sampled_series_skip_absent_buckets() {
+        let mut r = Recorder::new(
+            SimTime::ZERO,
+            SimTime::from_secs(10),
+            SimTime::from_secs(40),
+        );
+        let a = r.sampled("u", labels([("replica", "0")]), "ratio");
+        r.sample(a, 0.5);
+        r.advance(SimTime::from_secs(10));
+        // Registered in the second bucket: absent in the first.
+        let b = r.sampled("u", labels([("replica", "1")]), "ratio");
+        r.sample(a, 0.7);
+        r.sample(b, 0.2);
+        r.advance(SimTime::from_secs(20));
+        // Replica 0 is gone for the rest of the run.
+        r.sample(a, f64::NAN);
+        r.sample(b, 0.4);
+        let (m, ts) = r.finish();
+        let stat = |rep: &str, stat: &str| {
+            m.iter()
+                .find(|x| {
+                    x.stat == stat && x.labels.get("replica").map(String::as_str) == Some(rep)
+                })
+                .unwrap()
+                .value
+        };
+        assert!((stat("0", "mean") - 0.6).abs() < 1e-12);
+        assert_eq!(stat("0", "peak"), 0.7);
+        assert_eq!(stat("0", "last"), 0.0);
+        assert!((stat("1", "mean") - (0.2 + 0.4 + 0.4) / 3.0).abs() < 1e-12);
+        let s0 = ts.find("u", "mean", &[("replica", "0")]).unwrap();
+        assert_eq!(s0.values[..2], [0.5, 0.7]);
+        assert!(s0.values[2..].iter().all(|v| v.is_nan()));
+        assert!(ts.find("u", "mean", &[("replica", "1")]).unwrap().values[0].is_nan());
     }
 }

@@ -147,6 +147,10 @@ struct Replica {
     cpu_used_before_s: f64,
     /// Used core-seconds at the last bucket boundary.
     used_mark_core_s: f64,
+    /// Alive at some time in the open bucket: otherwise its utilisation for
+    /// the bucket is absent (NaN), not 0%, so a removed replica's series
+    /// stops instead of dragging means and plots down.
+    up_in_bucket: bool,
     g_util: SampleId,
     g_mem: GaugeId,
     g_conns: GaugeId,
@@ -424,6 +428,7 @@ impl<'s> World<'s> {
             cpu_busy_before_s: 0.0,
             cpu_used_before_s: 0.0,
             used_mark_core_s: 0.0,
+            up_in_bucket: false,
             g_util: self
                 .rec
                 .sampled("coderd_cpu_utilization", labels([("replica", &l)]), "ratio"),
@@ -1881,8 +1886,11 @@ pub fn derive_total_cpu(
         .filter(|x| x.name == "coderd_cpu_utilization" && x.stat == "mean")
     {
         any = true;
+        // A replica absent in a bucket (NaN) contributes no cores.
         for (t, v) in total.iter_mut().zip(&sr.values) {
-            *t += v * vcpu;
+            if v.is_finite() {
+                *t += v * vcpu;
+            }
         }
     }
     if !any {
@@ -1943,6 +1951,7 @@ impl World<'_> {
     pub fn start_sampling(&mut self, at: SimTime) {
         for r in &mut self.replicas {
             r.used_mark_core_s = r.cpu_used_before_s + r.cpu.used_core_s(at);
+            r.up_in_bucket = r.alive;
         }
         self.db_used_mark_core_s = self.db.used_core_s(at);
     }
@@ -1957,8 +1966,13 @@ impl World<'_> {
         for i in 0..self.replicas.len() {
             let r = &mut self.replicas[i];
             let used = r.cpu_used_before_s + r.cpu.used_core_s(end);
-            let util = ((used - r.used_mark_core_s) / (r.vcpu * len_s)).clamp(0.0, 1.0);
+            let util = if r.alive || r.up_in_bucket {
+                ((used - r.used_mark_core_s) / (r.vcpu * len_s)).clamp(0.0, 1.0)
+            } else {
+                f64::NAN
+            };
             r.used_mark_core_s = used;
+            r.up_in_bucket = r.alive;
             let g = r.g_util;
             self.rec.sample(g, util);
         }

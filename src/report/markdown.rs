@@ -38,6 +38,31 @@ fn gb(bytes: f64) -> String {
     format!("{:.0} GB", bytes / 1e9)
 }
 
+/// A size in the decimal unit that keeps it readable (`600 B`, `2.5 kB`).
+fn bytes(x: f64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")];
+    match UNITS.iter().find(|(k, _)| x.abs() >= *k) {
+        Some((k, u)) => format!("{} {u}", trim_number(x / k)),
+        None => format!("{} B", trim_number(x)),
+    }
+}
+
+/// Up to three significant digits without trailing zeros.
+fn trim_number(x: f64) -> String {
+    let s = if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// Keys whose integer value is a simulated time in nanoseconds.
 fn is_time_key(key: &str) -> bool {
     [
@@ -57,8 +82,12 @@ fn leaf(key: &str, v: &Value) -> String {
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             let time_ns = is_time_key(key) && n.is_u64();
-            if key.contains("bytes") && !key.ends_with("_per_s") {
-                gb(x)
+            if key.contains("bytes") && key.ends_with("_per_s") {
+                format!("{}/s", bytes(x))
+            } else if key.contains("bytes") {
+                bytes(x)
+            } else if key.ends_with("_per_s") {
+                format!("{}/s", trim_number(x))
             } else if key.ends_with("_s") {
                 fmt_value(Some(x), "s")
             } else if time_ns {
@@ -71,6 +100,7 @@ fn leaf(key: &str, v: &Value) -> String {
                 fmt_value(Some(x), "1")
             }
         }
+        Value::Array(a) if a.is_empty() => "none".into(),
         Value::Array(a) => a
             .iter()
             .map(|x| leaf(key, x))
@@ -83,7 +113,20 @@ fn leaf(key: &str, v: &Value) -> String {
 /// Flatten a JSON value into `(dotted path, shown value)` rows, skipping the
 /// internals of distributions (`inner`).
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
-    let key = prefix.rsplit(['.', ']']).next().unwrap_or(prefix);
+    // The unit of a distribution's parameters (`gap_s.exponential.mean`) is
+    // the one its setting names: the nearest key with a unit suffix.
+    let keys: Vec<&str> = prefix
+        .split(['.', '[', ']'])
+        .filter(|k| !k.is_empty() && k.parse::<usize>().is_err())
+        .collect();
+    let last = keys.last().copied().unwrap_or(prefix);
+    let key = keys
+        .iter()
+        .rev()
+        .find(|k| k.ends_with("_s") || k.contains("bytes"))
+        .filter(|_| !(last.ends_with("_s") || last.contains("bytes") || is_time_key(last)))
+        .copied()
+        .unwrap_or(last);
     match v {
         Value::Object(m) => {
             for (k, x) in m {
@@ -312,11 +355,20 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
             "| template | builds/h, mean over the day | prebuilds/h | build time, mean | failure probability |\n|---|---|---|---|---|"
         );
         for t in &w.templates {
+            // Without a build rate of its own, a template is built when its
+            // users start and stop their workspaces.
+            let builds = match (&t.builds, &w.users) {
+                (None, Some(_)) if t.user_share > 0.0 => format!(
+                    "by users' starts and stops ({} of users)",
+                    fmt_value(Some(t.user_share), "ratio")
+                ),
+                (b, _) => per_hour(b),
+            };
             let _ = writeln!(
                 o,
                 "| `{}` | {} | {} | {} | {} |",
                 cell(&t.name),
-                per_hour(&t.builds),
+                builds,
                 per_hour(&t.prebuilds),
                 fmt_value(Some(t.build_time_s.mean()), "s"),
                 fmt_value(Some(t.failure_probability), "ratio")
@@ -356,6 +408,8 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         }
     }
 
+    events(&mut o, input);
+
     // Plots.
     if !plots.is_empty() {
         let _ = writeln!(
@@ -381,4 +435,92 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         let _ = writeln!(o, " Not stored in a run database (`--no-store`).");
     }
     o
+}
+
+/// The events of the run (replica losses, scale events, outages) as a
+/// table: one row per distinct event, with how many replications saw it and
+/// when (the first and last time across them).
+fn events(o: &mut String, input: &ReportInput) {
+    let sc = input.scenario;
+    let multi_day = (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0;
+    // (label, kind) -> (replications that saw it, first t_s, last t_s); in
+    // order of first occurrence.
+    let mut rows: Vec<(&str, &str, usize, f64, f64)> = Vec::new();
+    for run in input.runs {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for m in &run.marks {
+            let key = (m.label.as_str(), m.kind.as_str());
+            let first_here = !seen.contains(&key);
+            if first_here {
+                seen.push(key);
+            }
+            match rows.iter_mut().find(|r| (r.0, r.1) == key) {
+                Some(r) => {
+                    r.2 += usize::from(first_here);
+                    r.3 = r.3.min(m.t_s);
+                    r.4 = r.4.max(m.t_s);
+                }
+                None => rows.push((key.0, key.1, 1, m.t_s, m.t_s)),
+            }
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| a.3.total_cmp(&b.3).then_with(|| a.0.cmp(b.0)));
+    let tod = |t: f64| super::clock(sc.start_time_of_day.as_secs_f64() + t, multi_day);
+    let n = input.runs.len();
+    let _ = writeln!(
+        o,
+        "\n## Events\n\nMarked as dotted lines on the plots.\n\n| event | kind | time of day | replications |\n|---|---|---|---|"
+    );
+    for (label, kind, count, first, last) in rows {
+        let when = if tod(first) == tod(last) {
+            tod(first)
+        } else {
+            format!("{} – {}", tod(first), tod(last))
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {when} | {count} of {n} |",
+            cell(label),
+            cell(kind)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_are_shown_in_the_unit_their_key_names() {
+        assert_eq!(leaf("bytes_per_s", &json!(33.3)), "33.3 B/s");
+        assert_eq!(leaf("bytes_per_s", &json!(2500.0)), "2.5 kB/s");
+        assert_eq!(leaf("item_bytes", &json!(600)), "600 B");
+        assert_eq!(leaf("ram_bytes", &json!(16_000_000_000u64)), "16 GB");
+        assert_eq!(leaf("rate_per_s", &json!(0.25)), "0.25/s");
+        assert_eq!(leaf("proxies", &json!([])), "none");
+        assert_eq!(leaf("mean_s", &json!(90.0)), fmt_value(Some(90.0), "s"));
+        assert_eq!(
+            leaf("interval", &json!(10_000_000_000u64)),
+            fmt_value(Some(10.0), "s")
+        );
+    }
+
+    #[test]
+    fn distribution_parameters_take_the_unit_of_their_setting() {
+        let v = json!({"gap_s": {"exponential": {"mean": 300.0}}, "per_user": 0.5,
+                       "groups": [{"day_start_s": {"trunc_normal": {"mean": 32400.0}}}]});
+        let mut rows = Vec::new();
+        flatten("", &v, &mut rows);
+        let get = |k: &str| rows.iter().find(|(p, _)| p == k).unwrap().1.clone();
+        assert_eq!(get("gap_s.exponential.mean"), fmt_value(Some(300.0), "s"));
+        assert_eq!(
+            get("groups[0].day_start_s.trunc_normal.mean"),
+            fmt_value(Some(32400.0), "s")
+        );
+        assert_eq!(get("per_user"), "0.5000");
+    }
 }

@@ -30,6 +30,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Width and height of every figure, pixels.
@@ -359,8 +360,13 @@ fn figures(input: &ReportInput) -> Vec<Figure> {
             "Cumulative user interruptions (sessions lost)",
             "interruptions",
         ) {
+            // The unlabelled series is the total over connection kinds.
             for l in &mut p.lines {
-                l.label = "interruptions (cumulative)".into();
+                l.label = if l.label == "interruptions_total" {
+                    "all kinds".into()
+                } else {
+                    l.label.clone()
+                };
             }
             b.panels.push(p);
         }
@@ -402,6 +408,87 @@ pub fn marks(input: &ReportInput) -> Vec<Mark> {
     });
     all.dedup();
     all
+}
+
+/// Most rows of event labels at the top of a panel.
+const MARK_ROWS: usize = 4;
+
+/// One event label placed by [`layout_mark_labels`].
+#[derive(Clone, Debug, PartialEq)]
+struct MarkLabel {
+    /// x of the mark the label belongs to (hours, the panel's x unit).
+    x: f64,
+    /// Row from the top (0 = highest).
+    row: usize,
+    /// Drawn to the left of the line (it would run past the right edge).
+    left: bool,
+    text: String,
+}
+
+/// Places event labels at the top of a panel so that none overlaps another.
+///
+/// `xs` are the marks' x in time order and `texts` their labels; `width`
+/// gives a label's width in x units and `merge` the distance under which
+/// marks count as one group. A group is labelled once per distinct label,
+/// anchored at its first mark (replications that lose a replica a few
+/// seconds apart get one label, not five). Each label takes the highest row
+/// where it clears every label already there, drawn to the right of its
+/// line, or to the left when it would run past `x1`. Labels that fit in no
+/// row are counted, and the last placed label of their group says how many
+/// ("+2 more"), so that nothing is drawn over anything else; a lone mark
+/// with no room keeps its line and loses its label.
+fn layout_mark_labels(
+    xs: &[f64],
+    texts: &[&str],
+    x1: f64,
+    merge: f64,
+    rows: usize,
+    width: &dyn Fn(&str) -> f64,
+) -> Vec<MarkLabel> {
+    let gap = merge / 2.0;
+    let mut row_end = vec![f64::NEG_INFINITY; rows];
+    let mut out: Vec<MarkLabel> = Vec::new();
+    let mut i = 0;
+    while i < xs.len() {
+        let x = xs[i];
+        let mut j = i;
+        let mut distinct: Vec<&str> = Vec::new();
+        while j < xs.len() && xs[j] - x <= merge {
+            if !distinct.contains(&texts[j]) {
+                distinct.push(texts[j]);
+            }
+            j += 1;
+        }
+        let mut hidden = 0;
+        let mut last_placed = None;
+        for text in distinct {
+            let w = width(text);
+            let left = x + w > x1;
+            let (start, end) = if left { (x - w, x) } else { (x, x + w) };
+            match (0..rows).find(|&r| row_end[r] + gap <= start) {
+                Some(row) => {
+                    row_end[row] = end;
+                    last_placed = Some(out.len());
+                    out.push(MarkLabel {
+                        x,
+                        row,
+                        left,
+                        text: text.to_string(),
+                    });
+                }
+                None => hidden += 1,
+            }
+        }
+        if let (true, Some(k)) = (hidden > 0, last_placed) {
+            let l = &mut out[k];
+            l.text = format!("{} (+{hidden} more)", l.text);
+            if !l.left {
+                row_end[l.row] = l.x + width(&l.text);
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 /// How values of `unit` are shown on an axis whose largest value is `max`:
@@ -613,13 +700,24 @@ fn draw_panel(
                 DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, SLO_COLOR.stroke_width(2))
             });
     }
-    for (i, m) in marks.iter().enumerate() {
-        let x = (ax.tod0_s + m.t_s) / 3600.0;
-        if x < ax.x0_h || x > ax.x1_h {
-            continue;
-        }
+    let font = (FAMILY, 13).into_font().color(&MARK_COLOR);
+    let (plot_px, plot_py) = {
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        (
+            f64::from((xr.end - xr.start).max(1)),
+            f64::from((yr.end - yr.start).max(1)),
+        )
+    };
+    let per_px = (ax.x1_h - ax.x0_h) / plot_px;
+    let per_py = (y1 - y0) / plot_py;
+    let in_view: Vec<(f64, &Mark)> = marks
+        .iter()
+        .map(|m| ((ax.tod0_s + m.t_s) / 3600.0, m))
+        .filter(|(x, _)| *x >= ax.x0_h && *x <= ax.x1_h)
+        .collect();
+    for (i, (x, _)) in in_view.iter().enumerate() {
         let anno = chart.draw_series(DashedLineSeries::new(
-            vec![(x, y0), (x, y1)],
+            vec![(*x, y0), (*x, y1)],
             3,
             3,
             MARK_COLOR.stroke_width(1),
@@ -629,12 +727,37 @@ fn draw_panel(
                 DashedPathElement::new(vec![(x, y), (x + 22, y)], 3, 3, MARK_COLOR.stroke_width(1))
             });
         }
-        // Label near the top, staggered so neighbouring marks stay legible.
-        let frac = 0.96 - 0.07 * (i % 3) as f64;
+    }
+    let xs: Vec<f64> = in_view.iter().map(|(x, _)| *x).collect();
+    let texts: Vec<&str> = in_view.iter().map(|(_, m)| m.label.as_str()).collect();
+    let width = |t: &str| {
+        let w = area
+            .estimate_text_size(&format!(" {t} "), &font)
+            .map_or(7 * t.len() as u32, |(w, _)| w);
+        f64::from(w) * per_px
+    };
+    for l in layout_mark_labels(&xs, &texts, ax.x1_h, 12.0 * per_px, MARK_ROWS, &width) {
+        let y = y0 + (y1 - y0) * (0.97 - 0.065 * l.row as f64);
+        // A light box behind the text keeps it legible over data lines.
+        let w = width(&l.text);
+        let (bx0, bx1) = if l.left {
+            (l.x - w, l.x)
+        } else {
+            (l.x, l.x + w)
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(bx0, y), (bx1, y - 15.0 * per_py)],
+            WHITE.mix(0.75).filled(),
+        )))?;
+        let style = if l.left {
+            font.pos(Pos::new(HPos::Right, VPos::Top))
+        } else {
+            font.pos(Pos::new(HPos::Left, VPos::Top))
+        };
         chart.draw_series(std::iter::once(Text::new(
-            format!(" {}", m.label),
-            (x, y0 + (y1 - y0) * frac),
-            (FAMILY, 13).into_font().color(&MARK_COLOR),
+            format!(" {} ", l.text),
+            (l.x, y),
+            style.clone(),
         )))?;
     }
     // The legend goes in the upper corner whose third of the panel has the
@@ -825,4 +948,84 @@ pub fn write_overlay(
     };
     draw_figure(path, &fig, &ax, &[])
         .map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every label is 1 x unit wide; the plot ends at x = 100.
+    fn layout(xs: &[f64], texts: &[&str], rows: usize) -> Vec<MarkLabel> {
+        layout_mark_labels(xs, texts, 100.0, 0.5, rows, &|t: &str| {
+            t.len() as f64 / 10.0
+        })
+    }
+
+    fn overlaps(a: &MarkLabel, b: &MarkLabel) -> bool {
+        let span = |l: &MarkLabel| {
+            let w = l.text.len() as f64 / 10.0;
+            if l.left {
+                (l.x - w, l.x)
+            } else {
+                (l.x, l.x + w)
+            }
+        };
+        let ((a0, a1), (b0, b1)) = (span(a), span(b));
+        a.row == b.row && a0 < b1 && b0 < a1
+    }
+
+    #[test]
+    fn marks_close_together_are_labelled_once_per_distinct_label() {
+        // Five replications lose replica 2 at 10:00 and get it back between
+        // 10:01 and 10:02.
+        let xs = [10.0, 10.01, 10.02, 10.02, 10.03, 10.03];
+        let texts = [
+            "replica 2 killed",
+            "replica 2 up",
+            "replica 2 up",
+            "replica 2 up",
+            "replica 2 up",
+            "replica 2 up",
+        ];
+        let l = layout(&xs, &texts, 4);
+        let shown: Vec<&str> = l.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(shown, ["replica 2 killed", "replica 2 up"]);
+        assert_eq!((l[0].row, l[1].row), (0, 1));
+        assert!(!overlaps(&l[0], &l[1]));
+    }
+
+    #[test]
+    fn no_two_labels_overlap_when_rows_run_out() {
+        let xs: Vec<f64> = (0..40).map(|i| 10.0 + 0.6 * i as f64).collect();
+        let texts: Vec<String> = (0..40)
+            .map(|i| format!("a much longer event number {i}"))
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let l = layout(&xs, &texts, 3);
+        for (i, a) in l.iter().enumerate() {
+            assert!(a.row < 3);
+            for b in &l[i + 1..] {
+                assert!(!overlaps(a, b), "{a:?} overlaps {b:?}");
+            }
+        }
+        // Labels 2.9 wide every 0.6 need five rows: with three, some are
+        // left out (their lines are still drawn).
+        assert!(l.len() < 40 && l.len() >= 20, "{}", l.len());
+    }
+
+    #[test]
+    fn group_beyond_its_rows_says_how_many_are_hidden() {
+        let xs = [50.0, 50.1, 50.2];
+        let l = layout(&xs, &["a", "b", "c"], 2);
+        let shown: Vec<&str> = l.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(shown, ["a", "b (+1 more)"]);
+    }
+
+    #[test]
+    fn label_near_the_right_edge_is_drawn_to_the_left_of_its_line() {
+        let l = layout(&[99.5], &["a long label"], 4);
+        assert!(l[0].left);
+        let l = layout(&[50.0], &["a long label"], 4);
+        assert!(!l[0].left);
+    }
 }

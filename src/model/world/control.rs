@@ -138,6 +138,7 @@ impl World<'_> {
             return;
         }
         rep.alive = true;
+        rep.up_in_bucket = true;
         rep.ready = true;
         let vcpu = rep.vcpu;
         rep.cpu = PsCpu::new(vcpu);
