@@ -384,3 +384,55 @@ fn a_removed_replica_has_no_utilisation_after_it_goes() {
         assert!(cores.values[b].is_finite() && cores.values[b] > 0.0);
     }
 }
+
+#[test]
+fn metadata_size_costs_coderd_per_kb_sent_and_the_database_per_kb_stored() {
+    // 500 agents, 16 items every 10 s (800 items/s), of three sizes.
+    let run = |size: &str| {
+        let body = metadata_scenario(16, 10).replace(
+            r#"interval = "10s" }]"#,
+            &format!(r#"interval = "10s", size = "{size}" }}]"#),
+        );
+        assert!(body.contains(size));
+        simulate(&scenario(&format!("meta-size-{size}"), &body), 5)
+    };
+    let (small, at_cap, over) = (run("64B"), run("2048B"), run("8192B"));
+    for (r, b) in [(&small, 64.0), (&at_cap, 2048.0), (&over, 8192.0)] {
+        let bps = metric(r, "agent_metadata_bytes_per_second", "mean", &[]);
+        assert!((bps / (800.0 * b) - 1.0).abs() < 0.01, "{b} B: {bps} B/s");
+    }
+    let work = |r: &RunResult| {
+        ["0", "1"]
+            .iter()
+            .map(|i| {
+                metric(
+                    r,
+                    "coderd_cpu_work_seconds_total",
+                    "total",
+                    &[("replica", i)],
+                )
+            })
+            .sum::<f64>()
+    };
+    // coderd pays for every kB received: 800 items/s x 6.144 kB more x
+    // 0.04 ms/kB (models/coder.toml) = 0.197 cores over the 30 minutes.
+    let extra = work(&over) - work(&at_cap);
+    let expect = 800.0 * 6.144 * 0.04e-3 * 1800.0;
+    assert!((extra / expect - 1.0).abs() < 0.05, "{extra} vs {expect}");
+    assert!(work(&at_cap) > work(&small));
+    // The database stores at most 2,048 B of each value: past the cap its
+    // CPU does not grow; below it, it does.
+    let db = |r: &RunResult| metric(r, "database_cpu_utilization", "mean", &[]);
+    assert!(
+        (db(&over) / db(&at_cap) - 1.0).abs() < 0.002,
+        "{} vs {}",
+        db(&over),
+        db(&at_cap)
+    );
+    assert!(
+        db(&at_cap) > db(&small) * 1.02,
+        "{} vs {}",
+        db(&at_cap),
+        db(&small)
+    );
+}

@@ -20,6 +20,8 @@ pub struct Costs {
     pub coderd_cpu_ms_dashboard_request: f64,
     pub coderd_cpu_ms_agent_metadata_call: f64,
     pub coderd_cpu_ms_agent_metadata_item: f64,
+    /// coderd CPU per kilobyte of metadata values received, ms/kB.
+    pub coderd_cpu_ms_per_metadata_kb: f64,
     pub coderd_cpu_ms_agent_stats_call: f64,
     pub coderd_cpu_ms_agent_heartbeat: f64,
     pub coderd_cpu_ms_connect: f64,
@@ -38,6 +40,10 @@ pub struct Costs {
     pub db_cpu_ms_read_query: f64,
     pub db_cpu_ms_metadata_write: f64,
     pub db_cpu_ms_metadata_write_item: f64,
+    /// Database CPU per kilobyte of metadata values stored, ms/kB.
+    pub db_cpu_ms_per_metadata_kb: f64,
+    /// coderd truncates a metadata value to this many bytes before storing it.
+    pub metadata_value_max_bytes: f64,
     pub db_cpu_ms_stats_flush: f64,
     pub db_cpu_ms_stats_row: f64,
     pub db_cpu_ms_heartbeat_write: f64,
@@ -86,6 +92,7 @@ impl Costs {
             coderd_cpu_ms_dashboard_request: r("coderd_cpu_ms_dashboard_request")?,
             coderd_cpu_ms_agent_metadata_call: r("coderd_cpu_ms_agent_metadata_call")?,
             coderd_cpu_ms_agent_metadata_item: r("coderd_cpu_ms_agent_metadata_item")?,
+            coderd_cpu_ms_per_metadata_kb: r("coderd_cpu_ms_per_metadata_kb")?,
             coderd_cpu_ms_agent_stats_call: r("coderd_cpu_ms_agent_stats_call")?,
             coderd_cpu_ms_agent_heartbeat: r("coderd_cpu_ms_agent_heartbeat")?,
             coderd_cpu_ms_connect: r("coderd_cpu_ms_connect")?,
@@ -104,6 +111,8 @@ impl Costs {
             db_cpu_ms_read_query: r("db_cpu_ms_read_query")?,
             db_cpu_ms_metadata_write: r("db_cpu_ms_metadata_write")?,
             db_cpu_ms_metadata_write_item: r("db_cpu_ms_metadata_write_item")?,
+            db_cpu_ms_per_metadata_kb: r("db_cpu_ms_per_metadata_kb")?,
+            metadata_value_max_bytes: r("metadata_value_max_bytes")?,
             db_cpu_ms_stats_flush: r("db_cpu_ms_stats_flush")?,
             db_cpu_ms_stats_row: r("db_cpu_ms_stats_row")?,
             db_cpu_ms_heartbeat_write: r("db_cpu_ms_heartbeat_write")?,

@@ -134,6 +134,8 @@ struct Replica {
     pins: Vec<u32>,
     websockets: f64,
     meta_entries: f64,
+    /// Metadata values waiting in the batcher, kB as stored.
+    meta_kb: f64,
     meta_flush_at: Option<SimTime>,
     stats_rows: f64,
     stats_flush_at: Option<SimTime>,
@@ -191,6 +193,7 @@ struct Ids {
     capacity_failed: CounterId,
     meta_calls: RateId,
     meta_items: RateId,
+    meta_bytes: RateId,
     sessions: CounterId,
 }
 
@@ -310,6 +313,7 @@ impl<'s> World<'s> {
             capacity_failed: rec.counter("builds_capacity_failed_total", Labels::new(), "1"),
             meta_calls: rec.rate("agent_metadata_calls_per_second", Labels::new(), "1/s"),
             meta_items: rec.rate("agent_metadata_items_per_second", Labels::new(), "1/s"),
+            meta_bytes: rec.rate("agent_metadata_bytes_per_second", Labels::new(), "B/s"),
             sessions: rec.counter("user_sessions_total", Labels::new(), "1"),
         };
         let db_vcpu = s.deployment.database.vcpu;
@@ -419,6 +423,7 @@ impl<'s> World<'s> {
             pins: Vec::new(),
             websockets: 0.0,
             meta_entries: 0.0,
+            meta_kb: 0.0,
             meta_flush_at: None,
             stats_rows: 0.0,
             stats_flush_at: None,
@@ -1350,26 +1355,40 @@ impl<'s> World<'s> {
         // A group is due when its interval divides the elapsed time.
         let base = self.tick_base();
         let elapsed = base * tick as u64;
-        let items: u32 = ag
+        let max_value_b = self.costs().metadata_value_max_bytes;
+        // Items due, and their values in kB as sent and as stored (coderd
+        // truncates each value to `metadata_value_max_bytes`).
+        let (items, kb_sent, kb_stored) = ag
             .metadata
             .iter()
             .filter(|m| elapsed % m.interval.0 < base)
-            .map(|m| m.n_items)
-            .sum();
+            .fold((0u32, 0.0, 0.0), |(n, sent, stored), m| {
+                let k = f64::from(m.n_items) / 1e3;
+                (
+                    n + m.n_items,
+                    sent + k * m.item_bytes,
+                    stored + k * m.item_bytes.min(max_value_b),
+                )
+            });
         if items > 0 && r != NONE {
             let k = self.costs().clone();
             let calls = if k.metadata_agent_batching { 1 } else { items };
             let items_per_call = items as f64 / calls as f64;
+            let kb_sent_per_call = kb_sent / calls as f64;
+            let kb_stored_per_call = kb_stored / calls as f64;
             self.rec.tick(self.ids.meta_calls, now, calls as f64);
             self.rec.tick(self.ids.meta_items, now, items as f64);
+            self.rec.tick(self.ids.meta_bytes, now, kb_sent * 1e3);
             for _ in 0..calls {
                 let cpu = k.coderd_cpu_ms_agent_metadata_call
-                    + items_per_call * k.coderd_cpu_ms_agent_metadata_item;
+                    + items_per_call * k.coderd_cpu_ms_agent_metadata_item
+                    + kb_sent_per_call * k.coderd_cpu_ms_per_metadata_kb;
                 let reads = k.db_queries_agent_metadata_call;
                 match k.metadata_write_path {
                     MetadataWritePath::PerCall => {
                         let w = k.db_cpu_ms_metadata_write
-                            + items_per_call * k.db_cpu_ms_metadata_write_item;
+                            + items_per_call * k.db_cpu_ms_metadata_write_item
+                            + kb_stored_per_call * k.db_cpu_ms_per_metadata_kb;
                         self.start_request(
                             now,
                             C_AGENT,
@@ -1392,6 +1411,7 @@ impl<'s> World<'s> {
                         );
                         let rep = &mut self.replicas[r as usize];
                         rep.meta_entries += items_per_call;
+                        rep.meta_kb += kb_stored_per_call;
                         if rep.meta_entries >= k.metadata_flush_max_entries {
                             self.flush_meta(now, r as usize);
                         } else if rep.meta_flush_at.is_none() {
@@ -1460,10 +1480,13 @@ impl<'s> World<'s> {
 
     fn flush_meta(&mut self, now: SimTime, r: usize) {
         let entries = std::mem::take(&mut self.replicas[r].meta_entries);
+        let kb = std::mem::take(&mut self.replicas[r].meta_kb);
         self.replicas[r].meta_flush_at = None;
         if entries > 0.0 {
             let k = self.costs();
-            let w = k.db_cpu_ms_metadata_write + entries * k.db_cpu_ms_metadata_write_item;
+            let w = k.db_cpu_ms_metadata_write
+                + entries * k.db_cpu_ms_metadata_write_item
+                + kb * k.db_cpu_ms_per_metadata_kb;
             self.start_db_only(now, w, 1.0);
         }
     }
@@ -1770,6 +1793,7 @@ impl<'s> World<'s> {
             rep.ready = false;
             rep.epoch = rep.epoch.wrapping_add(1);
             rep.meta_entries = 0.0;
+            rep.meta_kb = 0.0;
             rep.stats_rows = 0.0;
             rep.meta_flush_at = None;
             rep.stats_flush_at = None;
