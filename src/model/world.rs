@@ -202,7 +202,9 @@ pub struct World<'s> {
     pub q: DefaultEventSet<Ev>,
     pub rec: Recorder,
     pub prov: Provisioners,
-    costs: Option<Costs>,
+    /// Shared so that a handler can hold the costs while it mutates the
+    /// world (an `Rc` clone, not a copy of every parameter).
+    costs: Option<std::rc::Rc<Costs>>,
     replicas: Vec<Replica>,
     db: PsCpu,
     db_vcpu: f64,
@@ -249,7 +251,7 @@ impl<'s> World<'s> {
         let mut rec = Recorder::new(s.warmup, s.bucket, s.duration);
         let mut q = DefaultEventSet::new();
         let prov = Provisioners::new(s, streams, &mut rec, &mut q);
-        let costs = Costs::from_model(&s.model).ok();
+        let costs = Costs::from_model(&s.model).ok().map(std::rc::Rc::new);
         let ids = Ids {
             rps: CLASSES
                 .iter()
@@ -405,6 +407,15 @@ impl<'s> World<'s> {
         self.costs
             .as_ref()
             .expect("validated at load: a deployment with coderd has costs")
+    }
+
+    /// The costs, held apart from `self` (a reference count, not a copy).
+    fn costs_rc(&self) -> std::rc::Rc<Costs> {
+        std::rc::Rc::clone(
+            self.costs
+                .as_ref()
+                .expect("validated at load: a deployment with coderd has costs"),
+        )
     }
 
     fn new_replica_slot(&mut self, builtin_group: Option<usize>) -> usize {
@@ -1371,7 +1382,7 @@ impl<'s> World<'s> {
                 )
             });
         if items > 0 && r != NONE {
-            let k = self.costs().clone();
+            let k = self.costs_rc();
             let calls = if k.metadata_agent_batching { 1 } else { items };
             let items_per_call = items as f64 / calls as f64;
             let kb_sent_per_call = kb_sent / calls as f64;
@@ -1493,7 +1504,7 @@ impl<'s> World<'s> {
 
     fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
         {
-            let k = self.costs().clone();
+            let k = self.costs_rc();
             let reads = k.db_queries_agent_stats_call;
             // A report that counts open sessions bumps the workspace's activity
             // (deadline and last_used_at) inside the request, as coderd v2.x did.
