@@ -736,8 +736,11 @@ fn draw_panel(
             .map_or(7 * t.len() as u32, |(w, _)| w);
         f64::from(w) * per_px
     };
-    for l in layout_mark_labels(&xs, &texts, ax.x1_h, 12.0 * per_px, MARK_ROWS, &width) {
-        let y = y0 + (y1 - y0) * (0.97 - 0.065 * l.row as f64);
+    // At most the rows that fit in the top half of the panel.
+    let rows = MARK_ROWS.min(((plot_py / 2.0 / 16.0) as usize).max(1));
+    for l in layout_mark_labels(&xs, &texts, ax.x1_h, 12.0 * per_px, rows, &width) {
+        // Rows 16 px apart from just under the top, whatever the panel height.
+        let y = y1 - (4.0 + 16.0 * l.row as f64) * per_py;
         // A light box behind the text keeps it legible over data lines.
         let w = width(&l.text);
         let (bx0, bx1) = if l.left {
