@@ -263,4 +263,16 @@ fn growth_repeats_the_search_per_user_count_and_plots_it() {
         png_size(&dir.join("g/growth.png")),
         capsim::report::plot::SIZE
     );
+    // Every user count's candidates are written, and size.md links each.
+    let md = std::fs::read_to_string(dir.join("g/size.md")).unwrap();
+    for u in ["100", "200", "400"] {
+        let csv = format!("candidates-{u}.csv");
+        let (_, rows) = read_csv(&dir.join("g").join(&csv));
+        assert!(!rows.is_empty(), "{csv}");
+        assert!(md.contains(&format!("]({csv})")), "{csv} not linked");
+    }
+    assert!(
+        !md.contains("(candidates.csv)"),
+        "a link to a file not written"
+    );
 }

@@ -45,7 +45,7 @@ pub struct SizeArgs {
     /// start_time=07:00 (to simulate only the peak). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Write size.md and candidates.csv (and growth.*) here [default: reports/size/<id>/].
+    /// Write size.md and candidates.csv (with --growth: growth.*, and candidates-<users>.csv per user count) here [default: reports/size/<id>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores). Results do not depend on it.
@@ -160,11 +160,14 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
                 println!("== {} users", p.users);
                 print!("{}", size_report::text(&p.result, secs));
                 println!();
-                md += &size_report::markdown(&p.result, secs).replacen(
-                    "# Sizing:",
-                    &format!("# {} users:", p.users),
-                    1,
-                );
+                // Each user count's candidates go to their own file.
+                let csv = format!("candidates-{}.csv", p.users);
+                md += &size_report::markdown(&p.result, secs)
+                    .replacen("# Sizing:", &format!("# {} users:", p.users), 1)
+                    .replace(
+                        "[candidates.csv](candidates.csv)",
+                        &format!("[{csv}]({csv})"),
+                    );
                 md.push('\n');
             },
         )
@@ -177,7 +180,12 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     let md = size_report::growth_markdown(&points) + &md;
     std::fs::write(dir.join("size.md"), md)
         .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
-    let files = size_report::write_growth(&dir, &points)?;
+    let mut files = size_report::write_growth(&dir, &points)?;
+    for p in &points {
+        let csv = format!("candidates-{}.csv", p.users);
+        size_report::write_candidates(&dir.join(&csv), &p.result)?;
+        files.push(csv);
+    }
     println!(
         "growth: {} user counts, {total_sims} simulations in {:.1} s",
         points.len(),
