@@ -6,6 +6,10 @@
 //! analytic value lies outside the 99% Student-t interval of the
 //! replication means. Mean build time is 1 s, so waits never come near the
 //! model's 30-minute pending time-out (no reneging, a pure M/M/c).
+//!
+//! Beyond the grid, a property test draws (c, rho, mean build time, seed)
+//! at random (10 cases from a fixed generator seed) and checks the same
+//! three oracles; an 8% error in the mean wait fails it.
 
 mod foundation_support;
 
@@ -125,24 +129,44 @@ struct Point {
 }
 
 fn simulate_point(i: usize, c: u32, rho: f64) -> Point {
-    let lambda_per_s = rho * c as f64 / MEAN_SERVICE_S;
+    simulate_mmc(
+        &format!("mmc-c{c}-rho{}", (rho * 100.0).round()),
+        9_000 + i as u64,
+        c,
+        rho,
+        MEAN_SERVICE_S,
+        builds_per_replication(rho),
+    )
+}
+
+/// Simulate M/M/c with `c` daemons at utilisation `rho` and mean build time
+/// `mean_service_s`, `REPLICATIONS` replications of about `builds` builds
+/// each after a warm-up.
+fn simulate_mmc(
+    name: &str,
+    seed: u64,
+    c: u32,
+    rho: f64,
+    mean_service_s: f64,
+    builds: f64,
+) -> Point {
+    let lambda_per_s = rho * c as f64 / mean_service_s;
     // Relaxation time of M/M/c in heavy traffic, about 1 / (c mu (1 - sqrt rho)^2);
     // warm up for ten of them (starting empty biases waits low).
-    let relax_s = MEAN_SERVICE_S / (c as f64 * (1.0 - rho.sqrt()).powi(2));
+    let relax_s = mean_service_s / (c as f64 * (1.0 - rho.sqrt()).powi(2));
     let warmup_s = (10.0 * relax_s).ceil();
-    let duration_s = warmup_s + (builds_per_replication(rho) / lambda_per_s).ceil();
+    let duration_s = warmup_s + (builds / lambda_per_s).ceil();
     let model = model_path();
-    let name = format!("mmc-c{c}-rho{}", (rho * 100.0).round());
     let scenario = QueueSpec {
-        name: &name,
+        name,
         model: &model,
         c,
         lambda_per_s,
-        build_time: &format!("{{ dist = \"exponential\", mean = \"{MEAN_SERVICE_S}s\" }}"),
+        build_time: &format!("{{ dist = \"exponential\", mean = \"{mean_service_s}s\" }}"),
         duration_s,
         warmup_s,
         bucket_s: ((duration_s - warmup_s) / 10.0).ceil(),
-        seed: 9_000 + i as u64,
+        seed,
     }
     .load(&scratch(&format!("erlang_c/{name}")));
     let runs: Vec<capsim::RunResult> = (0..REPLICATIONS)
@@ -250,4 +274,36 @@ fn wait_probability_matches_erlang_c() {
 #[test]
 fn utilisation_matches_offered_load() {
     check("utilisation", |p| &p.utilization, |p| p.rho, 0.02);
+}
+
+proptest::proptest! {
+    // Random (c, rho, mean build time) beyond the grid; a fixed generator
+    // seed keeps the cases (and so the test) the same on every run.
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 10,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_122),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// For any M/M/c the simulated mean wait, P(wait > 0) and utilisation
+    /// hold Erlang C and the offered load inside their 99% intervals.
+    #[test]
+    fn any_mmc_queue_matches_erlang_c(
+        c in 1u32..=12,
+        rho in 0.5f64..0.9,
+        mean_service_s in 0.5f64..20.0,
+        seed in 0u64..1_000_000,
+    ) {
+        // Enough builds wait to estimate P(wait) (it is >= 2% on this domain).
+        proptest::prop_assume!(erlang_c(c, rho * c as f64) > 0.005);
+        let name = format!("mmc-prop-{seed}");
+        let p = simulate_mmc(&name, seed, c, rho, mean_service_s, 40_000.0);
+        let wait = erlang_c_mean_wait_s(c, p.lambda_per_s, mean_service_s);
+        let pw = erlang_c(c, p.lambda_per_s * mean_service_s);
+        let ctx = format!("c={c} rho={rho:.3} service={mean_service_s:.2}s");
+        proptest::prop_assert!(p.wait_mean_s.contains(wait), "{ctx}: mean wait {wait} vs {:?}", p.wait_mean_s);
+        proptest::prop_assert!(p.wait_probability.contains(pw), "{ctx}: P(wait) {pw} vs {:?}", p.wait_probability);
+        proptest::prop_assert!(p.utilization.contains(rho), "{ctx}: utilisation {rho} vs {:?}", p.utilization);
+    }
 }
