@@ -29,6 +29,15 @@ fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
             }
         }
         "ratio" => format!("{:.1}%", v * 100.0),
+        // Sizes in the decimal unit the reference reads best in.
+        "B" | "B/s" => {
+            let per_s = if unit == "B/s" { "/s" } else { "" };
+            let (k, u) = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+                .into_iter()
+                .find(|(k, _)| a >= *k)
+                .unwrap_or((1.0, "B"));
+            format!("{} {u}{per_s}", fmt_scaled(v / k, "1", a / k))
+        }
         _ => {
             let n = if a == 0.0 || a >= 100.0 {
                 format!("{v:.0}")
@@ -39,6 +48,9 @@ fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
             };
             if unit == "1" || unit.is_empty() {
                 n
+            } else if unit == "1/s" {
+                // A rate of events: "5.16/s", not "5.16 1/s".
+                format!("{n}/s")
             } else {
                 format!("{n} {unit}")
             }
@@ -143,4 +155,21 @@ pub fn summary_table_with_notes(s: &Summary, notes: &[&str]) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_value;
+
+    #[test]
+    fn values_read_in_their_unit() {
+        assert_eq!(fmt_value(Some(5.16), "1/s"), "5.16/s");
+        assert_eq!(fmt_value(Some(120.0), "1/s"), "120/s");
+        assert_eq!(fmt_value(Some(128_000.0), "B/s"), "128 kB/s");
+        assert_eq!(fmt_value(Some(16e9), "B"), "16.00 GB");
+        assert_eq!(fmt_value(Some(512.0), "B"), "512 B");
+        assert_eq!(fmt_value(Some(0.125), "ratio"), "12.5%");
+        assert_eq!(fmt_value(Some(0.25), "s"), "250.0 ms");
+        assert_eq!(fmt_value(Some(3.0), "vCPU"), "3.00 vCPU");
+    }
 }
