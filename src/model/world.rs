@@ -205,6 +205,8 @@ pub struct World<'s> {
     /// Shared so that a handler can hold the costs while it mutates the
     /// world (an `Rc` clone, not a copy of every parameter).
     costs: Option<std::rc::Rc<Costs>>,
+    /// The agents' timer, derived once from the scenario and the costs.
+    timer: AgentTimer,
     replicas: Vec<Replica>,
     db: PsCpu,
     db_vcpu: f64,
@@ -244,6 +246,74 @@ pub struct World<'s> {
 fn backoff_s(rng: &mut SimRng, attempt: u32, min_s: f64, max_s: f64) -> f64 {
     let base = (min_s * 2f64.powi(attempt.min(30) as i32)).min(max_s);
     base * rng.random_range(0.8..1.2)
+}
+
+/// One metadata group as the agent timer sees it.
+struct MetaGroupTick {
+    interval_ns: u64,
+    n_items: u32,
+    /// Its items' values per report, kB as sent.
+    kb_sent: f64,
+    /// The same as stored: coderd truncates each value to
+    /// `metadata_value_max_bytes`.
+    kb_stored: f64,
+}
+
+/// The agent timer: constants of a run, computed once instead of on every
+/// tick of every agent.
+struct AgentTimer {
+    /// Period, ns: the fastest metadata interval, or the stats interval for
+    /// a template without metadata.
+    base_ns: u64,
+    /// Agent stats go every this many ticks (the stats interval rounded to
+    /// whole ticks).
+    stats_every: u32,
+    groups: Vec<MetaGroupTick>,
+}
+
+impl AgentTimer {
+    fn new(ag: &crate::scenario::Agents, costs: Option<&Costs>) -> AgentTimer {
+        let base_ns = ag
+            .metadata
+            .iter()
+            .map(|m| m.interval.0)
+            .min()
+            .unwrap_or(ag.stats_interval.0);
+        let max_value_b = costs.map_or(f64::INFINITY, |k| k.metadata_value_max_bytes);
+        AgentTimer {
+            base_ns,
+            stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
+            groups: ag
+                .metadata
+                .iter()
+                .map(|m| {
+                    let k = f64::from(m.n_items) / 1e3;
+                    MetaGroupTick {
+                        interval_ns: m.interval.0,
+                        n_items: m.n_items,
+                        kb_sent: k * m.item_bytes,
+                        kb_stored: k * m.item_bytes.min(max_value_b),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn base_s(&self) -> f64 {
+        self.base_ns as f64 / 1e9
+    }
+
+    /// Items due at tick `tick` (a group is due when its interval divides
+    /// the elapsed time) and their values in kB, as sent and as stored.
+    fn due(&self, tick: u32) -> (u32, f64, f64) {
+        let elapsed = self.base_ns * tick as u64;
+        self.groups
+            .iter()
+            .filter(|g| elapsed % g.interval_ns < self.base_ns)
+            .fold((0, 0.0, 0.0), |(n, sent, stored), g| {
+                (n + g.n_items, sent + g.kb_sent, stored + g.kb_stored)
+            })
+    }
 }
 
 impl<'s> World<'s> {
@@ -332,6 +402,7 @@ impl<'s> World<'s> {
             q,
             rec,
             prov,
+            timer: AgentTimer::new(&s.workload.agents, costs.as_deref()),
             costs,
             replicas: Vec::new(),
             db: PsCpu::new(db_vcpu),
@@ -403,19 +474,11 @@ impl<'s> World<'s> {
         w
     }
 
-    fn costs(&self) -> &Costs {
+    /// The costs; `Rc::clone` them to hold them while mutating the world.
+    fn costs(&self) -> &std::rc::Rc<Costs> {
         self.costs
             .as_ref()
             .expect("validated at load: a deployment with coderd has costs")
-    }
-
-    /// The costs, held apart from `self` (a reference count, not a copy).
-    fn costs_rc(&self) -> std::rc::Rc<Costs> {
-        std::rc::Rc::clone(
-            self.costs
-                .as_ref()
-                .expect("validated at load: a deployment with coderd has costs"),
-        )
     }
 
     fn new_replica_slot(&mut self, builtin_group: Option<usize>) -> usize {
@@ -1306,10 +1369,10 @@ impl<'s> World<'s> {
                 // Ticks run on the fastest metadata interval (the stats interval
                 // without metadata), first at a random phase; stats ride on every
                 // n-th tick at a random phase.
-                let m0 = self.tick_base_s();
+                let m0 = self.timer.base_s();
                 let rng = &mut self.users[user as usize].net_rng;
                 let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
-                let ticks_per_stats = self.stats_every_ticks();
+                let ticks_per_stats = self.timer.stats_every;
                 let phase = self.users[user as usize]
                     .net_rng
                     .random_range(0..ticks_per_stats);
@@ -1362,27 +1425,9 @@ impl<'s> World<'s> {
             return;
         }
         let r = self.conns[a.conn as usize].replica;
-        let ag = &self.s.workload.agents;
-        // A group is due when its interval divides the elapsed time.
-        let base = self.tick_base();
-        let elapsed = base * tick as u64;
-        let max_value_b = self.costs().metadata_value_max_bytes;
-        // Items due, and their values in kB as sent and as stored (coderd
-        // truncates each value to `metadata_value_max_bytes`).
-        let (items, kb_sent, kb_stored) = ag
-            .metadata
-            .iter()
-            .filter(|m| elapsed % m.interval.0 < base)
-            .fold((0u32, 0.0, 0.0), |(n, sent, stored), m| {
-                let k = f64::from(m.n_items) / 1e3;
-                (
-                    n + m.n_items,
-                    sent + k * m.item_bytes,
-                    stored + k * m.item_bytes.min(max_value_b),
-                )
-            });
+        let (items, kb_sent, kb_stored) = self.timer.due(tick);
         if items > 0 && r != NONE {
-            let k = self.costs_rc();
+            let k = std::rc::Rc::clone(self.costs());
             let calls = if k.metadata_agent_batching { 1 } else { items };
             let items_per_call = items as f64 / calls as f64;
             let kb_sent_per_call = kb_sent / calls as f64;
@@ -1442,7 +1487,7 @@ impl<'s> World<'s> {
                 }
             }
         }
-        if r != NONE && tick % self.stats_every_ticks() == self.agents[user as usize].stats_phase {
+        if r != NONE && tick % self.timer.stats_every == self.agents[user as usize].stats_phase {
             self.agent_stats(now, user, r);
         }
         // The agent sends a report on its 1 s report tick after the items'
@@ -1450,14 +1495,14 @@ impl<'s> World<'s> {
         // report tick 1s), so each report lags its interval's tick by a
         // varying fraction of a second: drawn anew each tick, without drift.
         let lag = SimTime::from_secs_f64(
-            self.users[user as usize].net_rng.random_range(0.0..1.0) * (base as f64 / 1e9).min(1.0),
+            self.users[user as usize].net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0),
         );
         let a = &mut self.agents[user as usize];
         // Tick 0 of a connection is not lagged.
         let prev = std::mem::replace(&mut a.meta_lag, lag);
         let prev = if tick == 0 { SimTime::ZERO } else { prev };
         self.q.push(
-            now - prev + SimTime(base) + lag,
+            now - prev + SimTime(self.timer.base_ns) + lag,
             PRIO_ACTION,
             Ev::AgentMeta {
                 user,
@@ -1465,28 +1510,6 @@ impl<'s> World<'s> {
                 tick: tick.wrapping_add(1),
             },
         );
-    }
-
-    /// Agent stats go every this many metadata ticks (the stats interval
-    /// rounded to whole ticks of the fastest metadata interval).
-    fn stats_every_ticks(&self) -> u32 {
-        let ag = &self.s.workload.agents;
-        ((ag.stats_interval.0 as f64 / self.tick_base() as f64).round() as u32).max(1)
-    }
-
-    /// The agent timer's period, ns: the fastest metadata interval, or the
-    /// stats interval for a template without metadata.
-    fn tick_base(&self) -> u64 {
-        let ag = &self.s.workload.agents;
-        ag.metadata
-            .iter()
-            .map(|m| m.interval.0)
-            .min()
-            .unwrap_or(ag.stats_interval.0)
-    }
-
-    fn tick_base_s(&self) -> f64 {
-        self.tick_base() as f64 / 1e9
     }
 
     fn flush_meta(&mut self, now: SimTime, r: usize) {
@@ -1504,7 +1527,7 @@ impl<'s> World<'s> {
 
     fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
         {
-            let k = self.costs_rc();
+            let k = std::rc::Rc::clone(self.costs());
             let reads = k.db_queries_agent_stats_call;
             // A report that counts open sessions bumps the workspace's activity
             // (deadline and last_used_at) inside the request, as coderd v2.x did.
