@@ -14,6 +14,7 @@ use crate::engine::metrics::{Labels, Metric, TimeSeries};
 use crate::scenario::{Bound, Scenario, Slo};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use std::collections::BTreeMap;
 
 /// Something that happened at a point in time, drawn on plots (replica loss, scale event).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,18 +124,27 @@ fn finite(x: f64) -> Option<f64> {
 
 impl Summary {
     /// Aggregate replications of one scenario (in replication order).
+    ///
+    /// Metrics are matched across replications by (name, statistic,
+    /// labels), in first-seen order, not by position: a replica an
+    /// autoscaler added in one replication adds metrics to that run only,
+    /// and each metric is averaged over the replications that have it.
     pub fn from_runs(scenario: &Scenario, seed: u64, runs: &[RunResult]) -> Summary {
-        let first = runs.first().expect("at least one replication");
-        let metrics: Vec<SummaryMetric> = first
-            .metrics
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let xs: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|r| r.metrics.get(i))
-                    .map(|x| x.value)
-                    .collect();
+        assert!(!runs.is_empty(), "at least one replication");
+        let mut index: BTreeMap<(&str, &str, &Labels), usize> = BTreeMap::new();
+        let mut seen: Vec<(&Metric, Vec<f64>)> = Vec::new();
+        for m in runs.iter().flat_map(|r| &r.metrics) {
+            let i = *index
+                .entry((m.name.as_str(), m.stat.as_str(), &m.labels))
+                .or_insert_with(|| {
+                    seen.push((m, Vec::new()));
+                    seen.len() - 1
+                });
+            seen[i].1.push(m.value);
+        }
+        let metrics: Vec<SummaryMetric> = seen
+            .into_iter()
+            .map(|(m, xs)| {
                 let (mean, ci) = mean_ci95(&xs);
                 SummaryMetric {
                     name: m.name.clone(),
@@ -205,5 +215,52 @@ mod tests {
         // t(0.975, 3) = 3.182446; sd = 1.290994; half-width = 2.054
         assert!((hi - lo - 2.0 * 2.054_275).abs() < 1e-3, "{lo} {hi}");
         assert!(mean_ci95(&[5.0]).1.is_none());
+    }
+
+    #[test]
+    fn replications_are_matched_by_metric_not_position() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sc = crate::scenario::load(&root.join("scenarios/build-queue/mmc.toml")).unwrap();
+        let a = crate::simulate(&sc, 1);
+        let mut b = crate::simulate(&sc, 2);
+        // Replication b grew a metric that a has not (an autoscaled replica),
+        // ahead of the others.
+        b.metrics.insert(
+            0,
+            Metric {
+                name: "extra".into(),
+                stat: "mean".into(),
+                labels: Labels::new(),
+                value: 7.0,
+                unit: "1".into(),
+            },
+        );
+        let s = Summary::from_runs(&sc, 1, &[a.clone(), b.clone()]);
+        for m in &a.metrics {
+            let other = b
+                .metrics
+                .iter()
+                .find(|x| (&x.name, &x.stat, &x.labels) == (&m.name, &m.stat, &m.labels))
+                .unwrap();
+            let got = s
+                .metrics
+                .iter()
+                .find(|x| (&x.name, &x.stat, &x.labels) == (&m.name, &m.stat, &m.labels))
+                .unwrap();
+            let want = (m.value + other.value) / 2.0;
+            assert!(
+                got.value
+                    .is_none_or(|v| (v - want).abs() <= 1e-9 * want.abs().max(1.0)),
+                "{} {}: {:?} vs {want}",
+                m.name,
+                m.stat,
+                got.value
+            );
+        }
+        // The extra metric is averaged over the one replication that has it,
+        // after the metrics of the first replication.
+        assert_eq!(s.metrics.last().unwrap().name, "extra");
+        assert_eq!(s.metrics.last().unwrap().value, Some(7.0));
+        assert_eq!(s.metrics.len(), a.metrics.len() + 1);
     }
 }
