@@ -11,7 +11,7 @@
 //! ```
 
 use crate::engine::metrics::{Labels, Metric, TimeSeries};
-use crate::scenario::{Bound, Scenario, Slo};
+use crate::scenario::{Scenario, Slo};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::collections::BTreeMap;
@@ -82,13 +82,19 @@ pub struct Summary {
     pub slo: Vec<SloVerdict>,
 }
 
+/// Mean of `xs` (NaN when empty).
+pub fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        f64::NAN
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
 /// Mean and 95% Student-t interval of `xs` (no interval for fewer than 2 values).
 pub fn mean_ci95(xs: &[f64]) -> (f64, Option<(f64, f64)>) {
     let n = xs.len();
-    if n == 0 {
-        return (f64::NAN, None);
-    }
-    let mean = xs.iter().sum::<f64>() / n as f64;
+    let mean = mean(xs);
     if n < 2 {
         return (mean, None);
     }
@@ -116,6 +122,15 @@ fn t975(df: usize) -> f64 {
         }
         c[df]
     })
+}
+
+/// The distinct notes of some replications, sorted (each replication
+/// repeats the notes they share).
+pub fn distinct_notes<'a>(notes: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = notes.into_iter().cloned().collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -182,20 +197,14 @@ impl Summary {
 
 /// Find the summary metric an SLO refers to: name, stat and every SLO label.
 pub fn find_for_slo<'a>(slo: &Slo, metrics: &'a [SummaryMetric]) -> Option<&'a SummaryMetric> {
-    metrics.iter().find(|m| {
-        m.name == slo.metric
-            && m.stat == slo.stat
-            && slo.labels.iter().all(|(k, v)| m.labels.get(k) == Some(v))
-    })
+    metrics
+        .iter()
+        .find(|m| slo.matches(&m.name, &m.stat, &m.labels))
 }
 
 fn verdict(slo: &Slo, metrics: &[SummaryMetric]) -> SloVerdict {
     let value = find_for_slo(slo, metrics).and_then(|m| m.value);
-    let pass = match (value, slo.bound) {
-        (Some(v), Bound::AtMost) => v <= slo.target,
-        (Some(v), Bound::AtLeast) => v >= slo.target,
-        (None, _) => false,
-    };
+    let pass = slo.is_met(value);
     SloVerdict {
         name: slo.name.clone(),
         target: slo.target,

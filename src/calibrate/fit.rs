@@ -6,7 +6,7 @@ use super::targets::{self, Target};
 use crate::engine::rng::replication_seed;
 use crate::model::costs::Costs;
 use crate::model::params::{ModelParams, ParamValue};
-use crate::result::mean_ci95;
+use crate::result::{mean, mean_ci95};
 use crate::scenario::{self, Scenario};
 use crate::simulate;
 use rayon::prelude::*;
@@ -262,14 +262,6 @@ impl Setup {
             f += tg.weight * tg.residual(m).powi(2);
         }
         f
-    }
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
-        f64::NAN
-    } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
     }
 }
 

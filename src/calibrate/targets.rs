@@ -388,15 +388,11 @@ impl Target {
         if let Some(p) = &self.per {
             s = format!("{s} / {p}");
         }
-        if !self.labels.is_empty() {
-            let l: Vec<String> = self
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            s = format!("{s}{{{}}}", l.join(","));
-        }
-        s = format!("{s} {}", self.stat);
+        s = format!(
+            "{s}{} {}",
+            crate::report::text::braced(&self.labels),
+            self.stat
+        );
         if self.window.is_some() {
             if self.bucket_stat != "mean" {
                 s = format!("{s} of bucket {}", self.bucket_stat);

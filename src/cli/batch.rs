@@ -89,7 +89,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
         eprintln!("error: no scenario files (*.toml) found");
         return Ok(EXIT_BAD_INPUT);
     }
-    let done = match run_all(exec, scenarios, "batch")? {
+    let done = match run_all(exec, scenarios, Vec::new(), "batch")? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };

@@ -3,7 +3,7 @@
 //! stored and reported as soon as its last replication finishes.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
-use crate::compare::prices::MonthlyCost;
+use crate::compare::prices::{MonthlyCost, PriceList};
 use crate::engine::rng::replication_seed;
 use crate::report::{self, ReportInput, series, text};
 use crate::result::{RunResult, Summary};
@@ -18,30 +18,6 @@ use std::time::Instant;
 
 /// Where reports go without `--out`, relative to the working directory.
 pub const REPORTS_ROOT: &str = "reports";
-
-/// A scenario run with all its replications.
-pub struct Outcome {
-    pub scenario: Scenario,
-    pub seed: u64,
-    pub runs: Vec<RunResult>,
-    pub summary: Summary,
-}
-
-/// Run `replications` replications of `scenario` in parallel on the current
-/// rayon pool. The result does not depend on the number of threads.
-pub fn run_replications(scenario: &Scenario, seed: u64, replications: u32) -> Outcome {
-    let runs: Vec<RunResult> = (0..replications)
-        .into_par_iter()
-        .map(|r| simulate(scenario, replication_seed(seed, r)))
-        .collect();
-    let summary = Summary::from_runs(scenario, seed, &runs);
-    Outcome {
-        scenario: scenario.clone(),
-        seed,
-        runs,
-        summary,
-    }
-}
 
 /// Load every scenario; print each error; `None` if any failed.
 pub fn load_all(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
@@ -65,6 +41,9 @@ pub struct Job {
     pub seed: u64,
     /// Its report folder when `--out` names one (else `reports/<scenario>/<run-id>/`).
     pub report_dir: Option<PathBuf>,
+    /// Its price list when loaded already (`capsim run`); else the one the
+    /// scenario names is loaded when the run has finished.
+    pub prices: Option<PriceList>,
 }
 
 /// A scenario whose replications have all finished.
@@ -76,6 +55,8 @@ pub struct Done {
     /// Set when the run was stored.
     pub stored: bool,
     pub report_dir: Option<PathBuf>,
+    /// The monthly cost, or why there is none; `None` without a price file.
+    pub cost: Option<Result<MonthlyCost, String>>,
     /// Storing or reporting failed.
     pub error: Option<String>,
 }
@@ -146,15 +127,9 @@ pub fn out_dirs<'a>(
     out: Option<&Path>,
     names: impl Iterator<Item = &'a str>,
 ) -> Vec<Option<PathBuf>> {
-    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
-    names
-        .map(|n| {
-            let base = report::safe_name(n);
-            let k = seen.entry(base.clone()).or_insert(0);
-            *k += 1;
-            let name = if *k == 1 { base } else { format!("{base}-{k}") };
-            out.map(|d| d.join(name))
-        })
+    crate::compare::unique_names(names.map(report::safe_name).collect())
+        .into_iter()
+        .map(|name| out.map(|d| d.join(name)))
         .collect()
 }
 
@@ -164,9 +139,8 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
     let sc = &job.scenario;
     let summary = Summary::from_runs(sc, job.seed, &runs);
     let agg = series::aggregate(&runs);
-    let mut notes: Vec<String> = runs.iter().flat_map(|r| r.notes.clone()).collect();
-    notes.sort();
-    notes.dedup();
+    let notes = crate::result::distinct_notes(runs.iter().flat_map(|r| &r.notes));
+    let cost = crate::compare::prices::cost_of_run(sc, job.prices.as_ref(), &summary);
     Timings::add(&sinks.timings.aggregate_ns, t);
     let finished_at = store::now_utc();
     let mut run_id = store::new_run_id(started_at);
@@ -215,6 +189,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
             run_id: &run_id,
             stored,
             started_at,
+            cost: cost.as_ref(),
         };
         match report::write_report(&dir, &input) {
             Ok(_) => report_dir = Some(dir),
@@ -228,6 +203,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
         run_id,
         stored,
         report_dir,
+        cost,
         error: (!errors.is_empty()).then(|| errors.join("; ")),
     }
 }
@@ -320,6 +296,7 @@ pub fn done_line(d: &Done, db: &Path) -> String {
 pub fn run_all(
     exec: &ExecArgs,
     scenarios: Vec<Scenario>,
+    prices: Vec<Option<PriceList>>,
     what: &str,
 ) -> anyhow::Result<Result<Vec<Done>, i32>> {
     // The wall clock and the store's time include opening the store (and
@@ -341,6 +318,9 @@ pub fn run_all(
         exec.out.as_deref(),
         scenarios.iter().map(|s| s.name.as_str()),
     );
+    // Scenarios without a loaded price list (all of them in a batch) load
+    // their own when they finish.
+    let mut prices = prices.into_iter();
     let jobs: Vec<Job> = scenarios
         .into_iter()
         .zip(dirs)
@@ -348,6 +328,7 @@ pub fn run_all(
             seed: exec.seed.unwrap_or(s.seed),
             scenario: s,
             report_dir,
+            prices: prices.next().flatten(),
         })
         .collect();
     let pool = super::pool(exec.jobs)?;
@@ -383,7 +364,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     else {
         return Ok(EXIT_BAD_INPUT);
     };
-    let costed = scenarios.clone();
     for s in &scenarios {
         if s.is_abstract {
             eprintln!(
@@ -392,19 +372,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             );
         }
     }
-    let done = match run_all(exec, scenarios, "simulating")? {
+    let done = match run_all(exec, scenarios, prices, "simulating")? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
-    let costs: Vec<Option<Result<MonthlyCost, String>>> = done
-        .iter()
-        .zip(&costed)
-        .zip(&prices)
-        .map(|((d, s), p)| {
-            p.as_ref()
-                .map(|p| crate::compare::prices::monthly_cost(s, p, Some(&d.summary)))
-        })
-        .collect();
     match args.format {
         Format::Json => {
             /// The summary contract, plus `monthly_cost` when a price file applies.
@@ -417,21 +388,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
             }
             let all: Vec<WithCost> = done
                 .iter()
-                .zip(&costs)
-                .map(|(d, c)| WithCost {
+                .map(|d| WithCost {
                     summary: &d.summary,
-                    monthly_cost: c.as_ref().and_then(|c| c.as_ref().ok()),
+                    monthly_cost: d.cost.as_ref().and_then(|c| c.as_ref().ok()),
                 })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Format::Table => {
-            for (d, c) in done.iter().zip(&costs) {
-                let notes: Vec<&str> = d.notes.iter().map(String::as_str).collect();
-                let table = text::summary_table_with_notes(&d.summary, &notes);
+            for d in &done {
+                let table = text::summary_table(&d.summary, &d.notes);
                 print!("{}", table.trim_end_matches('\n'));
                 println!();
-                match c {
+                match &d.cost {
                     Some(Ok(c)) => print!("{}", c.text()),
                     Some(Err(e)) => println!("  monthly cost: cannot cost: {e}"),
                     None => {}

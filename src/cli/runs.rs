@@ -64,8 +64,7 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                             i.model_sha256
                         );
                         println!("  capsim    {}", i.capsim_version);
-                        let notes: Vec<&str> = r.notes.iter().map(String::as_str).collect();
-                        print!("{}", text::summary_table_with_notes(&r.summary, &notes));
+                        print!("{}", text::summary_table(&r.summary, &r.notes));
                     }
                 }
             }

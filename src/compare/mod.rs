@@ -23,12 +23,10 @@ pub mod size;
 pub mod size_report;
 
 use crate::engine::metrics::{Labels, Series, TimeSeries};
-use crate::engine::rng::replication_seed;
 use crate::report::KEY_METRICS;
 use crate::report::series::{AggSeries, aggregate};
 use crate::result::{RunResult, Summary, mean_ci95};
 use crate::scenario::{Bound, Scenario, Slo};
-use crate::simulate;
 use prices::{MonthlyCost, PriceList};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -203,7 +201,7 @@ impl ArchResult {
     }
     /// Every SLO passes with 95% confidence (one-sided bound).
     pub fn meets_slos_confidently(&self) -> bool {
-        !self.summary.saturated && self.slos.iter().all(|s| s.confident)
+        meets_confidently(self.summary.saturated, &self.slos)
     }
 }
 
@@ -295,10 +293,7 @@ pub struct SloCheck {
 }
 
 fn ser_bound<S: serde::Serializer>(b: &Bound, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match b {
-        Bound::AtMost => "max",
-        Bound::AtLeast => "min",
-    })
+    s.serialize_str(crate::report::csv::bound_str(*b))
 }
 
 impl SloCheck {
@@ -329,12 +324,14 @@ pub fn t95_one_sided(n: usize) -> Option<f64> {
 pub fn slo_value(slo: &Slo, run: &RunResult) -> Option<(f64, String, Labels)> {
     run.metrics
         .iter()
-        .find(|m| {
-            m.name == slo.metric
-                && m.stat == slo.stat
-                && slo.labels.iter().all(|(k, v)| m.labels.get(k) == Some(v))
-        })
+        .find(|m| slo.matches(&m.name, &m.stat, &m.labels))
         .map(|m| (m.value, m.unit.clone(), m.labels.clone()))
+}
+
+/// Not saturated, and every SLO met by its one-sided 95% bound (with one
+/// replication the bound is the value itself).
+pub fn meets_confidently(saturated: bool, slos: &[SloCheck]) -> bool {
+    !saturated && slos.iter().all(|s| s.confident)
 }
 
 /// Judge every SLO of `scenario` on `runs`.
@@ -373,11 +370,6 @@ pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
                 };
                 (Some(mean), Some(b))
             };
-            let meets = |v: Option<f64>| match (v, slo.bound) {
-                (Some(v), Bound::AtMost) => v <= slo.target,
-                (Some(v), Bound::AtLeast) => v >= slo.target,
-                (None, _) => false,
-            };
             SloCheck {
                 name: slo.name.clone(),
                 metric: slo.metric.clone(),
@@ -388,8 +380,8 @@ pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
                 unit,
                 mean,
                 bound95,
-                pass: meets(mean),
-                confident: meets(bound95),
+                pass: slo.is_met(mean),
+                confident: slo.is_met(bound95),
                 n,
             }
         })
@@ -400,25 +392,10 @@ pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
 /// `replication_seed(seed, r)`. All (architecture, replication) pairs run in
 /// parallel on the current rayon pool; results do not depend on the threads.
 pub fn run_archs(archs: &[Arch], seed: u64, replications: u32) -> Vec<Vec<RunResult>> {
-    let tasks: Vec<(usize, u32)> = (0..archs.len())
-        .flat_map(|i| (0..replications).map(move |r| (i, r)))
-        .collect();
-    let mut results: Vec<(usize, u32, RunResult)> = tasks
+    archs
         .par_iter()
-        .map(|&(i, r)| {
-            (
-                i,
-                r,
-                simulate(&archs[i].scenario, replication_seed(seed, r)),
-            )
-        })
-        .collect();
-    results.sort_by_key(|(i, r, _)| (*i, *r));
-    let mut out: Vec<Vec<RunResult>> = archs.iter().map(|_| Vec::new()).collect();
-    for (i, _, run) in results {
-        out[i].push(run);
-    }
-    out
+        .map(|a| crate::model::replications(&a.scenario, seed, replications))
+        .collect()
 }
 
 /// A comparison of architectures.
@@ -450,10 +427,7 @@ pub fn comparison_id(archs: &[Arch], seed: u64, replications: u32) -> String {
     }
     h.update(seed.to_le_bytes());
     h.update(replications.to_le_bytes());
-    h.finalize()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::scenario::load::hex(&h.finalize()[..6])
 }
 
 /// How per-label values are folded into one `label=all` value.
@@ -668,9 +642,7 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
                     Err(e) => (None, Some(e)),
                 },
             };
-            let mut notes: Vec<String> = runs.iter().flat_map(|r| r.notes.clone()).collect();
-            notes.sort();
-            notes.dedup();
+            let notes = crate::result::distinct_notes(runs.iter().flat_map(|r| &r.notes));
             ArchResult {
                 name: a.name,
                 scenario: a.scenario,

@@ -8,7 +8,6 @@ use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::{AggSeries, cumulative};
 use crate::report::text::{braced, fmt_value};
 use crate::result::RunResult;
-use crate::scenario::Bound;
 use anyhow::Context;
 use serde_json::json;
 use std::fmt::Write;
@@ -264,36 +263,22 @@ fn describe(r: &Row) -> String {
     what.trim().to_string()
 }
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
-}
+use crate::report::markdown::cell;
 
-/// Names of the SLOs `a` misses (with 95% confidence when there are
-/// replications to be confident with).
-fn failed_slos<'a>(c: &Comparison, a: &'a ArchResult) -> Vec<&'a str> {
+/// Names of the SLOs `a` misses by their one-sided 95% bound (with one
+/// replication the bound is the value itself).
+fn failed_slos(a: &ArchResult) -> Vec<&str> {
     a.slos
         .iter()
-        .filter(|s| {
-            !(if c.replications >= 2 {
-                s.confident
-            } else {
-                s.pass
-            })
-        })
+        .filter(|s| !s.confident)
         .map(|s| s.name.as_str())
         .collect()
-}
-
-/// Which architectures meet every SLO: with 95% confidence when there are
-/// replications to be confident with.
-fn meets(c: &Comparison, a: &ArchResult) -> bool {
-    !a.summary.saturated && failed_slos(c, a).is_empty()
 }
 
 /// The recommendation paragraph of `compare.md`.
 pub fn recommendation(c: &Comparison) -> String {
     let ok: Vec<usize> = (0..c.archs.len())
-        .filter(|&i| meets(c, &c.archs[i]))
+        .filter(|&i| c.archs[i].meets_slos_confidently())
         .collect();
     let has_slos = c.archs.iter().any(|a| !a.slos.is_empty());
     let cost = |i: usize| c.archs[i].cost.as_ref().map(|x| x.total);
@@ -333,11 +318,11 @@ pub fn recommendation(c: &Comparison) -> String {
     }
     if ok.is_empty() {
         let mut all: Vec<usize> = (0..c.archs.len()).collect();
-        all.sort_by_key(|&i| (failed_slos(c, &c.archs[i]).len(), i));
+        all.sort_by_key(|&i| (failed_slos(&c.archs[i]).len(), i));
         let _ = write!(o, "**None of the architectures meets every SLO{conf}.** ");
         for &i in &all {
             let a = &c.archs[i];
-            let failed = failed_slos(c, a);
+            let failed = failed_slos(a);
             let _ = write!(
                 o,
                 "{} ({}) fails {}{}. ",
@@ -375,7 +360,7 @@ pub fn recommendation(c: &Comparison) -> String {
         if i == best {
             continue;
         }
-        let _ = write!(o, " {}", trade_off(c, best, i, meets(c, a)));
+        let _ = write!(o, " {}", trade_off(c, best, i, a.meets_slos_confidently()));
     }
     o
 }
@@ -402,7 +387,7 @@ fn trade_off(c: &Comparison, best: usize, other: usize, other_meets: bool) -> St
         _ => "has no known cost".into(),
     };
     if !other_meets {
-        let failed = failed_slos(c, a);
+        let failed = failed_slos(a);
         s += &if failed.is_empty() {
             " but is saturated.".to_string()
         } else {
@@ -1010,10 +995,4 @@ pub fn write_all(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<String>> {
     Ok(files)
 }
 
-/// `Bound` as the symbol used in tables.
-pub fn bound_symbol(b: Bound) -> &'static str {
-    match b {
-        Bound::AtMost => "≤",
-        Bound::AtLeast => "≥",
-    }
-}
+pub use crate::report::text::bound_symbol;

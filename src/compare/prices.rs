@@ -719,19 +719,26 @@ pub fn for_all(scenarios: &mut [Scenario], cli: Option<&Path>) -> Option<Vec<Opt
     (!failed).then_some(out)
 }
 
-/// The `## Monthly cost` section of `report.md` for a scenario that names
-/// a price file (`None` when it names none).
-pub fn report_section(s: &Scenario, summary: &Summary) -> Option<String> {
-    let path = s.prices_path.as_deref()?;
-    Some(
-        match PriceList::load(path)
-            .map_err(|e| e.to_string())
-            .and_then(|p| monthly_cost(s, &p, Some(summary)))
-        {
-            Ok(c) => c.markdown(),
-            Err(e) => format!("\n## Monthly cost\n\nCannot cost this architecture: {e}\n"),
+/// The monthly cost of a finished run: on `prices` when given (loaded
+/// already), else on the price file the scenario names; `None` when it
+/// names none.
+pub fn cost_of_run(
+    s: &Scenario,
+    prices: Option<&PriceList>,
+    summary: &Summary,
+) -> Option<Result<MonthlyCost, String>> {
+    let loaded;
+    let p = match prices {
+        Some(p) => p,
+        None => match PriceList::load(s.prices_path.as_deref()?) {
+            Ok(l) => {
+                loaded = l;
+                &loaded
+            }
+            Err(e) => return Some(Err(e.to_string())),
         },
-    )
+    };
+    Some(monthly_cost(s, p, Some(summary)))
 }
 
 #[cfg(test)]

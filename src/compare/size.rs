@@ -331,6 +331,10 @@ impl Ord for Key {
 /// The search state: the scenario, the evaluations made so far (cached by point).
 pub struct Search<'a> {
     path: &'a Path,
+    /// The scenario file and its bases, read once.
+    merged: scenario::load::Merged,
+    /// The scenario's name (with the base overrides).
+    name: String,
     base: Vec<(String, toml::Value)>,
     prices: &'a PriceList,
     opts: SizeOptions,
@@ -349,10 +353,13 @@ impl<'a> Search<'a> {
         prices: &'a PriceList,
         opts: SizeOptions,
     ) -> Result<Search<'a>, ScenarioError> {
-        let s = scenario::load_with_overrides(path, &base)?;
+        let merged = scenario::load::read_merged(path)?;
+        let s = scenario::load::resolve_with_overrides(merged.clone(), path, &base)?;
         let dims = dimensions(&s, &opts);
         Ok(Search {
             path,
+            merged,
+            name: s.name,
             base,
             prices,
             opts,
@@ -373,8 +380,12 @@ impl<'a> Search<'a> {
 
     /// Load the architecture at `point` and cost it (no simulation).
     pub fn load(&self, point: &[usize]) -> Result<(Scenario, MonthlyCost), String> {
-        let s = scenario::load_with_overrides(self.path, &self.overrides(point))
-            .map_err(|e| e.to_string())?;
+        let s = scenario::load::resolve_with_overrides(
+            self.merged.clone(),
+            self.path,
+            &self.overrides(point),
+        )
+        .map_err(|e| e.to_string())?;
         let c = monthly_cost(&s, self.prices, None)?;
         Ok((s, c))
     }
@@ -430,7 +441,7 @@ impl<'a> Search<'a> {
         self.simulations += runs.len() as u64;
         let slos = check_slos(&s, &runs);
         let saturated = runs.iter().any(|r| r.saturated);
-        let feasible = !saturated && slos.iter().all(|x| x.confident);
+        let feasible = super::meets_confidently(saturated, &slos);
         Evaluation {
             point: point.to_vec(),
             values,
@@ -533,11 +544,8 @@ impl<'a> Search<'a> {
             }
             cheaper.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(a.point.cmp(&b.point)));
         }
-        let scenario = scenario::load_with_overrides(self.path, &self.base)
-            .map(|s| s.name)
-            .unwrap_or_default();
         SizeResult {
-            scenario,
+            scenario: self.name.clone(),
             recommended: recommended.map(|p| self.cache[&p].clone()),
             largest,
             cheaper,
@@ -659,17 +667,9 @@ pub fn growth(
             toml::Value::Integer(n as i64),
         ));
         let search = Search::new(path, b, prices, opts.clone())?;
-        // Ladders depend on the scenario only, not on the user count, so the
-        // previous rungs carry over.
-        let same_dims = out.last().is_some_and(|p: &GrowthPoint| {
-            p.result.dimensions.len() == search.dims.len()
-                && p.result
-                    .dimensions
-                    .iter()
-                    .zip(&search.dims)
-                    .all(|(a, b)| a.ladder == b.ladder)
-        });
-        let result = search.run_search(if same_dims { lower.as_deref() } else { None });
+        // Ladders depend on the deployment and the options only, never on
+        // the user count (`dimensions`), so the previous rungs carry over.
+        let result = search.run_search(lower.as_deref());
         if result.recommended.is_some() {
             lower = Some(result.lower_bounds.clone());
         }
@@ -708,10 +708,7 @@ pub fn size_id(
         )
         .as_bytes(),
     );
-    h.finalize()[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::scenario::load::hex(&h.finalize()[..6])
 }
 
 /// Where a search writes without `--out`.

@@ -5,6 +5,7 @@
 use super::output::bound_symbol;
 use super::prices::{count_str, money};
 use super::size::{Evaluation, GrowthPoint, Resource, SizeResult};
+use crate::report::markdown::cell;
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
 use crate::report::text::fmt_value;
@@ -208,7 +209,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
                     let _ = writeln!(
                         o,
                         "| {} | {} {} | {} | {} | {} |",
-                        s.name.replace('|', "\\|"),
+                        cell(&s.name),
                         bound_symbol(s.bound),
                         fmt_value(Some(s.target), &s.unit),
                         fmt_value(s.mean, &s.unit),
@@ -231,7 +232,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
                         "| {} | {} | {} |",
                         changed(r, rec, e),
                         money(e.cost, &r.currency),
-                        e.failures().join("; ").replace('|', "\\|")
+                        cell(&e.failures().join("; "))
                     );
                 }
             }

@@ -114,7 +114,6 @@ struct SampledState {
     meta: Meta,
     current: f64,
     series: Vec<f64>,
-    lengths: Vec<f64>,
 }
 
 struct GaugeState {
@@ -213,12 +212,10 @@ impl Recorder {
     }
     /// A per-bucket value set by [`Recorder::sample`] before each bucket closes.
     pub fn sampled(&mut self, name: &str, labels: Labels, unit: &str) -> SampleId {
-        let b = self.bucket.as_secs_f64();
         self.sampled.push(SampledState {
             meta: Self::meta(name, labels, unit),
             current: 0.0,
             series: vec![f64::NAN; self.n_closed],
-            lengths: vec![b; self.n_closed],
         });
         SampleId(self.sampled.len() as u32 - 1)
     }
@@ -382,7 +379,6 @@ impl Recorder {
         }
         for x in &mut self.sampled {
             x.series.push(x.current);
-            x.lengths.push(len_s);
         }
         for g in &mut self.gauges {
             let from = g.since.max(self.bucket_start);
@@ -430,10 +426,18 @@ impl Recorder {
     /// Close the remaining buckets up to the end and return the run summary
     /// and the time series.
     pub fn finish(mut self) -> (Vec<Metric>, TimeSeries) {
-        while self.bucket_start < self.end {
-            let close = (self.bucket_start + self.bucket).min(self.end);
-            self.close_bucket(close);
+        while let Some(b) = self.next_boundary() {
+            self.close_bucket(b);
         }
+        // Length of each bucket, s: all `bucket` but the last, which ends at
+        // `end` (the weights of the sampled series' means).
+        let lengths: Vec<f64> = (0..self.n_closed as u64)
+            .map(|i| {
+                let start = SimTime(self.warmup.0 + self.bucket.0 * i);
+                let close = (start + self.bucket).min(self.end);
+                close.saturating_sub(start).as_secs_f64().max(1e-12)
+            })
+            .collect();
         let span_s = self
             .end
             .saturating_sub(self.warmup)
@@ -476,12 +480,7 @@ impl Recorder {
         }
         for x in self.sampled {
             // Absent buckets (NaN) count neither in the mean nor its weight.
-            let present = || {
-                x.series
-                    .iter()
-                    .zip(&x.lengths)
-                    .filter(|(v, _)| v.is_finite())
-            };
+            let present = || x.series.iter().zip(&lengths).filter(|(v, _)| v.is_finite());
             let total: f64 = present().map(|(_, l)| l).sum();
             let mean = if total > 0.0 {
                 present().map(|(v, l)| v * l).sum::<f64>() / total

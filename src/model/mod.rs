@@ -113,6 +113,17 @@ pub enum Ev {
 }
 
 /// Run `scenario` once with `seed`. Pure: no I/O, no clock, no global state.
+/// Replications `0..n` of `scenario`, replication `r` on
+/// `replication_seed(seed, r)`, in parallel on the current rayon pool; the
+/// result does not depend on the number of threads.
+pub fn replications(scenario: &Scenario, seed: u64, n: u32) -> Vec<RunResult> {
+    use rayon::prelude::*;
+    (0..n)
+        .into_par_iter()
+        .map(|r| simulate(scenario, crate::engine::rng::replication_seed(seed, r)))
+        .collect()
+}
+
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let streams = Streams::new(seed);
     let end = scenario.duration;

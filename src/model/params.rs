@@ -111,10 +111,7 @@ impl ModelParams {
                 ));
             }
         }
-        let sha256 = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = crate::scenario::load::hex(&Sha256::digest(text.as_bytes()));
         Ok(ModelParams {
             path: path.to_path_buf(),
             sha256,

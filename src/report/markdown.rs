@@ -6,12 +6,13 @@ use super::plot::Plot;
 use super::text::fmt_value;
 use super::{KEY_METRICS, ReportInput, clock};
 use crate::result::SummaryMetric;
-use crate::scenario::{Arrivals, Bound};
+use crate::scenario::Arrivals;
 use serde_json::Value;
 use std::fmt::Write;
 
 /// Characters that would break a table cell.
-fn cell(s: &str) -> String {
+/// `s` as a Markdown table cell: pipes escaped, newlines folded.
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -40,11 +41,8 @@ fn gb(bytes: f64) -> String {
 
 /// A size in the decimal unit that keeps it readable (`600 B`, `2.5 kB`).
 fn bytes(x: f64) -> String {
-    const UNITS: [(f64, &str); 4] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")];
-    match UNITS.iter().find(|(k, _)| x.abs() >= *k) {
-        Some((k, u)) => format!("{} {u}", trim_number(x / k)),
-        None => format!("{} B", trim_number(x)),
-    }
+    let (k, u) = super::text::byte_unit(x);
+    format!("{} {u}", trim_number(x / k))
 }
 
 /// Up to three significant digits without trailing zeros.
@@ -255,13 +253,11 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
             "\n**Saturated**: a resource was at or over capacity; its queue grows without bound and the figures describe a system that cannot keep up."
         );
     }
-    let mut notes: Vec<&String> = input.runs.iter().flat_map(|r| &r.notes).collect();
-    notes.sort();
-    notes.dedup();
+    let notes = crate::result::distinct_notes(input.runs.iter().flat_map(|r| &r.notes));
     if !notes.is_empty() {
         let _ = writeln!(o);
         for n in notes {
-            let _ = writeln!(o, "- {}", cell(n));
+            let _ = writeln!(o, "- {}", cell(&n));
         }
     }
     if !sm.slo.is_empty() {
@@ -276,11 +272,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
                 o,
                 "| {} | {} {} | {} | {} | {} |",
                 cell(&v.name),
-                if def.bound == Bound::AtMost {
-                    "≤"
-                } else {
-                    "≥"
-                },
+                super::text::bound_symbol(def.bound),
                 fmt_value(Some(v.target), unit),
                 fmt_value(v.value, unit),
                 m.map_or("–".into(), |m| ci_str(m.ci_low, m.ci_high, m.value, unit)),
@@ -289,8 +281,15 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         }
     }
 
-    if let Some(cost) = crate::compare::prices::report_section(sc, sm) {
-        o += &cost;
+    match input.cost {
+        Some(Ok(c)) => o += &c.markdown(),
+        Some(Err(e)) => {
+            let _ = write!(
+                o,
+                "\n## Monthly cost\n\nCannot cost this architecture: {e}\n"
+            );
+        }
+        None => {}
     }
 
     // Architecture.

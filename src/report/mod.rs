@@ -110,6 +110,9 @@ pub struct ReportInput<'a> {
     /// The run is in the store (`capsim runs show RUN_ID` finds it).
     pub stored: bool,
     pub started_at: &'a str,
+    /// The monthly cost ([`crate::compare::prices::cost_of_run`]), or why
+    /// there is none; `None` without a price file.
+    pub cost: Option<&'a Result<crate::compare::prices::MonthlyCost, String>>,
 }
 
 /// Write the report folder `dir`; returns the files written, in order.

@@ -25,7 +25,7 @@
 use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
 use super::{ReportInput, clock};
 use crate::result::Mark;
-use crate::scenario::{Bound, Slo};
+use crate::scenario::Slo;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -156,11 +156,7 @@ fn thresholds(slos: &[Slo], metric: &str, stats: &[&str], unit: &str) -> Vec<Thr
                 label: format!(
                     "SLO: {}{labels} {} {}",
                     s.stat,
-                    if s.bound == Bound::AtMost {
-                        "≤"
-                    } else {
-                        "≥"
-                    },
+                    super::text::bound_symbol(s.bound),
                     fmt_target(s.target, unit)
                 ),
             }

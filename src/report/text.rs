@@ -1,13 +1,29 @@
 //! The human-readable summary table printed by `capsim run`.
 
 use crate::engine::metrics::Labels;
-use crate::result::{RunResult, Summary};
+use crate::result::Summary;
 use std::fmt::Write;
 
 /// A value in its unit, humanised (seconds as ms/s/min/h, ratios as %).
 pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     let Some(v) = v else { return "-".into() };
     fmt_scaled(v, unit, v)
+}
+
+/// `Bound` as the symbol used in tables and plots.
+pub fn bound_symbol(b: crate::scenario::Bound) -> &'static str {
+    match b {
+        crate::scenario::Bound::AtMost => "≤",
+        crate::scenario::Bound::AtLeast => "≥",
+    }
+}
+
+/// The decimal unit a size of `bytes` reads best in: (divisor, unit).
+pub fn byte_unit(bytes: f64) -> (f64, &'static str) {
+    [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        .into_iter()
+        .find(|(k, _)| bytes.abs() >= *k)
+        .unwrap_or((1.0, "B"))
 }
 
 /// `v` shown in the scale `reference` would be shown in (so an interval
@@ -32,10 +48,7 @@ fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
         // Sizes in the decimal unit the reference reads best in.
         "B" | "B/s" => {
             let per_s = if unit == "B/s" { "/s" } else { "" };
-            let (k, u) = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
-                .into_iter()
-                .find(|(k, _)| a >= *k)
-                .unwrap_or((1.0, "B"));
+            let (k, u) = byte_unit(a);
             format!("{} {u}{per_s}", fmt_scaled(v / k, "1", a / k))
         }
         _ => {
@@ -90,21 +103,9 @@ pub fn braced(labels: &Labels) -> String {
     }
 }
 
-/// Print a summary as an aligned table, with saturation notes and SLO verdicts.
-pub fn summary_table(s: &Summary, runs: &[RunResult]) -> String {
-    let mut notes: Vec<&str> = runs
-        .iter()
-        .flat_map(|r| &r.notes)
-        .map(String::as_str)
-        .collect();
-    notes.sort();
-    notes.dedup();
-    summary_table_with_notes(s, &notes)
-}
-
-/// [`summary_table`] with the replications' notes given directly (for a run
-/// read back from the store).
-pub fn summary_table_with_notes(s: &Summary, notes: &[&str]) -> String {
+/// Print a summary as an aligned table, with the replications' distinct
+/// notes ([`crate::result::distinct_notes`]) and SLO verdicts.
+pub fn summary_table(s: &Summary, notes: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

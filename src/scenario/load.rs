@@ -27,7 +27,17 @@ pub fn load_with_overrides(
     path: &Path,
     overrides: &[(String, toml::Value)],
 ) -> Result<Scenario, ScenarioError> {
-    let mut merged = read_merged(path)?;
+    resolve_with_overrides(read_merged(path)?, path, overrides)
+}
+
+/// Set dotted `overrides` on a scenario file already read and merged from
+/// `path` ([`read_merged`]), then resolve it: for callers that resolve many
+/// variants of one file.
+pub fn resolve_with_overrides(
+    mut merged: Merged,
+    path: &Path,
+    overrides: &[(String, toml::Value)],
+) -> Result<Scenario, ScenarioError> {
     let mut h = Sha256::new();
     h.update(merged.sha256.as_bytes());
     for (k, v) in overrides {
@@ -60,7 +70,8 @@ fn io_error(path: &Path, e: impl std::fmt::Display) -> ScenarioError {
     }
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lower-case hexadecimal of `b` (digests in file hashes and ids).
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

@@ -416,3 +416,22 @@ pub struct Slo {
     /// Target in the metric's base unit (seconds, ratio, count).
     pub target: f64,
 }
+
+impl Slo {
+    /// The SLO judges this statistic: same metric and stat, and every SLO
+    /// label present with its value (other labels may be there too).
+    pub fn matches(&self, metric: &str, stat: &str, labels: &BTreeMap<String, String>) -> bool {
+        metric == self.metric
+            && stat == self.stat
+            && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// `value` meets the target (no value never does).
+    pub fn is_met(&self, value: Option<f64>) -> bool {
+        match (value, self.bound) {
+            (Some(v), Bound::AtMost) => v <= self.target,
+            (Some(v), Bound::AtLeast) => v >= self.target,
+            (None, _) => false,
+        }
+    }
+}

@@ -18,6 +18,7 @@
 pub mod schema;
 
 use crate::engine::metrics::Labels;
+use crate::report::csv::{bound_str, labels_json};
 use crate::report::series::{AggPoint, AggSeries, AggTimeSeries};
 use crate::report::slos_by_row;
 use crate::result::{RunResult, SloVerdict, Summary, SummaryMetric};
@@ -176,14 +177,6 @@ fn retry<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
             r => return r,
         }
     }
-}
-
-fn labels_json(l: &Labels) -> String {
-    crate::report::csv::labels_json(l)
-}
-
-fn bound_str(b: Bound) -> &'static str {
-    crate::report::csv::bound_str(b)
 }
 
 impl Store {
@@ -445,8 +438,7 @@ impl Store {
                 })?;
             notes.extend(list);
         }
-        notes.sort();
-        notes.dedup();
+        let notes = crate::result::distinct_notes(&notes);
         let (slos, verdicts) = slo_rows.into_iter().unzip();
         let summary = Summary {
             capsim_version: info.capsim_version.clone(),
