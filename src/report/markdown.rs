@@ -35,10 +35,6 @@ fn per_hour(a: &Option<Arrivals>) -> String {
     }
 }
 
-fn gb(bytes: f64) -> String {
-    format!("{:.0} GB", bytes / 1e9)
-}
-
 /// A size in the decimal unit that keeps it readable (`600 B`, `2.5 kB`).
 fn bytes(x: f64) -> String {
     let (k, u) = super::text::byte_unit(x);
@@ -302,7 +298,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         c.n_replicas,
         if c.n_replicas == 1 { "" } else { "s" },
         c.vcpu_per_replica,
-        gb(c.ram_bytes_per_replica),
+        bytes(c.ram_bytes_per_replica),
         c.builtin_provisioners_per_replica,
         if c.builtin_provisioners_per_replica == 1 {
             ""
@@ -326,7 +322,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
             cell(&g.name),
             g.n_daemons,
             g.vcpu_per_daemon,
-            gb(g.ram_bytes_per_daemon),
+            bytes(g.ram_bytes_per_daemon),
             cell(&tags)
         );
     }
@@ -499,6 +495,9 @@ mod tests {
         assert_eq!(leaf("bytes_per_s", &json!(2500.0)), "2.5 kB/s");
         assert_eq!(leaf("item_bytes", &json!(600)), "600 B");
         assert_eq!(leaf("ram_bytes", &json!(16_000_000_000u64)), "16 GB");
+        // RAM in the architecture table: 7.5 GB is not rounded to 8 GB.
+        assert_eq!(bytes(7.5e9), "7.5 GB");
+        assert_eq!(bytes(512e6), "512 MB");
         assert_eq!(leaf("rate_per_s", &json!(0.25)), "0.25/s");
         assert_eq!(leaf("proxies", &json!([])), "none");
         assert_eq!(leaf("mean_s", &json!(90.0)), fmt_value(Some(90.0), "s"));
