@@ -3,40 +3,16 @@
 //! recommendation holds on fresh seeds; the command line, `--slo` and
 //! `--growth` work end to end.
 
-mod common;
-mod compare_support;
-mod foundation_support;
-
+use crate::support::{
+    QueueSpec, capsim, capsim_in, erlang_c_mean_wait_s, model_path, ok, png_size, read_csv, repo,
+    scratch, steady_dashboards, write,
+};
 use capsim::compare::check_slos;
 use capsim::compare::prices::PriceList;
 use capsim::compare::size::{self, SizeOptions, SizeResult};
 use capsim::engine::rng::replication_seed;
-use common::{ok, png_size, read_csv};
-use compare_support::steady_dashboards;
-use foundation_support::{QueueSpec, capsim_in, model_path, repo, scratch, write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-/// Erlang C: probability that an arrival waits in M/M/c with offered load
-/// `a` erlangs (a < c), from the Erlang B recursion (as in tests/erlang_c.rs).
-fn erlang_c(c: u32, a: f64) -> f64 {
-    assert!(a < c as f64);
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    b / (1.0 - rho * (1.0 - b))
-}
-
-/// Mean wait in queue of M/M/c (infinite when c <= a).
-fn mean_wait_s(c: u32, lambda_per_s: f64, mean_service_s: f64) -> f64 {
-    let a = lambda_per_s * mean_service_s;
-    if c as f64 <= a {
-        return f64::INFINITY;
-    }
-    erlang_c(c, a) / (c as f64 / mean_service_s - lambda_per_s)
-}
 
 /// 8 builds a minute of exponential length 60 s: a = 8 erlangs.
 const LAMBDA_PER_S: f64 = 8.0 / 60.0;
@@ -48,7 +24,7 @@ const REPLICATIONS: u32 = 5;
 /// The smallest c whose Erlang C mean wait meets the target.
 fn erlang_c_answer() -> u32 {
     (1..200)
-        .find(|&c| mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S) <= TARGET_S)
+        .find(|&c| erlang_c_mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S) <= TARGET_S)
         .expect("an answer")
 }
 
@@ -75,7 +51,7 @@ fn mmc(dir: &Path) -> PathBuf {
 
 /// `capsim size SCENARIO --prices <gcp>` run in `dir`.
 fn size_cmd(dir: &Path, scenario: &Path) -> std::process::Command {
-    let mut c = common::capsim(dir);
+    let mut c = capsim(dir);
     c.args([
         "size",
         scenario.to_str().unwrap(),
@@ -107,8 +83,8 @@ fn erlang_c_gives_a_well_separated_answer() {
     // wait at c* is well under the target and at c* - 1 well over it.
     let c = erlang_c_answer();
     assert_eq!(c, 10);
-    let at = mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S);
-    let below = mean_wait_s(c - 1, LAMBDA_PER_S, MEAN_BUILD_S);
+    let at = erlang_c_mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S);
+    let below = erlang_c_mean_wait_s(c - 1, LAMBDA_PER_S, MEAN_BUILD_S);
     assert!(at < 0.6 * TARGET_S, "W({c}) = {at}");
     assert!(below > 1.5 * TARGET_S, "W({}) = {below}", c - 1);
 }
@@ -186,7 +162,7 @@ fn size_command_line_prints_and_writes_and_slo_replaces_the_scenarios() {
         "{text}"
     );
     let want = (1..100)
-        .find(|&c| mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S) <= 60.0)
+        .find(|&c| erlang_c_mean_wait_s(c, LAMBDA_PER_S, MEAN_BUILD_S) <= 60.0)
         .unwrap();
     assert!(
         text.contains(&format!("provisioner daemons  {want:>4}")),

@@ -7,15 +7,13 @@
 //! review. To accept it, or to create goldens for new scenarios:
 //!
 //! ```sh
-//! CAPSIM_BLESS=1 cargo test --release --test golden
+//! CAPSIM_BLESS=1 cargo test --release --test it golden::
 //! ```
 //!
 //! and commit the changed files with the change that caused them.
 
-mod foundation_support;
-
+use crate::support::{repo, scenario_files};
 use capsim::Summary;
-use foundation_support::{repo, scenario_files};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -163,7 +161,7 @@ fn example_scenarios_match_their_golden_summaries() {
     }
     assert!(
         problems.is_empty(),
-        "\n{}\n\nIf the change is intended: CAPSIM_BLESS=1 cargo test --release --test golden",
+        "\n{}\n\nIf the change is intended: CAPSIM_BLESS=1 cargo test --release --test it golden::",
         problems.join("\n\n")
     );
 }

@@ -11,33 +11,11 @@
 //! at random (10 cases from a fixed generator seed) and checks the same
 //! three oracles; an 8% error in the mean wait fails it.
 
-mod foundation_support;
-
+use crate::support::{QueueSpec, erlang_c, erlang_c_mean_wait_s, model_path, scratch};
 use capsim::engine::rng::replication_seed;
-use foundation_support::{QueueSpec, model_path, scratch};
 use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::sync::OnceLock;
-
-/// Erlang C: probability that an arrival waits in an M/M/c queue with
-/// offered load `a` = lambda / mu erlangs (needs a < c). Computed from the
-/// Erlang B recursion B(k) = a B(k-1) / (k + a B(k-1)), which never forms
-/// a^c or c! and so stays accurate for large c.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    assert!(a < c as f64, "Erlang C needs a < c");
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    b / (1.0 - rho * (1.0 - b))
-}
-
-/// Mean wait in queue of M/M/c: C(c, a) / (c mu - lambda).
-fn erlang_c_mean_wait_s(c: u32, lambda_per_s: f64, mean_service_s: f64) -> f64 {
-    let mu = 1.0 / mean_service_s;
-    erlang_c(c, lambda_per_s / mu) / (c as f64 * mu - lambda_per_s)
-}
 
 #[test]
 fn erlang_c_matches_known_values() {

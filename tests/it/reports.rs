@@ -6,13 +6,11 @@
 //! the model yet, so one test feeds the report synthetic replications that
 //! carry them (names from the model issue), with a replica loss mark.
 
-mod common;
-
+use crate::support::*;
 use capsim::engine::metrics::{Labels, Metric, Series, labels};
 use capsim::report::{self, ReportInput, plot, series};
 use capsim::result::{Mark, RunResult, Summary};
 use capsim::scenario::{self, Scenario};
-use common::*;
 use std::path::Path;
 
 fn load(path: &Path) -> Scenario {

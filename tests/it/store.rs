@@ -1,11 +1,9 @@
 //! The run store: read-back equals what `capsim run` printed, upgrades of an
 //! old schema, atomicity under `kill -9`, concurrent writers, `runs` commands.
 
-mod common;
-
+use crate::support::*;
 use capsim::report::series;
 use capsim::store::{Store, schema};
-use common::*;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -258,7 +256,7 @@ fn old_schema_is_upgraded_in_place() {
     {
         let c = Connection::open(&db).unwrap();
         c.execute_batch(
-            &std::fs::read_to_string(root().join("tests/fixtures/schema-v1.sql")).unwrap(),
+            &std::fs::read_to_string(repo().join("tests/fixtures/schema-v1.sql")).unwrap(),
         )
         .unwrap();
     }

@@ -1,31 +1,17 @@
 //! Control paths of the deployment model: autoscalers, signals, outages,
 //! cluster capacity, proxies and out-of-memory kills.
 
+use crate::support::{metric, model_path};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
-use std::path::PathBuf;
 
 fn scenario(tag: &str, body: &str) -> Scenario {
     let d = std::env::temp_dir().join(format!("capsim-control-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
-    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/coder.toml");
+    let model = model_path();
     let p = d.join(format!("{tag}.toml"));
     std::fs::write(&p, format!("model = {:?}\n{body}", model.to_str().unwrap())).unwrap();
     capsim::scenario::load(&p).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn metric(r: &RunResult, name: &str, stat: &str, labels: &[(&str, &str)]) -> f64 {
-    r.metrics
-        .iter()
-        .find(|m| {
-            m.name == name
-                && m.stat == stat
-                && labels
-                    .iter()
-                    .all(|(k, v)| m.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .unwrap_or_else(|| panic!("no metric {name} {stat} {labels:?}"))
-        .value
 }
 
 const QUIET_CONNECTIONS: &str = r#"
@@ -344,10 +330,7 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
     let proxied = simulate(&scenario("proxy", &proxy_body(true)), 2);
     let cpu = |r: &RunResult| metric(r, "coderd_cpu_cores", "mean", &[]);
     // The proxy takes exactly the relay load off coderd: 500 connections x 40 KB/s x the relay cost.
-    let model = capsim::model::params::ModelParams::load(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/coder.toml"),
-    )
-    .unwrap();
+    let model = capsim::model::params::ModelParams::load(&model_path()).unwrap();
     let relay_cores =
         500.0 * 40e3 / 1e6 * model.require("coderd_cpu_ms_per_relayed_mb").unwrap() / 1e3;
     let saved = cpu(&direct) - cpu(&proxied);

@@ -2,13 +2,10 @@
 //! metadata rates and write paths, CPU accounting, conservation, common
 //! random numbers.
 
+use crate::support::{metric, model_path, repo};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
 use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("capsim-model-{tag}-{}", std::process::id()));
@@ -26,21 +23,7 @@ fn scenario_with_model(tag: &str, body: &str, model: &Path) -> Scenario {
 }
 
 fn scenario(tag: &str, body: &str) -> Scenario {
-    scenario_with_model(tag, body, &root().join("models/coder.toml"))
-}
-
-fn metric(r: &RunResult, name: &str, stat: &str, labels: &[(&str, &str)]) -> f64 {
-    r.metrics
-        .iter()
-        .find(|m| {
-            m.name == name
-                && m.stat == stat
-                && labels
-                    .iter()
-                    .all(|(k, v)| m.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .unwrap_or_else(|| panic!("no metric {name} {stat} {labels:?}"))
-        .value
+    scenario_with_model(tag, body, &model_path())
 }
 
 /// 2,000 users present all run, each with one relayed SSH and one IDE connection, on 4 replicas.
@@ -202,7 +185,7 @@ per_user = 0
 
 /// A copy of models/coder.toml with one parameter's value replaced.
 fn model_variant(tag: &str, param: &str, value: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("models/coder.toml")).unwrap();
+    let text = std::fs::read_to_string(model_path()).unwrap();
     let header = format!("[params.{param}]\nvalue = ");
     let start = text.find(&header).unwrap_or_else(|| panic!("no {param}")) + header.len();
     let end = start + text[start..].find('\n').unwrap();
@@ -300,7 +283,7 @@ fn connections_and_jobs_are_conserved() {
         "coder/scale-down-11am.toml",
         "coder/autostart-herd.toml",
     ] {
-        let s = capsim::scenario::load(&root().join("scenarios").join(name)).unwrap();
+        let s = capsim::scenario::load(&repo().join("scenarios").join(name)).unwrap();
         let r = simulate(&s, s.seed);
         for kind in ["ssh", "ide", "web_terminal", "app", "dashboard", "agent"] {
             let l = [("kind", kind)];
@@ -328,14 +311,14 @@ fn connections_and_jobs_are_conserved() {
 #[test]
 fn same_seed_same_result_and_architectures_share_arrivals() {
     let base =
-        capsim::scenario::load(&root().join("scenarios/coder/working-day-1000.toml")).unwrap();
+        capsim::scenario::load(&repo().join("scenarios/coder/working-day-1000.toml")).unwrap();
     let a = simulate(&base, 99);
     let b = simulate(&base, 99);
     // Debug output, not ==: empty histogram buckets hold NaN, which is never equal to itself.
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
     // A different architecture on the same seed: same users arriving, same builds asked for.
     let other =
-        capsim::scenario::load(&root().join("scenarios/coder/scale-down-11am.toml")).unwrap();
+        capsim::scenario::load(&repo().join("scenarios/coder/scale-down-11am.toml")).unwrap();
     let c = simulate(&other, 99);
     assert_eq!(
         metric(&a, "user_sessions_total", "total", &[]),
@@ -352,7 +335,7 @@ fn same_seed_same_result_and_architectures_share_arrivals() {
 #[test]
 fn a_removed_replica_has_no_utilisation_after_it_goes() {
     // scale-down-11am: 4 replicas, one removed at 11:00 (simulated from 00:00).
-    let sc = capsim::scenario::load(&root().join("scenarios/coder/scale-down-11am.toml")).unwrap();
+    let sc = capsim::scenario::load(&repo().join("scenarios/coder/scale-down-11am.toml")).unwrap();
     let r = simulate(&sc, 7);
     let ts = &r.series;
     let gone = ts

@@ -3,10 +3,8 @@
 //! was expected; nothing is printed on stdout. Also: `extends` resolves,
 //! and every command has `--help`.
 
-mod foundation_support;
-
+use crate::support::{capsim_in, model_path, repo, scratch, stderr, stdout, toml_str, write};
 use clap::CommandFactory;
-use foundation_support::{capsim, capsim_in, model_path, scratch, stderr, stdout, toml_str, write};
 use std::path::Path;
 
 /// A valid scenario. Line numbers matter: the cases below point at them.
@@ -559,7 +557,7 @@ fn extends_makes_a_five_line_what_if() {
 
 #[test]
 fn every_command_has_help_and_there_is_a_version() {
-    let o = capsim(&["--help"]);
+    let o = capsim_in(&repo(), &["--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("Usage"));
     let names: Vec<String> = capsim::cli::Cli::command()
@@ -568,17 +566,17 @@ fn every_command_has_help_and_there_is_a_version() {
         .collect();
     assert!(names.contains(&"run".to_string()) && names.contains(&"validate".to_string()));
     for name in &names {
-        let o = capsim(&[name, "--help"]);
+        let o = capsim_in(&repo(), &[name, "--help"]);
         assert_eq!(o.status.code(), Some(0), "capsim {name} --help");
         let out = stdout(&o);
         assert!(
             out.contains("Usage: capsim"),
             "capsim {name} --help:\n{out}"
         );
-        let o = capsim(&["help", name]);
+        let o = capsim_in(&repo(), &["help", name]);
         assert_eq!(o.status.code(), Some(0), "capsim help {name}");
     }
-    let o = capsim(&["--version"]);
+    let o = capsim_in(&repo(), &["--version"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o).trim(),
@@ -600,21 +598,24 @@ fn exit_codes_for_usage_errors_and_other_failures() {
         ],
         vec!["run", "scenarios/build-queue/mmc.toml", "--format", "xml"],
     ] {
-        let o = capsim(&args);
+        let o = capsim_in(&repo(), &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
     // A scenario path that does not exist is bad input too.
-    let o = capsim(&["validate", "scenarios/nope.toml"]);
+    let o = capsim_in(&repo(), &["validate", "scenarios/nope.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("scenarios/nope.toml"), "{}", stderr(&o));
     // Failing to write the report is another failure: 1.
     let dir = scratch("scenario_errors/out");
     let blocker = write(&dir, "a-file", "not a directory");
-    let o = capsim(&[
-        "run",
-        "scenarios/build-queue/mmc.toml",
-        "--out",
-        blocker.join("sub").to_str().unwrap(),
-    ]);
+    let o = capsim_in(
+        &repo(),
+        &[
+            "run",
+            "scenarios/build-queue/mmc.toml",
+            "--out",
+            blocker.join("sub").to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }

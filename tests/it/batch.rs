@@ -1,9 +1,7 @@
 //! `capsim batch`: identical results whatever `--jobs` is; invalid scenarios
 //! are reported and the batch goes on; abstract bases are skipped.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::Path;
 
 fn batch(cwd: &Path, args: &[&str], paths: &[&Path]) -> std::process::Output {
@@ -15,7 +13,7 @@ fn batch(cwd: &Path, args: &[&str], paths: &[&Path]) -> std::process::Output {
 #[test]
 fn jobs_1_and_jobs_2_give_byte_identical_outputs() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = root().join("scenarios/build-queue");
+    let dir = repo().join("scenarios/build-queue");
     let mut outs = Vec::new();
     for jobs in ["1", "2"] {
         let out = tmp.path().join(format!("jobs{jobs}"));
@@ -36,7 +34,7 @@ fn jobs_1_and_jobs_2_give_byte_identical_outputs() {
         outs.push(out);
     }
     let files = files(&outs[0]);
-    assert_eq!(files, common::files(&outs[1]));
+    assert_eq!(files, crate::support::files(&outs[1]));
     // base.toml is abstract: three scenarios, each with its report folder.
     let (_, rows) = read_csv(&outs[0].join("batch-summary.csv"));
     let names: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();

@@ -2,15 +2,12 @@
 //! monotonicity the comparisons (and `capsim size`) rely on, and the files it
 //! writes.
 
-mod common;
-mod compare_support;
-mod foundation_support;
-
+use crate::support::{
+    capsim, capsim_in, model_path, ok, png_size, read_csv, repo, scratch, steady_dashboards,
+    toml_str, write,
+};
 use capsim::compare::{self, Arch, run_archs};
 use capsim::scenario::load_with_overrides;
-use common::{ok, png_size, read_csv};
-use compare_support::steady_dashboards;
-use foundation_support::{capsim_in, model_path, repo, scratch, toml_str, write};
 use std::path::{Path, PathBuf};
 
 fn arch(name: &str, path: &Path, overrides: &[(&str, toml::Value)]) -> Arch {
@@ -230,7 +227,7 @@ fn compare_writes_its_folder_with_the_table_csv_and_overlaid_plots() {
     let b = repo().join("scenarios/build-queue/fewer-provisioners.toml");
     let prices = repo().join("models/prices/gcp-us-central1.toml");
     let run = |jobs: &str, out: &str| {
-        let o = ok(common::capsim(&dir)
+        let o = ok(capsim(&dir)
             .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
             .args(["--replications", "3", "--prices", prices.to_str().unwrap()])
             .args(["--jobs", jobs, "--out", out]));
@@ -294,8 +291,8 @@ fn vary_runs_variants_of_one_scenario_and_default_ids_are_deterministic() {
         "--replications",
         "2",
     ];
-    let o1 = ok(common::capsim(&dir).args(args));
-    let o2 = ok(common::capsim(&dir).args(args));
+    let o1 = ok(capsim(&dir).args(args));
+    let o2 = ok(capsim(&dir).args(args));
     let out1 = String::from_utf8(o1.stdout).unwrap();
     assert!(
         out1.contains("count=7") && out1.contains("count=9"),
@@ -358,7 +355,7 @@ fn run_reports_the_monthly_cost_beside_the_slos() {
     let dir = scratch("compare/run-cost");
     let p = finite_queue(&dir);
     let prices = repo().join("models/prices/aws-us-east-1.toml");
-    let o = ok(common::capsim(&dir)
+    let o = ok(capsim(&dir)
         .args(["run", p.to_str().unwrap(), "--no-store", "--out", "r"])
         .args(["--prices", prices.to_str().unwrap()]));
     let text = String::from_utf8(o.stdout).unwrap();
@@ -370,7 +367,7 @@ fn run_reports_the_monthly_cost_beside_the_slos() {
     );
     let md = std::fs::read_to_string(dir.join("r/finite-queue/report.md")).unwrap();
     assert!(md.contains("## Monthly cost"), "{md}");
-    let o = ok(common::capsim(&dir)
+    let o = ok(capsim(&dir)
         .args([
             "run",
             p.to_str().unwrap(),

@@ -2,9 +2,7 @@
 //! (CI runs exactly its test command), and it lists every metric a run
 //! produces.
 
-mod foundation_support;
-
-use foundation_support::{repo, scenario_files};
+use crate::support::{repo, scenario_files};
 
 const RUN_EXAMPLE: &str = "cargo run --release -- run scenarios/build-queue/working-day.toml";
 const RUN_TESTS: &str = "cargo test --release --all-targets";

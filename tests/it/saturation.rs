@@ -2,9 +2,7 @@
 //! reported as saturated with a note that says why, and keeps memory
 //! bounded (the waiting line is capped; jobs beyond the cap are rejected).
 
-mod foundation_support;
-
-use foundation_support::{QueueSpec, capsim, model_path, scratch, stdout, write};
+use crate::support::{QueueSpec, capsim_in, model_path, repo, scratch, stdout, toml_str, write};
 use std::path::Path;
 
 const EXP_1S: &str = "{ dist = \"exponential\", mean = \"1s\" }";
@@ -59,7 +57,7 @@ fn a_peak_over_capacity_is_noted_but_not_saturated() {
         "model = {}\nduration = \"24h\"\nwarmup = \"1h\"\n[deployment.provisioners]\ncount = 2\n\
          [[workload.templates]]\nname = \"t\"\nbuild_time = {EXP_1S}\n\
          builds = {{ profile = [[\"00:00\", \"1/s\"], [\"09:00\", \"3/s\"], [\"10:00\", \"1/s\"]] }}\n",
-        foundation_support::toml_str(&model_path())
+        toml_str(&model_path())
     );
     let s = capsim::scenario::load(&write(&dir, "peak.toml", &text)).unwrap();
     let r = capsim::simulate(&s, 1);
@@ -76,11 +74,11 @@ fn overload_through_the_cli_exits_zero_and_says_saturated() {
     let dir = scratch("saturation/cli");
     let model = model_path();
     let p = write(&dir, "over.toml", &queue("over", &model, 1, 1.5).toml());
-    let o = capsim(&["run", p.to_str().unwrap(), "--format", "json"]);
+    let o = capsim_in(&repo(), &["run", p.to_str().unwrap(), "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
     assert_eq!(v[0]["saturated"], serde_json::Value::Bool(true));
-    let o = capsim(&["run", p.to_str().unwrap()]);
+    let o = capsim_in(&repo(), &["run", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let table = stdout(&o);
     assert!(table.contains("offered load 1.50"), "{table}");
@@ -101,7 +99,7 @@ fn model_with(dir: &Path, params: &[(&str, f64)]) -> std::path::PathBuf {
         p.insert("unit".into(), "1".into());
         p.insert("description".into(), "test override".into());
         p.insert("provenance".into(), "assumed".into());
-        p.insert("source".into(), "tests/saturation.rs".into());
+        p.insert("source".into(), "tests/it/saturation.rs".into());
         ps.insert(name.to_string(), toml::Value::Table(p));
     }
     write(dir, "model.toml", &toml::to_string(&t).unwrap())

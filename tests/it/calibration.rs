@@ -4,9 +4,10 @@
 //! headroom, the sizing rules hold as consequences, and the calibration
 //! procedure itself recovers known parameters deterministically.
 //!
-//! Run in release mode (`cargo test --release --test calibration`); each
+//! Run in release mode (`cargo test --release --test it calibration::`); each
 //! test prints the table it checks.
 
+use crate::support::repo;
 use capsim::calibrate::{self, Options, Setup};
 use capsim::engine::rng::replication_seed;
 use capsim::model::params::{ModelParams, ParamValue};
@@ -14,10 +15,6 @@ use capsim::result::Summary;
 use capsim::scenario::{self, Scenario};
 use capsim::{RunResult, simulate};
 use std::path::{Path, PathBuf};
-
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
 
 fn runs(s: &Scenario, reps: u32) -> Vec<RunResult> {
     use rayon::prelude::*;
@@ -53,8 +50,8 @@ fn headroom(sum: &Summary) -> (f64, f64) {
 #[test]
 fn fitted_model_meets_every_published_target() {
     let setup = Setup::load(
-        &repo("scenarios/scale-tests/targets.csv"),
-        &repo("models/coder.toml"),
+        &repo().join("scenarios/scale-tests/targets.csv"),
+        &repo().join("models/coder.toml"),
         None,
     )
     .unwrap();
@@ -98,7 +95,7 @@ fn fitted_parameters_are_physically_plausible() {
         "models/coder.toml",
         "models/coder-before-metadata-batching.toml",
     ] {
-        let m = ModelParams::load(&repo(file)).unwrap();
+        let m = ModelParams::load(&repo().join(file)).unwrap();
         for (name, p) in &m.file.params {
             let ParamValue::Number(v) = p.value else {
                 continue;
@@ -132,7 +129,7 @@ fn fitted_parameters_are_physically_plausible() {
         }
     }
     // The fitted file says what it was fitted on.
-    let m = ModelParams::load(&repo("models/coder.toml")).unwrap();
+    let m = ModelParams::load(&repo().join("models/coder.toml")).unwrap();
     let free = calibrate::free_params(&m).unwrap();
     assert!(free.len() >= 4);
     for p in free {
@@ -153,8 +150,9 @@ fn fitted_parameters_are_physically_plausible() {
 
 #[test]
 fn generations_differ_only_in_the_generation_parameters() {
-    let now = ModelParams::load(&repo("models/coder.toml")).unwrap();
-    let old = ModelParams::load(&repo("models/coder-before-metadata-batching.toml")).unwrap();
+    let now = ModelParams::load(&repo().join("models/coder.toml")).unwrap();
+    let old =
+        ModelParams::load(&repo().join("models/coder-before-metadata-batching.toml")).unwrap();
     assert_eq!(
         now.file.params.keys().collect::<Vec<_>>(),
         old.file.params.keys().collect::<Vec<_>>()
@@ -194,7 +192,7 @@ fn published_scale_tests_pass_with_headroom() {
         "row", "users", "coderd peak", "db peak", "agent p95 (ms)"
     );
     for row in ROWS {
-        let s = scenario::load(&repo(&format!("scenarios/scale-tests/{row}"))).unwrap();
+        let s = scenario::load(&repo().join(format!("scenarios/scale-tests/{row}"))).unwrap();
         let rs = runs(&s, 2);
         let sum = Summary::from_runs(&s, s.seed, &rs);
         let (coderd, db) = headroom(&sum);
@@ -234,10 +232,8 @@ fn published_scale_tests_pass_with_headroom() {
 #[test]
 fn agents_of_a_template_without_metadata_only_report_stats() {
     // The 2023 rows' agents (metadata = []) make stats calls only: users / 30 s.
-    let s = scenario::load(&repo(
-        "scenarios/scale-tests/published-v0.27.2-500-users.toml",
-    ))
-    .unwrap();
+    let s = scenario::load(&repo().join("scenarios/scale-tests/published-v0.27.2-500-users.toml"))
+        .unwrap();
     assert!(s.workload.agents.metadata.is_empty());
     let sum = Summary::from_runs(&s, s.seed, &runs(&s, 1));
     let rate = value(
@@ -254,14 +250,12 @@ fn agents_of_a_template_without_metadata_only_report_stats() {
 
 #[test]
 fn issue_9782_saturates_before_metadata_batching_and_not_after() {
-    let before = scenario::load(&repo(
-        "scenarios/scale-tests/issue-9782-before-batching.toml",
-    ))
-    .unwrap();
-    let after = scenario::load(&repo(
-        "scenarios/scale-tests/issue-9782-after-batching.toml",
-    ))
-    .unwrap();
+    let before =
+        scenario::load(&repo().join("scenarios/scale-tests/issue-9782-before-batching.toml"))
+            .unwrap();
+    let after =
+        scenario::load(&repo().join("scenarios/scale-tests/issue-9782-after-batching.toml"))
+            .unwrap();
     let b = Summary::from_runs(&before, before.seed, &runs(&before, 1));
     let a = Summary::from_runs(&after, after.seed, &runs(&after, 1));
     let (_, db_before) = headroom(&b);
@@ -278,9 +272,11 @@ fn sized(overrides: &[(&str, toml::Value)]) -> Summary {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    let s =
-        scenario::load_with_overrides(&repo("scenarios/scale-tests/traffic-2000-users.toml"), &o)
-            .unwrap();
+    let s = scenario::load_with_overrides(
+        &repo().join("scenarios/scale-tests/traffic-2000-users.toml"),
+        &o,
+    )
+    .unwrap();
     Summary::from_runs(&s, s.seed, &runs(&s, 2))
 }
 
@@ -371,7 +367,7 @@ dashboard = { per_user = 0 }
 /// A model file whose only free parameters are the agent call's coderd CPU
 /// and the metadata write's database CPU.
 fn synthetic_model() -> String {
-    let text = std::fs::read_to_string(repo("models/coder.toml")).unwrap();
+    let text = std::fs::read_to_string(repo().join("models/coder.toml")).unwrap();
     let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
     let params = doc["params"].as_table_mut().unwrap();
     for (name, p) in params.iter_mut() {

@@ -1,0 +1,20 @@
+//! The integration tests: one binary, so the suite links once and runs its
+//! tests on one pool. Each module is one area; `support` holds what they
+//! share. Run one area with `cargo test --release --test it <module>::`.
+
+mod support;
+
+mod batch;
+mod calibration;
+mod compare;
+mod determinism;
+mod docs;
+mod erlang_c;
+mod golden;
+mod model;
+mod model_control;
+mod reports;
+mod saturation;
+mod scenario_errors;
+mod size;
+mod store;
