@@ -4,7 +4,7 @@
 use crate::support::*;
 use std::path::Path;
 
-fn batch(cwd: &Path, args: &[&str], paths: &[&Path]) -> std::process::Output {
+fn batch(cwd: &Scratch, args: &[&str], paths: &[&Path]) -> std::process::Output {
     let mut c = capsim(cwd);
     c.arg("batch").args(paths).args(args);
     c.output().unwrap()
@@ -12,13 +12,13 @@ fn batch(cwd: &Path, args: &[&str], paths: &[&Path]) -> std::process::Output {
 
 #[test]
 fn jobs_1_and_jobs_2_give_byte_identical_outputs() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("batch/jobs");
     let dir = repo().join("scenarios/build-queue");
     let mut outs = Vec::new();
     for jobs in ["1", "2"] {
         let out = tmp.path().join(format!("jobs{jobs}"));
         let o = batch(
-            tmp.path(),
+            &tmp,
             &[
                 "--replications",
                 "3",
@@ -67,7 +67,7 @@ fn jobs_1_and_jobs_2_give_byte_identical_outputs() {
 
 #[test]
 fn invalid_scenarios_are_reported_and_the_batch_goes_on() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("batch/invalid");
     let dir = tmp.path().join("s");
     std::fs::create_dir_all(dir.join("nested")).unwrap();
     let wd = scenario("build-queue/working-day.toml");
@@ -89,7 +89,7 @@ fn invalid_scenarios_are_reported_and_the_batch_goes_on() {
     std::fs::write(dir.join("targets.csv"), "not,a,scenario\n").unwrap();
     let db = tmp.path().join("runs.db");
     let o = batch(
-        tmp.path(),
+        &tmp,
         &["--db", db.to_str().unwrap(), "--replications", "2"],
         &[&dir],
     );

@@ -7,14 +7,13 @@
 //! Run in release mode (`cargo test --release --test it calibration::`); each
 //! test prints the table it checks.
 
-use crate::support::repo;
+use crate::support::{Scratch, capsim, repo, scratch};
 use capsim::calibrate::{self, Options, Setup};
 use capsim::engine::rng::replication_seed;
 use capsim::model::params::{ModelParams, ParamValue};
 use capsim::result::Summary;
 use capsim::scenario::{self, Scenario};
 use capsim::{RunResult, simulate};
-use std::path::{Path, PathBuf};
 
 fn runs(s: &Scenario, reps: u32) -> Vec<RunResult> {
     use rayon::prelude::*;
@@ -388,10 +387,9 @@ fn synthetic_model() -> String {
     doc.to_string()
 }
 
-fn synthetic_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("capsim-calib-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A scratch folder with the synthetic model (`model.toml`) and scenario (`s.toml`).
+fn synthetic_dir(tag: &str) -> Scratch {
+    let dir = scratch(&format!("calibration/{tag}"));
     std::fs::write(dir.join("model.toml"), synthetic_model()).unwrap();
     std::fs::write(dir.join("s.toml"), SCENARIO).unwrap();
     dir
@@ -473,12 +471,11 @@ fn calibration_recovers_known_parameters_deterministically() {
         loo[0]
     );
     assert!(loo[0].error.abs() > 0.02, "{:?}", loo[0]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `capsim calibrate --targets DIR/targets --model DIR/model.toml ARGS...`
-fn calibrate_cli(dir: &Path, targets: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+fn calibrate_cli(dir: &Scratch, targets: &str, args: &[&str]) -> std::process::Output {
+    capsim(dir)
         .args(["calibrate", "--targets"])
         .arg(dir.join(targets))
         .arg("--model")
@@ -551,5 +548,4 @@ fn cli_reports_bad_targets_with_file_and_line_and_writes_provenance() {
     assert_eq!(tail(&before), tail(&after));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("fit (2 replications"), "{stdout}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,13 +2,21 @@
 //! threads; different seeds differ; and two architectures run on one seed
 //! see the same arrivals (common random numbers).
 
-use crate::support::{capsim_in, model_path, repo, scratch, stderr, stdout, toml_str, write};
+use crate::support::{capsim_in, model_path, scratch, stderr, stdout, toml_str, write};
+use std::path::Path;
 
-const MMC: &str = "scenarios/build-queue/mmc.toml";
-const WORKING_DAY: &str = "scenarios/build-queue/working-day.toml";
+const MMC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scenarios/build-queue/mmc.toml"
+);
+const WORKING_DAY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scenarios/build-queue/working-day.toml"
+);
 
+/// `capsim ARGS` in a scratch folder; its stdout.
 fn json(args: &[&str]) -> String {
-    let o = capsim_in(&repo(), args);
+    let o = capsim_in(&scratch("determinism/cli"), args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     stdout(&o)
 }
@@ -63,7 +71,7 @@ fn different_seeds_give_different_results() {
 
 #[test]
 fn the_library_is_deterministic_too() {
-    let s = capsim::scenario::load(&repo().join(WORKING_DAY)).unwrap();
+    let s = capsim::scenario::load(Path::new(WORKING_DAY)).unwrap();
     // Compared as JSON: empty buckets hold NaN percentiles, and NaN != NaN.
     let run = |seed| serde_json::to_string(&capsim::simulate(&s, seed)).unwrap();
     assert!(run(5) == run(5), "two runs with seed 5 differ");

@@ -1,6 +1,6 @@
 //! The README's promises: its two set-up commands are the ones that work
-//! (CI runs exactly its test command), and it lists every metric a run
-//! produces.
+//! (CI runs exactly its test command, then checks the tests left the
+//! checkout clean), and it lists every metric a run produces.
 
 use crate::support::{repo, scenario_files};
 
@@ -24,21 +24,36 @@ fn readme_gives_the_two_set_up_commands_and_ci_runs_the_test_one() {
     let example = RUN_EXAMPLE.rsplit(' ').next().unwrap();
     capsim::scenario::load(&repo().join(example)).unwrap_or_else(|e| panic!("{e}"));
 
+    // CI runs the README's test command and no other cargo command...
     let ci = read(".ci/run");
-    let commands: Vec<&str> = ci
+    let cargo: Vec<&str> = ci
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter(|l| !l.starts_with("set ") && !l.starts_with("cd "))
+        .filter(|l| !l.starts_with('#') && l.split_whitespace().any(|w| w == "cargo"))
         .collect();
     assert_eq!(
-        commands,
+        cargo,
         vec![RUN_TESTS],
         ".ci/run must run exactly the README's test command"
     );
     assert!(
         ci.contains("set -euo pipefail"),
         ".ci/run must fail when the command fails"
+    );
+    // ...then checks that the tests left the checkout as they found it,
+    // ignored files (the default run store in reports/) included.
+    assert!(
+        ci.contains("git status --porcelain --ignored"),
+        ".ci/run must look at the checkout, ignored files included"
+    );
+    let (before, after) = ci.split_once(RUN_TESTS).unwrap();
+    assert!(
+        before.contains("checkout_state") && after.contains("checkout_state"),
+        ".ci/run must compare the checkout after the tests with before"
+    );
+    assert!(
+        readme.contains("left the checkout as they found it"),
+        "README must say what CI checks besides the tests"
     );
 }
 

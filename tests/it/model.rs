@@ -2,20 +2,14 @@
 //! metadata rates and write paths, CPU accounting, conservation, common
 //! random numbers.
 
-use crate::support::{metric, model_path, repo};
+use crate::support::{metric, model_path, repo, scratch};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
 use std::path::{Path, PathBuf};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("capsim-model-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Write `body` as a scenario using `model` (default: models/coder.toml) and load it.
 fn scenario_with_model(tag: &str, body: &str, model: &Path) -> Scenario {
-    let d = tmpdir(tag);
+    let d = scratch(&format!("model/{tag}"));
     let p = d.join(format!("{tag}.toml"));
     let text = format!("model = {:?}\n{body}", model.to_str().unwrap());
     std::fs::write(&p, text).unwrap();
@@ -183,14 +177,14 @@ per_user = 0
     )
 }
 
-/// A copy of models/coder.toml with one parameter's value replaced.
-fn model_variant(tag: &str, param: &str, value: &str) -> PathBuf {
+/// A copy of models/coder.toml with one parameter's value replaced, as `dir/file`.
+fn model_variant(dir: &Path, file: &str, param: &str, value: &str) -> PathBuf {
     let text = std::fs::read_to_string(model_path()).unwrap();
     let header = format!("[params.{param}]\nvalue = ");
     let start = text.find(&header).unwrap_or_else(|| panic!("no {param}")) + header.len();
     let end = start + text[start..].find('\n').unwrap();
     let out = format!("{}{value}{}", &text[..start], &text[end..]);
-    let p = tmpdir(tag).join("model.toml");
+    let p = dir.join(file);
     std::fs::write(&p, out).unwrap();
     p
 }
@@ -211,7 +205,8 @@ fn metadata_calls_arrive_at_items_times_agents_over_interval() {
         "calls/s {calls}"
     );
     // Without it (Coder before issue 10225) every item is its own call.
-    let m = model_variant("meta-unbatched", "metadata_agent_batching", "0");
+    let dir = scratch("model/meta-unbatched");
+    let m = model_variant(&dir, "model.toml", "metadata_agent_batching", "0");
     let s = scenario_with_model("meta-unbatched", &metadata_scenario(3, 10), &m);
     let r = simulate(&s, 5);
     let calls = metric(&r, "agent_metadata_calls_per_second", "mean", &[]);
@@ -223,8 +218,9 @@ fn metadata_calls_arrive_at_items_times_agents_over_interval() {
 
 #[test]
 fn batched_write_path_writes_far_less_than_per_call() {
-    let per_call = model_variant("wp-per-call", "metadata_write_path", "\"per_call\"");
-    let batched = model_variant("wp-batched", "metadata_write_path", "\"batched\"");
+    let dir = scratch("model/write-paths");
+    let per_call = model_variant(&dir, "per-call.toml", "metadata_write_path", "\"per_call\"");
+    let batched = model_variant(&dir, "batched.toml", "metadata_write_path", "\"batched\"");
     let body = metadata_scenario(2, 10);
     let a = simulate(&scenario_with_model("wp-a", &body, &per_call), 5);
     let b = simulate(&scenario_with_model("wp-b", &body, &batched), 5);

@@ -1,13 +1,12 @@
 //! Control paths of the deployment model: autoscalers, signals, outages,
 //! cluster capacity, proxies and out-of-memory kills.
 
-use crate::support::{metric, model_path};
+use crate::support::{metric, model_path, scratch};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
 
 fn scenario(tag: &str, body: &str) -> Scenario {
-    let d = std::env::temp_dir().join(format!("capsim-control-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    let d = scratch(&format!("model_control/{tag}"));
     let model = model_path();
     let p = d.join(format!("{tag}.toml"));
     std::fs::write(&p, format!("model = {:?}\n{body}", model.to_str().unwrap())).unwrap();

@@ -240,7 +240,7 @@ fn check_pngs(dir: &Path, files: &[String]) {
 
 #[test]
 fn full_report_with_coder_metrics_and_replica_loss() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("reports/full");
     let sc = coder_like_scenario(tmp.path());
     let runs: Vec<RunResult> = (0..3).map(|r| synthetic_run(&sc, r)).collect();
     // Keep the output to look at: CAPSIM_KEEP_REPORT=/some/dir cargo test ...
@@ -315,7 +315,7 @@ fn full_report_with_coder_metrics_and_replica_loss() {
 
 #[test]
 fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("reports/build-queue-only");
     // Without coderd replicas the run has only build-queue metrics.
     let sc = capsim::scenario::load_with_overrides(
         &scenario("build-queue/working-day.toml"),

@@ -2,7 +2,7 @@
 //! reported as saturated with a note that says why, and keeps memory
 //! bounded (the waiting line is capped; jobs beyond the cap are rejected).
 
-use crate::support::{QueueSpec, capsim_in, model_path, repo, scratch, stdout, toml_str, write};
+use crate::support::{QueueSpec, capsim_in, model_path, scratch, stdout, toml_str, write};
 use std::path::Path;
 
 const EXP_1S: &str = "{ dist = \"exponential\", mean = \"1s\" }";
@@ -74,11 +74,11 @@ fn overload_through_the_cli_exits_zero_and_says_saturated() {
     let dir = scratch("saturation/cli");
     let model = model_path();
     let p = write(&dir, "over.toml", &queue("over", &model, 1, 1.5).toml());
-    let o = capsim_in(&repo(), &["run", p.to_str().unwrap(), "--format", "json"]);
+    let o = capsim_in(&dir, &["run", p.to_str().unwrap(), "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
     assert_eq!(v[0]["saturated"], serde_json::Value::Bool(true));
-    let o = capsim_in(&repo(), &["run", p.to_str().unwrap()]);
+    let o = capsim_in(&dir, &["run", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let table = stdout(&o);
     assert!(table.contains("offered load 1.50"), "{table}");

@@ -3,7 +3,9 @@
 //! was expected; nothing is printed on stdout. Also: `extends` resolves,
 //! and every command has `--help`.
 
-use crate::support::{capsim_in, model_path, repo, scratch, stderr, stdout, toml_str, write};
+use crate::support::{
+    Scratch, capsim_in, model_path, scenario, scratch, stderr, stdout, toml_str, write,
+};
 use clap::CommandFactory;
 use std::path::Path;
 
@@ -35,7 +37,7 @@ fn edit(from: &str, to: &str) -> String {
 
 /// Run `validate` and `run` on `file` in `dir`: both must exit 2, print
 /// nothing on stdout, and mention every one of `expect` on stderr.
-fn rejects(dir: &Path, file: &str, expect: &[&str]) {
+fn rejects(dir: &Scratch, file: &str, expect: &[&str]) {
     for cmd in [
         vec!["validate", file],
         vec!["run", file, "--format", "json"],
@@ -557,7 +559,8 @@ fn extends_makes_a_five_line_what_if() {
 
 #[test]
 fn every_command_has_help_and_there_is_a_version() {
-    let o = capsim_in(&repo(), &["--help"]);
+    let dir = scratch("scenario_errors/help");
+    let o = capsim_in(&dir, &["--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("Usage"));
     let names: Vec<String> = capsim::cli::Cli::command()
@@ -566,17 +569,17 @@ fn every_command_has_help_and_there_is_a_version() {
         .collect();
     assert!(names.contains(&"run".to_string()) && names.contains(&"validate".to_string()));
     for name in &names {
-        let o = capsim_in(&repo(), &[name, "--help"]);
+        let o = capsim_in(&dir, &[name, "--help"]);
         assert_eq!(o.status.code(), Some(0), "capsim {name} --help");
         let out = stdout(&o);
         assert!(
             out.contains("Usage: capsim"),
             "capsim {name} --help:\n{out}"
         );
-        let o = capsim_in(&repo(), &["help", name]);
+        let o = capsim_in(&dir, &["help", name]);
         assert_eq!(o.status.code(), Some(0), "capsim help {name}");
     }
-    let o = capsim_in(&repo(), &["--version"]);
+    let o = capsim_in(&dir, &["--version"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o).trim(),
@@ -586,36 +589,28 @@ fn every_command_has_help_and_there_is_a_version() {
 
 #[test]
 fn exit_codes_for_usage_errors_and_other_failures() {
+    let dir = scratch("scenario_errors/exit-codes");
+    let mmc = scenario("build-queue/mmc.toml");
+    let mmc = mmc.to_str().unwrap();
     // Usage errors are bad input: 2.
     for args in [
         vec!["run"],
         vec!["frobnicate"],
-        vec![
-            "run",
-            "scenarios/build-queue/mmc.toml",
-            "--replications",
-            "0",
-        ],
-        vec!["run", "scenarios/build-queue/mmc.toml", "--format", "xml"],
+        vec!["run", mmc, "--replications", "0"],
+        vec!["run", mmc, "--format", "xml"],
     ] {
-        let o = capsim_in(&repo(), &args);
+        let o = capsim_in(&dir, &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }
     // A scenario path that does not exist is bad input too.
-    let o = capsim_in(&repo(), &["validate", "scenarios/nope.toml"]);
+    let o = capsim_in(&dir, &["validate", "scenarios/nope.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("scenarios/nope.toml"), "{}", stderr(&o));
     // Failing to write the report is another failure: 1.
-    let dir = scratch("scenario_errors/out");
     let blocker = write(&dir, "a-file", "not a directory");
     let o = capsim_in(
-        &repo(),
-        &[
-            "run",
-            "scenarios/build-queue/mmc.toml",
-            "--out",
-            blocker.join("sub").to_str().unwrap(),
-        ],
+        &dir,
+        &["run", mmc, "--out", blocker.join("sub").to_str().unwrap()],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }

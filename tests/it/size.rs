@@ -4,8 +4,8 @@
 //! `--growth` work end to end.
 
 use crate::support::{
-    QueueSpec, capsim, capsim_in, erlang_c_mean_wait_s, model_path, ok, png_size, read_csv, repo,
-    scratch, steady_dashboards, write,
+    QueueSpec, Scratch, capsim, capsim_in, erlang_c_mean_wait_s, model_path, ok, png_size,
+    read_csv, repo, scratch, steady_dashboards, write,
 };
 use capsim::compare::check_slos;
 use capsim::compare::prices::PriceList;
@@ -50,7 +50,7 @@ fn mmc(dir: &Path) -> PathBuf {
 }
 
 /// `capsim size SCENARIO --prices <gcp>` run in `dir`.
-fn size_cmd(dir: &Path, scenario: &Path) -> std::process::Command {
+fn size_cmd(dir: &Scratch, scenario: &Path) -> std::process::Command {
     let mut c = capsim(dir);
     c.args([
         "size",
@@ -65,15 +65,15 @@ fn gcp() -> PathBuf {
     repo().join("models/prices/gcp-us-central1.toml")
 }
 
-fn mmc_result() -> &'static (PathBuf, SizeResult) {
-    static R: OnceLock<(PathBuf, SizeResult)> = OnceLock::new();
+/// The search on the M/M/c scenario, run once and shared by the tests below.
+fn mmc_result() -> &'static SizeResult {
+    static R: OnceLock<SizeResult> = OnceLock::new();
     R.get_or_init(|| {
         let dir = scratch("size/mmc");
         let p = mmc(&dir);
         let prices = PriceList::load(&gcp()).unwrap();
-        let r = size::size(&p, vec![], &prices, SizeOptions::new(7, REPLICATIONS))
-            .unwrap_or_else(|e| panic!("{e}"));
-        (p, r)
+        size::size(&p, vec![], &prices, SizeOptions::new(7, REPLICATIONS))
+            .unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
@@ -91,7 +91,7 @@ fn erlang_c_gives_a_well_separated_answer() {
 
 #[test]
 fn size_on_an_mmc_queue_returns_the_smallest_c_that_erlang_c_gives() {
-    let (_, r) = mmc_result();
+    let r = mmc_result();
     let want = erlang_c_answer();
     let rec = r.recommended.as_ref().expect("a recommendation");
     assert_eq!(
@@ -126,10 +126,12 @@ fn size_on_an_mmc_queue_returns_the_smallest_c_that_erlang_c_gives() {
 
 #[test]
 fn the_recommended_architecture_meets_the_slos_on_fresh_seeds() {
-    let (p, r) = mmc_result();
+    let r = mmc_result();
+    let dir = scratch("size/fresh-seeds");
+    let p = mmc(&dir);
     let rec = r.recommended.as_ref().expect("a recommendation");
     let s = capsim::scenario::load_with_overrides(
-        p,
+        &p,
         &[(
             "deployment.provisioners.count".into(),
             toml::Value::Integer(rec.values[0] as i64),

@@ -116,9 +116,9 @@ fn run_ids(db: &Path) -> Vec<String> {
 
 #[test]
 fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/read-back");
     let db = tmp.path().join("runs.db");
-    let out = ok(capsim(tmp.path())
+    let out = ok(capsim(&tmp)
         .arg("run")
         .arg(scenario("build-queue/working-day.toml"))
         .arg(scenario("build-queue/fewer-provisioners.toml"))
@@ -128,7 +128,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
     let ids = run_ids(&db);
     assert_eq!(ids.len(), 2);
     // Report folders default to reports/<scenario>/<run-id>/ in the working directory.
-    let list = ok(capsim(tmp.path())
+    let list = ok(capsim(&tmp)
         .args(["runs", "list", "--format", "json", "--db"])
         .arg(&db));
     let listed: Vec<serde_json::Value> = serde_json::from_str(&stdout(&list)).unwrap();
@@ -153,7 +153,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
         .find(|(s, _)| s == "build-queue-12-provisioners")
         .unwrap()
         .1;
-    let shown = ok(capsim(tmp.path())
+    let shown = ok(capsim(&tmp)
         .args([
             "runs",
             "show",
@@ -172,7 +172,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
 
     // Export writes the same CSVs as the report folder.
     let exp = tmp.path().join("export");
-    ok(capsim(tmp.path())
+    ok(capsim(&tmp)
         .args(["runs", "export", wd, "--csv"])
         .arg(&exp)
         .arg("--db")
@@ -184,15 +184,11 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
         assert!(a == b, "{f}: export differs from the report");
     }
     // The table form works too and names the run.
-    let table = ok(capsim(tmp.path())
-        .args(["runs", "show", wd, "--db"])
-        .arg(&db));
+    let table = ok(capsim(&tmp).args(["runs", "show", wd, "--db"]).arg(&db));
     assert!(stdout(&table).contains(wd.as_str()));
 
     // Delete: gone with every dependent row; unknown ids are bad input (exit 2).
-    ok(capsim(tmp.path())
-        .args(["runs", "delete", wd, "--db"])
-        .arg(&db));
+    ok(capsim(&tmp).args(["runs", "delete", wd, "--db"]).arg(&db));
     assert_eq!(run_ids(&db), vec![fp.clone()]);
     let c = Connection::open(&db).unwrap();
     for t in [
@@ -224,7 +220,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
         vec!["runs", "delete", "nope"],
         vec!["runs", "delete", fp.as_str(), "nope"],
     ] {
-        let o = capsim(tmp.path())
+        let o = capsim(&tmp)
             .args(&args)
             .arg("--db")
             .arg(&db)
@@ -237,7 +233,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
         vec![fp.clone()],
         "a failed delete deletes nothing"
     );
-    let o = capsim(tmp.path())
+    let o = capsim(&tmp)
         .args(["runs", "list", "--db"])
         .arg(tmp.path().join("missing.db"))
         .output()
@@ -251,7 +247,7 @@ fn stored_run_reads_back_as_printed_and_exports_the_report_csvs() {
 
 #[test]
 fn old_schema_is_upgraded_in_place() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/old-schema");
     let db = tmp.path().join("old.db");
     {
         let c = Connection::open(&db).unwrap();
@@ -309,12 +305,12 @@ fn old_schema_is_upgraded_in_place() {
     let store = Store::open(&db).unwrap();
     assert_eq!(store.list(None, 0).unwrap().len(), 2);
     drop(store);
-    ok(capsim(tmp.path())
+    ok(capsim(&tmp)
         .arg("run")
         .arg(scenario("build-queue/working-day.toml"))
         .args(["--no-report", "--db"])
         .arg(&db));
-    let list = ok(capsim(tmp.path())
+    let list = ok(capsim(&tmp)
         .args([
             "runs",
             "list",
@@ -329,7 +325,7 @@ fn old_schema_is_upgraded_in_place() {
         "header + 2 runs:\n{}",
         stdout(&list)
     );
-    ok(capsim(tmp.path())
+    ok(capsim(&tmp)
         .args(["runs", "export", "20240501T080000", "--csv"])
         .arg(tmp.path().join("x"))
         .arg("--db")
@@ -340,7 +336,7 @@ fn old_schema_is_upgraded_in_place() {
 
 #[test]
 fn newer_or_foreign_databases_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/refused");
     let newer = tmp.path().join("newer.db");
     Connection::open(&newer)
         .unwrap()
@@ -358,7 +354,7 @@ fn newer_or_foreign_databases_are_refused() {
         .unwrap();
     let e = Store::open(&foreign).err().expect("refused");
     assert!(e.to_string().contains("not a capsim run store"), "{e}");
-    let o = capsim(tmp.path())
+    let o = capsim(&tmp)
         .arg("run")
         .arg(scenario("build-queue/working-day.toml"))
         .arg("--db")
@@ -370,11 +366,11 @@ fn newer_or_foreign_databases_are_refused() {
 
 #[test]
 fn kill_9_mid_batch_leaves_only_complete_runs() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/kill-9");
     let dir = tmp.path().join("scenarios");
     let names = many_scenarios(&dir, 150, "k");
     let db = tmp.path().join("runs.db");
-    let mut child = capsim(tmp.path())
+    let mut child = capsim(&tmp)
         .arg("batch")
         .arg(&dir)
         .args(["--replications", "2", "--no-report", "--db"])
@@ -419,7 +415,7 @@ fn kill_9_mid_batch_leaves_only_complete_runs() {
 
 #[test]
 fn two_processes_write_one_store_at_once() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/two-writers");
     let db = tmp.path().join("shared.db");
     let dirs: Vec<PathBuf> = ["a", "b"].iter().map(|d| tmp.path().join(d)).collect();
     let mut files = BTreeMap::new();
@@ -434,7 +430,7 @@ fn two_processes_write_one_store_at_once() {
     let children: Vec<_> = dirs
         .iter()
         .map(|d| {
-            capsim(tmp.path())
+            capsim(&tmp)
                 .arg("batch")
                 .arg(d)
                 .args(["--replications", "2", "--jobs", "1", "--no-report", "--db"])
@@ -455,7 +451,7 @@ fn two_processes_write_one_store_at_once() {
 
 #[test]
 fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch("store/ids");
     let sc = capsim::scenario::load(&scenario("build-queue/working-day.toml")).unwrap();
     let runs = vec![capsim::simulate(&sc, 1)];
     let summary = capsim::Summary::from_runs(&sc, sc.seed, &runs);

@@ -60,12 +60,50 @@ pub fn scenario_files() -> Vec<PathBuf> {
 
 // ----- scratch files and scenarios -------------------------------------------
 
-/// An empty scratch directory for one test, under Cargo's target tmp dir.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
+/// A temporary folder for one test, under Cargo's target tmp dir: every
+/// file a test writes, and the working directory of every `capsim` it runs,
+/// is in one, so the checkout stays as it was (`capsim`'s default
+/// `reports/` and `reports/capsim.db` land here). Removed when dropped;
+/// kept, and named on stderr, when the test fails.
+pub struct Scratch(Option<tempfile::TempDir>);
+
+/// A new scratch folder; `tag` (the test's area and name) prefixes its name.
+pub fn scratch(tag: &str) -> Scratch {
+    let prefix = format!("{}-", tag.replace(['/', '\\'], "-"));
+    let dir = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("create scratch dir");
+    Scratch(Some(dir))
+}
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.0.as_ref().expect("scratch dir").path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(d) = self.0.take()
+        {
+            eprintln!("scratch folder kept: {}", d.keep().display());
+        }
+    }
 }
 
 /// Write `text` to `dir/file` and return the path.
@@ -148,16 +186,19 @@ pub fn steady_dashboards(
 
 // ----- the binary -------------------------------------------------------------
 
-/// A `capsim` command run in `cwd` (so default `reports/` paths land there).
-pub fn capsim(cwd: &Path) -> Command {
+/// A `capsim` command whose working directory is `dir`, so that its
+/// default outputs land there. The one way tests run the binary (the tidy
+/// test checks), and it takes a `Scratch`: no test runs `capsim` in the
+/// checkout.
+pub fn capsim(dir: &Scratch) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_capsim"));
-    c.current_dir(cwd);
+    c.current_dir(dir.path());
     c
 }
 
-/// Run the `capsim` binary with `args` in `cwd`.
-pub fn capsim_in(cwd: &Path, args: &[&str]) -> Output {
-    capsim(cwd).args(args).output().expect("run capsim")
+/// Run the `capsim` binary with `args` in `dir`.
+pub fn capsim_in(dir: &Scratch, args: &[&str]) -> Output {
+    capsim(dir).args(args).output().expect("run capsim")
 }
 
 /// Run and require success; returns the output.
