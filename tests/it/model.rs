@@ -2,25 +2,25 @@
 //! metadata rates and write paths, CPU accounting, conservation, common
 //! random numbers.
 
-use crate::support::{metric, model_path, repo, scratch};
+use crate::support::{extend, load, metric, model_path, repo, scratch, toml_str};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
 use std::path::{Path, PathBuf};
 
-/// Write `body` as a scenario using `model` (default: models/coder.toml) and load it.
-fn scenario_with_model(tag: &str, body: &str, model: &Path) -> Scenario {
-    let d = scratch(&format!("model/{tag}"));
-    let p = d.join(format!("{tag}.toml"));
-    let text = format!("model = {:?}\n{body}", model.to_str().unwrap());
-    std::fs::write(&p, text).unwrap();
-    capsim::scenario::load(&p).unwrap_or_else(|e| panic!("{e}"))
-}
-
+/// The `steady-users` fixture extended with `body` (in a scratch folder), loaded.
 fn scenario(tag: &str, body: &str) -> Scenario {
-    scenario_with_model(tag, body, &model_path())
+    let dir = scratch(&format!("model/{tag}"));
+    load(&extend(&dir, tag, "steady-users.toml", body))
 }
 
-/// 2,000 users present all run, each with one relayed SSH and one IDE connection, on 4 replicas.
+/// The same on another model file.
+fn scenario_with_model(tag: &str, body: &str, model: &Path) -> Scenario {
+    scenario(tag, &format!("model = {}\n{body}", toml_str(model)))
+}
+
+/// 2,000 users present all run, each with one relayed SSH and one IDE
+/// connection, on `replicas` replicas of 8 vCPU behind `lb`; a share `p2p`
+/// of the sessions is peer-to-peer.
 fn steady(replicas: u32, lb: &str, p2p: f64, extra: &str) -> String {
     format!(
         r#"
@@ -31,19 +31,13 @@ bucket = "1m"
 replicas = {replicas}
 vcpu = 8
 ram = "32GB"
-builtin_provisioners = 0
 load_balancer = "{lb}"
 [deployment.provisioners]
 count = 5
 [deployment.database]
 vcpu = 8
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
 [workload.users]
 count = 2000
-mode = "steady"
-active_fraction = 1.0
 p2p_fraction = {p2p}
 [workload.connections.ssh]
 per_user = 1
@@ -51,12 +45,6 @@ bytes_per_s = "1KB"
 [workload.connections.ide]
 per_user = 1
 bytes_per_s = "1KB"
-[workload.connections.web_terminal]
-per_user = 0
-[workload.connections.app]
-per_user = 0
-[workload.connections.dashboard]
-per_user = 0
 {extra}
 "#
     )
@@ -139,6 +127,8 @@ fn direct_connections_survive_replica_loss() {
     assert!((agents / 2000.0 - 0.25).abs() <= 0.03, "{agents}");
 }
 
+/// The 500 users' agents report `items` metadata items every `interval_s`
+/// seconds to 2 replicas of 8 vCPU and a database of 16.
 fn metadata_scenario(items: u32, interval_s: u32) -> String {
     format!(
         r#"
@@ -147,32 +137,11 @@ duration = "30m"
 warmup = "5m"
 bucket = "1m"
 [deployment.coderd]
-replicas = 2
 vcpu = 8
-builtin_provisioners = 0
-[deployment.provisioners]
-count = 1
 [deployment.database]
 vcpu = 16
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
-[workload.users]
-count = 500
-mode = "steady"
-active_fraction = 1.0
 [workload.agents]
 metadata = [{{ items = {items}, interval = "{interval_s}s" }}]
-[workload.connections.ssh]
-per_user = 0
-[workload.connections.ide]
-per_user = 0
-[workload.connections.web_terminal]
-per_user = 0
-[workload.connections.app]
-per_user = 0
-[workload.connections.dashboard]
-per_user = 0
 "#
     )
 }

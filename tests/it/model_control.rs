@@ -1,26 +1,22 @@
 //! Control paths of the deployment model: autoscalers, signals, outages,
 //! cluster capacity, proxies and out-of-memory kills.
 
-use crate::support::{metric, model_path, scratch};
+use crate::support::{extend, load, metric, model_path, scratch, toml_str, write};
 use capsim::result::RunResult;
 use capsim::{Scenario, simulate};
 
+/// The `steady-users` fixture extended with `body` (in a scratch folder), loaded.
 fn scenario(tag: &str, body: &str) -> Scenario {
-    let d = scratch(&format!("model_control/{tag}"));
-    let model = model_path();
-    let p = d.join(format!("{tag}.toml"));
-    std::fs::write(&p, format!("model = {:?}\n{body}", model.to_str().unwrap())).unwrap();
-    capsim::scenario::load(&p).unwrap_or_else(|e| panic!("{e}"))
+    let dir = scratch(&format!("model_control/{tag}"));
+    load(&extend(&dir, tag, "steady-users.toml", body))
 }
 
-const QUIET_CONNECTIONS: &str = r#"
-[workload.connections.web_terminal]
-per_user = 0
-[workload.connections.app]
-per_user = 0
-[workload.connections.dashboard]
-per_user = 0
-"#;
+/// A scenario of its own (no users: a build queue), on the shipped model.
+fn standalone(tag: &str, body: &str) -> Scenario {
+    let dir = scratch(&format!("model_control/{tag}"));
+    let text = format!("model = {}\n{body}", toml_str(&model_path()));
+    load(&write(&dir, &format!("{tag}.toml"), &text))
+}
 
 /// Dashboards that open and close all the time (so new replicas receive
 /// some), and a traffic spike from 10 to 70 minutes that drives CPU up.
@@ -30,29 +26,14 @@ seed = 3
 duration = "3h"
 bucket = "1m"
 [deployment.coderd]
-replicas = 2
 vcpu = 2
 ram = "64GB"
-builtin_provisioners = 0
 [deployment.provisioners]
 count = 2
 [deployment.database]
 vcpu = 16
-[[workload.templates]]
-name = "t"
-build_time = { dist = "constant", value = "60s" }
 [workload.users]
 count = 1000
-mode = "steady"
-active_fraction = 1.0
-[workload.connections.ssh]
-per_user = 0
-[workload.connections.ide]
-per_user = 0
-[workload.connections.web_terminal]
-per_user = 0
-[workload.connections.app]
-per_user = 0
 [workload.connections.dashboard]
 per_user = 0.3
 duration = { dist = "exponential", mean = "5m" }
@@ -142,8 +123,8 @@ signal = "{signal}"
 
 #[test]
 fn sighup_lets_builds_finish_and_sigint_cancels_them() {
-    let hup = simulate(&scenario("hup", &builds_body("sighup")), 8);
-    let int = simulate(&scenario("int", &builds_body("sigint")), 8);
+    let hup = simulate(&standalone("hup", &builds_body("sighup")), 8);
+    let int = simulate(&standalone("int", &builds_body("sigint")), 8);
     assert_eq!(metric(&hup, "builds_cancelled_total", "total", &[]), 0.0);
     assert_eq!(
         metric(&int, "builds_cancelled_total", "total", &[]),
@@ -175,7 +156,7 @@ queue_per_daemon = 1
 interval = "30s"
 startup = "30s"
 "#;
-    let r = simulate(&scenario("prov-auto", body), 9);
+    let r = simulate(&standalone("prov-auto", body), 9);
     let d = r.series.find("provisioner_daemons", "mean", &[]).unwrap();
     let peak = d.values.iter().copied().fold(0.0, f64::max);
     assert!(peak >= 8.0, "scaled to {peak}");
@@ -184,38 +165,18 @@ startup = "30s"
 
 #[test]
 fn database_outage_stalls_requests_then_recovers() {
-    let body = format!(
-        r#"
+    let body = r#"
 seed = 4
 duration = "40m"
 bucket = "1m"
-[deployment.coderd]
-replicas = 2
-vcpu = 4
-builtin_provisioners = 0
-[deployment.provisioners]
-count = 1
 [deployment.database]
 vcpu = 4
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
-[workload.users]
-count = 500
-mode = "steady"
-active_fraction = 1.0
-[workload.connections.ssh]
-per_user = 0
-[workload.connections.ide]
-per_user = 0
-{QUIET_CONNECTIONS}
 [[events]]
 at = "+20m"
 action = "database_outage"
 duration = "2m"
-"#
-    );
-    let r = simulate(&scenario("outage", &body), 4);
+"#;
+    let r = simulate(&scenario("outage", body), 4);
     let p99 = r
         .series
         .find("api_latency_seconds", "p99", &[("class", "agent")])
@@ -243,7 +204,6 @@ duration = "12h"
 bucket = "5m"
 [deployment.coderd]
 replicas = 1
-builtin_provisioners = 0
 [deployment.provisioners]
 count = 50
 [deployment.cluster]
@@ -252,18 +212,8 @@ workspaces_per_node = 100
 max_nodes = 10
 scale_up_delay = "5m"
 when_full = "{when_full}"
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
 [workload.users]
-count = 500
 mode = "calendar"
-active_fraction = 1.0
-[workload.connections.ssh]
-per_user = 0
-[workload.connections.ide]
-per_user = 0
-{QUIET_CONNECTIONS}
 "#
     )
 }
@@ -296,26 +246,10 @@ fn proxy_body(proxy: bool) -> String {
 seed = 2
 duration = "20m"
 bucket = "1m"
-[deployment.coderd]
-replicas = 2
-vcpu = 4
-builtin_provisioners = 0
-[deployment.provisioners]
-count = 1
 {p}
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
-[workload.users]
-count = 500
-mode = "steady"
-active_fraction = 1.0
 [workload.connections.ssh]
 per_user = 1
 bytes_per_s = "40KB"
-[workload.connections.ide]
-per_user = 0
-{QUIET_CONNECTIONS}
 [[events]]
 at = "+15m"
 action = "kill_replica"
@@ -368,33 +302,16 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
 
 #[test]
 fn a_replica_over_its_memory_is_killed_and_restarted() {
-    let body = format!(
-        r#"
+    let body = r#"
 seed = 1
 duration = "20m"
 bucket = "1m"
 [deployment.coderd]
-replicas = 2
-vcpu = 4
 ram = "1.2GB"
-builtin_provisioners = 0
-[deployment.provisioners]
-count = 1
-[[workload.templates]]
-name = "t"
-build_time = {{ dist = "constant", value = "60s" }}
-[workload.users]
-count = 500
-mode = "steady"
-active_fraction = 1.0
 [workload.connections.ssh]
 per_user = 1
-[workload.connections.ide]
-per_user = 0
-{QUIET_CONNECTIONS}
-"#
-    );
-    let r = simulate(&scenario("oom", &body), 1);
+"#;
+    let r = simulate(&scenario("oom", body), 1);
     assert!(
         r.notes.iter().any(|n| n.contains("out of memory")),
         "{:?}",

@@ -10,12 +10,8 @@ use crate::support::*;
 use capsim::engine::metrics::{Labels, Metric, Series, labels};
 use capsim::report::{self, ReportInput, plot, series};
 use capsim::result::{Mark, RunResult, Summary};
-use capsim::scenario::{self, Scenario};
+use capsim::scenario::Scenario;
 use std::path::Path;
-
-fn load(path: &Path) -> Scenario {
-    scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// A scenario extending the working day, with SLOs on API latency too.
 fn coder_like_scenario(dir: &Path) -> Scenario {

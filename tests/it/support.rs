@@ -158,10 +158,26 @@ impl QueueSpec<'_> {
     }
 }
 
-/// A steady-state deployment of one coderd replica of `vcpu` vCPU (64 GB,
-/// so never out of memory): `users` users each with a dashboard open all
-/// the time, every workspace running, all SSH and IDE traffic peer-to-peer.
-/// `extra` is appended (database size, SLOs). Written to `dir/steady.toml`.
+/// A base scenario of `tests/fixtures/scenarios/`.
+pub fn fixture(file: &str) -> PathBuf {
+    repo().join("tests/fixtures/scenarios").join(file)
+}
+
+/// Write `dir/<name>.toml`, a scenario that extends the fixture `base` with
+/// `body`; returns its path.
+pub fn extend(dir: &Path, name: &str, base: &str, body: &str) -> PathBuf {
+    let text = format!("extends = {}\n{body}", toml_str(&fixture(base)));
+    write(dir, &format!("{name}.toml"), &text)
+}
+
+/// Load a scenario file, panicking with its error.
+pub fn load(path: &Path) -> capsim::Scenario {
+    capsim::scenario::load(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The `steady-dashboards` fixture with `users` users, run for `duration`
+/// on `seed`; `extra` is appended (database size, SLOs). Written to
+/// `dir/steady.toml`.
 pub fn steady_dashboards(
     dir: &Path,
     seed: u64,
@@ -169,17 +185,13 @@ pub fn steady_dashboards(
     users: u32,
     extra: &str,
 ) -> PathBuf {
-    let model = toml_str(&model_path());
-    write(
+    extend(
         dir,
-        "steady.toml",
+        "steady",
+        "steady-dashboards.toml",
         &format!(
-            "name = \"steady-dashboards\"\nmodel = {model}\nseed = {seed}\nduration = \"{duration}\"\nwarmup = \"5m\"\nbucket = \"5m\"\n\
-             [deployment.coderd]\nreplicas = 1\nvcpu = 1\nram = \"64GB\"\nbuiltin_provisioners = 0\n\
-             [deployment.provisioners]\ncount = 20\n\
-             [[workload.templates]]\nname = \"t\"\nbuild_time = {{ dist = \"exponential\", mean = \"60s\" }}\n\
-             [workload.users]\ncount = {users}\nmode = \"steady\"\nactive_fraction = 1.0\np2p_fraction = 1.0\nworkspaces_running_at_start = true\n\
-             [workload.connections.dashboard]\nper_user = 1.0\n{extra}"
+            "name = \"steady-dashboards\"\nseed = {seed}\nduration = \"{duration}\"\n\
+             [workload.users]\ncount = {users}\n{extra}"
         ),
     )
 }
