@@ -1,6 +1,7 @@
 //! capsim: a discrete-event simulator for capacity what-if analysis of Coder
 //! deployments. See ARCHITECTURE.md for the code map.
 
+#![forbid(unsafe_code)]
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well as non-positive values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

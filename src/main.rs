@@ -1,5 +1,7 @@
 //! The `capsim` binary: parse, dispatch, map errors to exit codes.
 
+#![forbid(unsafe_code)]
+
 use capsim::cli::{Cli, EXIT_FAILURE, dispatch};
 use clap::Parser;
 

@@ -18,3 +18,4 @@ mod saturation;
 mod scenario_errors;
 mod size;
 mod store;
+mod tidy;
