@@ -388,11 +388,7 @@ impl Target {
         if let Some(p) = &self.per {
             s = format!("{s} / {p}");
         }
-        s = format!(
-            "{s}{} {}",
-            crate::report::text::braced(&self.labels),
-            self.stat
-        );
+        s = format!("{s}{} {}", crate::format::braced(&self.labels), self.stat);
         if self.window.is_some() {
             if self.bucket_stat != "mean" {
                 s = format!("{s} of bucket {}", self.bucket_stat);

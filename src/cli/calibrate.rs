@@ -2,6 +2,7 @@
 
 use super::{EXIT_BAD_INPUT, Format};
 use crate::calibrate::{self, Calibration, Options, Setup};
+use crate::format::{sig4, signed_pct};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,23 +111,6 @@ fn provenance(args: &CalibrateArgs, c: &Calibration) -> String {
     )
 }
 
-/// Four significant digits, without trailing noise.
-pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return format!("{x}");
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let mag = x.abs().log10().floor() as i32;
-    let decimals = (3 - mag).clamp(0, 8) as usize;
-    format!("{x:.decimals$}")
-}
-
-fn pct(x: f64) -> String {
-    format!("{:+.1}%", x * 100.0)
-}
-
 /// The text report: parameters, fit table, leave-one-out.
 pub fn report(c: &Calibration) -> String {
     let mut s = String::new();
@@ -158,11 +142,11 @@ pub fn report(c: &Calibration) -> String {
             s,
             "  {:w$}  {:>10}  {:8}  {:>10}  [{}, {}]",
             p.name,
-            num(p.value),
+            sig4(p.value),
             p.unit,
-            num(p.file_value),
-            num(p.min),
-            num(p.max)
+            sig4(p.file_value),
+            sig4(p.min),
+            sig4(p.max)
         );
     }
     let w = c.fit.iter().map(|r| r.target.len()).max().unwrap_or(6);
@@ -178,12 +162,12 @@ pub fn report(c: &Calibration) -> String {
     );
     for r in &c.fit {
         let measured = match (r.measured, r.low, r.high) {
-            (Some(m), _, _) => num(m),
-            (_, Some(a), Some(b)) => format!("{}-{}", num(a), num(b)),
+            (Some(m), _, _) => sig4(m),
+            (_, Some(a), Some(b)) => format!("{}-{}", sig4(a), sig4(b)),
             _ => "?".into(),
         };
         let ci = match (r.ci_low, r.ci_high) {
-            (Some(a), Some(b)) => format!(" [{}, {}]", num(a), num(b)),
+            (Some(a), Some(b)) => format!(" [{}, {}]", sig4(a), sig4(b)),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -191,10 +175,10 @@ pub fn report(c: &Calibration) -> String {
             "  {:w$}  {:>13}  {:>28}  {:>7}  {}  {}",
             r.target,
             format!("{measured} {}", r.unit),
-            format!("{}{ci}", num(r.simulated)),
-            pct(r.error),
+            format!("{}{ci}", sig4(r.simulated)),
+            signed_pct(r.error * 100.0, 1),
             if r.met { "ok" } else { "--" },
-            num(r.weight)
+            sig4(r.weight)
         );
     }
     let met = c.fit.iter().filter(|r| r.met).count();
@@ -219,8 +203,8 @@ pub fn report(c: &Calibration) -> String {
                 s,
                 "  {:w$}  {:>12}  {:>7}  {}  {how}",
                 r.target,
-                num(r.predicted),
-                pct(r.error),
+                sig4(r.predicted),
+                signed_pct(r.error * 100.0, 1),
                 if r.met { "ok" } else { "--" },
             );
         }

@@ -293,7 +293,7 @@ pub struct SloCheck {
 }
 
 fn ser_bound<S: serde::Serializer>(b: &Bound, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(crate::report::csv::bound_str(*b))
+    s.serialize_str(crate::format::bound_str(*b))
 }
 
 impl SloCheck {

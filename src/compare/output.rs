@@ -2,11 +2,13 @@
 //! `compare.md` (a one-page summary for whoever approves the purchase),
 //! `compare.csv` (long, tidy form), `compare.json` and the overlaid plots.
 
-use super::prices::{count_str, money};
 use super::{ArchResult, Comparison, Estimate, Row, SloCheck, derived_series, fold_series};
+use crate::format::{
+    braced, count_str, exact_opt, fmt_value, labels_json, md_cell as cell, money, pct, signed,
+    signed_money, signed_pct, tidy_path,
+};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::{AggSeries, cumulative};
-use crate::report::text::{braced, fmt_value};
 use crate::result::RunResult;
 use anyhow::Context;
 use serde_json::json;
@@ -22,14 +24,6 @@ fn est(e: &Estimate, unit: &str) -> String {
             fmt_value(Some(hi), unit)
         ),
         _ => v,
-    }
-}
-
-fn signed(v: Option<f64>, unit: &str) -> String {
-    match v {
-        Some(x) if x > 0.0 => format!("+{}", fmt_value(Some(x), unit)),
-        Some(0.0) => "0".into(),
-        v => fmt_value(v, unit),
     }
 }
 
@@ -124,11 +118,7 @@ pub fn text_table(c: &Comparison) -> String {
     let mut l = vec!["monthly cost".to_string()];
     l.extend(c.archs.iter().map(cost_str));
     l.extend(c.archs[1..].iter().map(|a| match (&a.cost, &first.cost) {
-        (Some(b), Some(f)) => {
-            let d = b.total - f.total;
-            let s = money(d, &b.currency);
-            if d > 0.0 { format!("+{s}") } else { s }
-        }
+        (Some(b), Some(f)) => signed_money(b.total - f.total, &b.currency),
         _ => String::new(),
     }));
     lines.push(l);
@@ -263,8 +253,6 @@ fn describe(r: &Row) -> String {
     what.trim().to_string()
 }
 
-use crate::report::markdown::cell;
-
 /// Names of the SLOs `a` misses by their one-sided 95% bound (with one
 /// replication the bound is the value itself).
 fn failed_slos(a: &ArchResult) -> Vec<&str> {
@@ -376,9 +364,9 @@ fn trade_off(c: &Comparison, best: usize, other: usize, other_meets: bool) -> St
                 "costs the same".into()
             } else if d > 0.0 {
                 format!(
-                    "costs {} a month more ({:+.0}%)",
+                    "costs {} a month more ({})",
                     money(d, &y.currency),
-                    100.0 * d / x.total.max(1e-9)
+                    signed_pct(100.0 * d / x.total.max(1e-9), 0)
                 )
             } else {
                 format!("costs {} a month less", money(-d, &y.currency))
@@ -554,10 +542,10 @@ pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
         for (a, n) in c.archs.iter().zip(&reps) {
             let _ = writeln!(
                 o,
-                "- {}: {n} coderd replica{}; losing one (a crash, a node drain, a rolling upgrade) drops about {:.0}% of the relayed and agent connections, which then reconnect to the survivors.",
+                "- {}: {n} coderd replica{}; losing one (a crash, a node drain, a rolling upgrade) drops about {} of the relayed and agent connections, which then reconnect to the survivors.",
                 a.name,
                 if *n == 1 { "" } else { "s" },
-                100.0 / *n as f64
+                pct(100.0 / *n as f64, 0)
             );
         }
     }
@@ -632,7 +620,7 @@ pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
                 a.scenario
                     .path
                     .as_deref()
-                    .map_or("(in memory)".into(), crate::report::tidy_path)
+                    .map_or("(in memory)".into(), tidy_path)
             ))
             .collect::<Vec<_>>()
             .join(", ")
@@ -667,7 +655,6 @@ pub fn architecture(a: &ArchResult) -> String {
 
 /// `compare.csv`: one row per statistic and architecture.
 pub fn write_csv(path: &Path, c: &Comparison) -> anyhow::Result<()> {
-    use crate::report::csv::{labels_json, opt};
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     w.write_record([
@@ -694,13 +681,13 @@ pub fn write_csv(path: &Path, c: &Comparison) -> anyhow::Result<()> {
                 labels_json(&r.labels),
                 r.unit.clone(),
                 a.name.clone(),
-                opt(x.value.mean),
-                opt(x.value.ci_low),
-                opt(x.value.ci_high),
+                exact_opt(x.value.mean),
+                exact_opt(x.value.ci_low),
+                exact_opt(x.value.ci_high),
                 x.value.n.to_string(),
-                opt(d.and_then(|d| d.mean)),
-                opt(d.and_then(|d| d.ci_low)),
-                opt(d.and_then(|d| d.ci_high)),
+                exact_opt(d.and_then(|d| d.mean)),
+                exact_opt(d.and_then(|d| d.ci_low)),
+                exact_opt(d.and_then(|d| d.ci_high)),
                 x.significant.map_or(String::new(), |s| s.to_string()),
             ])?;
         }
@@ -715,11 +702,11 @@ pub fn write_csv(path: &Path, c: &Comparison) -> anyhow::Result<()> {
                 "{}".into(),
                 format!("{}/month", x.currency),
                 a.name.clone(),
-                opt(Some(x.total)),
+                exact_opt(Some(x.total)),
                 String::new(),
                 String::new(),
                 String::new(),
-                opt(d),
+                exact_opt(d),
                 String::new(),
                 String::new(),
                 String::new(),
@@ -741,7 +728,7 @@ pub fn to_json(c: &Comparison) -> serde_json::Value {
         "architectures": c.archs.iter().map(|a| json!({
             "name": a.name,
             "scenario": a.scenario.name,
-            "scenario_path": a.scenario.path.as_deref().map(crate::report::tidy_path),
+            "scenario_path": a.scenario.path.as_deref().map(tidy_path),
             "scenario_sha256": a.scenario.sha256,
             "saturated": a.summary.saturated,
             "meets_slos": a.meets_slos(),
@@ -994,5 +981,3 @@ pub fn write_all(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<String>> {
     files.extend(["compare.md", "compare.csv", "compare.json"].map(String::from));
     Ok(files)
 }
-
-pub use crate::report::text::bound_symbol;

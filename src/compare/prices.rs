@@ -45,6 +45,7 @@
 //! run when the run's summary is given (else at its initial size).
 //! Built-in provisioner daemons run inside coderd and cost nothing extra.
 
+use crate::format::{count_str, money};
 use crate::result::Summary;
 use crate::scenario::source::{SourceMap, line_col};
 use crate::scenario::units::{Quantity, parse_bytes};
@@ -549,31 +550,11 @@ pub fn monthly_cost(
         currency: prices.currency.clone(),
         total,
         hours_per_month: h,
-        price_file: crate::report::tidy_path(&prices.path),
+        price_file: crate::format::tidy_path(&prices.path),
         prices_date: prices.date.clone(),
         lines,
         notes,
     })
-}
-
-/// An amount of money: `$1,234` for USD, `1,234 EUR` otherwise.
-pub fn money(amount: f64, currency: &str) -> String {
-    let rounded = amount.round();
-    let digits = format!("{:.0}", rounded.abs());
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if rounded < 0.0 { "-" } else { "" };
-    match currency {
-        "USD" => format!("{sign}${grouped}"),
-        "EUR" => format!("{sign}€{grouped}"),
-        "GBP" => format!("{sign}£{grouped}"),
-        c => format!("{sign}{grouped} {c}"),
-    }
 }
 
 impl MonthlyCost {
@@ -663,16 +644,6 @@ impl MonthlyCost {
             let _ = writeln!(o, "\n- {n}");
         }
         o
-    }
-}
-
-/// A count or size without a needless fraction: `3`, `0.5`, `2.25`.
-pub fn count_str(x: f64) -> String {
-    if (x - x.round()).abs() < 1e-9 {
-        format!("{x:.0}")
-    } else {
-        let s = format!("{x:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -800,12 +771,5 @@ control_plane = 0.1
         let e = PriceList::parse(Path::new("p.toml"), &bad).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("database.vcpu_hour"), "{e}");
         assert_eq!(e.location.line, 15, "{e}");
-    }
-
-    #[test]
-    fn money_is_grouped() {
-        assert_eq!(money(1234567.4, "USD"), "$1,234,567");
-        assert_eq!(money(999.6, "USD"), "$1,000");
-        assert_eq!(money(12.0, "CHF"), "12 CHF");
     }
 }

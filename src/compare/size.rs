@@ -265,15 +265,12 @@ impl Evaluation {
             .iter()
             .filter(|s| !s.confident)
             .map(|s| {
-                use crate::report::text::fmt_value;
+                use crate::format::{fmt_value, miss_symbol};
                 format!(
                     "{} ({} {} {})",
                     s.name,
                     fmt_value(s.bound95, &s.unit),
-                    match s.bound {
-                        crate::scenario::Bound::AtMost => ">",
-                        crate::scenario::Bound::AtLeast => "<",
-                    },
+                    miss_symbol(s.bound),
                     fmt_value(Some(s.target), &s.unit)
                 )
             })

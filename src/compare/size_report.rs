@@ -2,13 +2,10 @@
 //! headroom and cost, the next-cheaper candidates, `size.md`,
 //! `candidates.csv`, and for `--growth` `growth.csv` and `growth.png`.
 
-use super::output::bound_symbol;
-use super::prices::{count_str, money};
 use super::size::{Evaluation, GrowthPoint, Resource, SizeResult};
-use crate::report::markdown::cell;
+use crate::format::{bound_symbol, count_str, exact, fmt_value, md_cell as cell, money, pct};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
-use crate::report::text::fmt_value;
 use anyhow::Context;
 use std::fmt::Write;
 use std::path::Path;
@@ -25,7 +22,7 @@ pub fn describe(r: &SizeResult, e: &Evaluation) -> String {
 
 fn headroom(s: &super::SloCheck) -> String {
     match s.headroom() {
-        Some(h) => format!("{:.0}%", 100.0 * h),
+        Some(h) => pct(100.0 * h, 0),
         None => "at target".into(),
     }
 }
@@ -258,7 +255,7 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
         let mut row = vec![(i + 1).to_string()];
         row.extend(e.values.iter().map(|v| count_str(*v)));
         row.push(if e.cost.is_finite() {
-            format!("{:?}", e.cost)
+            exact(e.cost)
         } else {
             String::new()
         });
@@ -334,7 +331,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
         match &r.recommended {
             Some(e) => {
                 row.push("true".into());
-                row.push(format!("{:?}", e.cost));
+                row.push(exact(e.cost));
                 row.extend(e.values.iter().map(|v| count_str(*v)));
             }
             None => {

@@ -8,8 +8,9 @@
 
 use super::series::AggTimeSeries;
 use crate::engine::metrics::Labels;
+use crate::format::{bound_str, braced, exact, exact_opt, labels_json};
 use crate::result::Summary;
-use crate::scenario::{Bound, Slo};
+use crate::scenario::Slo;
 use std::io::Write;
 use std::path::Path;
 
@@ -39,28 +40,6 @@ pub const TIMESERIES_HEADER: [&str; 8] = [
     "unit",
 ];
 
-/// A number in shortest round-trip form.
-pub fn num(x: f64) -> String {
-    format!("{x:?}")
-}
-
-/// An optional number; empty when absent.
-pub fn opt(x: Option<f64>) -> String {
-    x.map(num).unwrap_or_default()
-}
-
-/// Labels as compact JSON (`{}` when empty).
-pub fn labels_json(l: &Labels) -> String {
-    serde_json::to_string(l).expect("a map of strings serialises")
-}
-
-pub fn bound_str(b: Bound) -> &'static str {
-    match b {
-        Bound::AtMost => "max",
-        Bound::AtLeast => "min",
-    }
-}
-
 /// `summary.csv`: one row per summary statistic, with the verdict of any SLO
 /// on it (`pass` / `fail`, empty when there is none). `slos` are the
 /// scenario's SLO definitions, in the order of `summary.slo`.
@@ -80,13 +59,13 @@ pub fn write_summary<W: Write>(out: W, summary: &Summary, slos: &[Slo]) -> csv::
             m.name.as_str(),
             &m.stat,
             &labels_json(&m.labels),
-            &opt(m.value),
-            &opt(m.ci_low),
-            &opt(m.ci_high),
+            &exact_opt(m.value),
+            &exact_opt(m.ci_low),
+            &exact_opt(m.ci_high),
             &m.unit,
             &verdict,
             &join(&|i| bound_str(slos[i].bound).to_string()),
-            &join(&|i| num(slos[i].target)),
+            &join(&|i| exact(slos[i].target)),
         ])?;
     }
     w.flush()?;
@@ -101,13 +80,13 @@ pub fn write_timeseries<W: Write>(out: W, ts: &AggTimeSeries) -> csv::Result<()>
         let labels = labels_json(&s.labels);
         for p in &s.points {
             w.write_record([
-                num(p.bucket_start_s).as_str(),
+                exact(p.bucket_start_s).as_str(),
                 &s.name,
                 &s.stat,
                 &labels,
-                &num(p.value),
-                &opt(p.ci_low),
-                &opt(p.ci_high),
+                &exact(p.value),
+                &exact_opt(p.ci_low),
+                &exact_opt(p.ci_high),
                 &s.unit,
             ])?;
         }
@@ -201,15 +180,10 @@ pub fn write_batch_summary<W: Write>(out: W, rows: &[BatchRow]) -> csv::Result<(
     ]
     .map(String::from)
     .to_vec();
-    header.extend(cols.iter().map(|c| {
-        format!(
-            "{}{} {} ({})",
-            c.name,
-            super::text::braced(&c.labels),
-            c.stat,
-            c.unit
-        )
-    }));
+    header.extend(
+        cols.iter()
+            .map(|c| format!("{}{} {} ({})", c.name, braced(&c.labels), c.stat, c.unit)),
+    );
     header.extend(slo_names.iter().map(|n| format!("slo: {n}")));
     w.write_record(&header)?;
     for r in rows {
@@ -232,7 +206,7 @@ pub fn write_batch_summary<W: Write>(out: W, rows: &[BatchRow]) -> csv::Result<(
                         .iter()
                         .find(|m| m.name == c.name && m.stat == c.stat && m.labels == c.labels)
                         .and_then(|m| m.value);
-                    rec.push(opt(v));
+                    rec.push(exact_opt(v));
                 }
                 for n in &slo_names {
                     rec.push(match s.slo.iter().find(|v| &v.name == n) {

@@ -3,21 +3,18 @@
 //! plots, linked relatively so the folder can be moved or committed as is).
 
 use super::plot::Plot;
-use super::text::fmt_value;
-use super::{KEY_METRICS, ReportInput, clock};
+use super::{KEY_METRICS, ReportInput};
+use crate::format::{
+    bound_symbol, braced, clock, fmt_interval, fmt_value, label_list, md_cell as cell, size,
+    tidy_path, trim_number,
+};
 use crate::result::SummaryMetric;
 use crate::scenario::Arrivals;
 use serde_json::Value;
 use std::fmt::Write;
 
-/// Characters that would break a table cell.
-/// `s` as a Markdown table cell: pipes escaped, newlines folded.
-pub(crate) fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 fn ci_str(lo: Option<f64>, hi: Option<f64>, mean: Option<f64>, unit: &str) -> String {
-    match super::text::fmt_interval(lo, hi, mean, unit, " – ") {
+    match fmt_interval(lo, hi, mean, unit, " – ") {
         i if i.is_empty() => "–".into(),
         i => i,
     }
@@ -32,28 +29,6 @@ fn per_hour(a: &Option<Arrivals>) -> String {
             a.mean_rate() * 3600.0,
             a.max_rate() * 3600.0
         ),
-    }
-}
-
-/// A size in the decimal unit that keeps it readable (`600 B`, `2.5 kB`).
-fn bytes(x: f64) -> String {
-    let (k, u) = super::text::byte_unit(x);
-    format!("{} {u}", trim_number(x / k))
-}
-
-/// Up to three significant digits without trailing zeros.
-fn trim_number(x: f64) -> String {
-    let s = if x.abs() >= 100.0 {
-        format!("{x:.0}")
-    } else if x.abs() >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    };
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
     }
 }
 
@@ -77,9 +52,9 @@ fn leaf(key: &str, v: &Value) -> String {
             let x = n.as_f64().unwrap_or(f64::NAN);
             let time_ns = is_time_key(key) && n.is_u64();
             if key.contains("bytes") && key.ends_with("_per_s") {
-                format!("{}/s", bytes(x))
+                format!("{}/s", size(x))
             } else if key.contains("bytes") {
-                bytes(x)
+                size(x)
             } else if key.ends_with("_per_s") {
                 format!("{}/s", trim_number(x))
             } else if key.ends_with("_s") {
@@ -209,7 +184,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         o,
         "| model | `{}` from `{}` (sha256 `{}`) |",
         cell(&sc.model.file.model.name),
-        cell(&super::tidy_path(&sc.model.path)),
+        cell(&tidy_path(&sc.model.path)),
         &sc.model.sha256[..sc.model.sha256.len().min(12)]
     );
     let _ = writeln!(
@@ -268,7 +243,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
                 o,
                 "| {} | {} {} | {} | {} | {} |",
                 cell(&v.name),
-                super::text::bound_symbol(def.bound),
+                bound_symbol(def.bound),
                 fmt_value(Some(v.target), unit),
                 fmt_value(v.value, unit),
                 m.map_or("–".into(), |m| ci_str(m.ci_low, m.ci_high, m.value, unit)),
@@ -298,7 +273,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         c.n_replicas,
         if c.n_replicas == 1 { "" } else { "s" },
         c.vcpu_per_replica,
-        bytes(c.ram_bytes_per_replica),
+        size(c.ram_bytes_per_replica),
         c.builtin_provisioners_per_replica,
         if c.builtin_provisioners_per_replica == 1 {
             ""
@@ -310,11 +285,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
         let tags = if g.tags.is_empty() {
             "untagged".to_string()
         } else {
-            g.tags
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            label_list(&g.tags, ", ")
         };
         let _ = writeln!(
             o,
@@ -322,7 +293,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
             cell(&g.name),
             g.n_daemons,
             g.vcpu_per_daemon,
-            bytes(g.ram_bytes_per_daemon),
+            size(g.ram_bytes_per_daemon),
             cell(&tags)
         );
     }
@@ -395,7 +366,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
                 o,
                 "| `{}{}` | {} | {} | {} |",
                 m.name,
-                cell(&super::text::braced(&m.labels)),
+                cell(&braced(&m.labels)),
                 m.stat,
                 fmt_value(m.value, &m.unit),
                 ci_str(m.ci_low, m.ci_high, m.value, &m.unit)
@@ -463,7 +434,7 @@ fn events(o: &mut String, input: &ReportInput) {
         return;
     }
     rows.sort_by(|a, b| a.3.total_cmp(&b.3).then_with(|| a.0.cmp(b.0)));
-    let tod = |t: f64| super::clock(sc.start_time_of_day.as_secs_f64() + t, multi_day);
+    let tod = |t: f64| clock(sc.start_time_of_day.as_secs_f64() + t, multi_day);
     let n = input.runs.len();
     let _ = writeln!(
         o,
@@ -495,9 +466,6 @@ mod tests {
         assert_eq!(leaf("bytes_per_s", &json!(2500.0)), "2.5 kB/s");
         assert_eq!(leaf("item_bytes", &json!(600)), "600 B");
         assert_eq!(leaf("ram_bytes", &json!(16_000_000_000u64)), "16 GB");
-        // RAM in the architecture table: 7.5 GB is not rounded to 8 GB.
-        assert_eq!(bytes(7.5e9), "7.5 GB");
-        assert_eq!(bytes(512e6), "512 MB");
         assert_eq!(leaf("rate_per_s", &json!(0.25)), "0.25/s");
         assert_eq!(leaf("proxies", &json!([])), "none");
         assert_eq!(leaf("mean_s", &json!(90.0)), fmt_value(Some(90.0), "s"));

@@ -46,39 +46,6 @@ pub fn slos_by_row(summary: &Summary, slos: &[Slo]) -> Vec<Vec<usize>> {
     rows
 }
 
-/// Seconds since midnight of the first day as `HH:MM` (`d2 HH:MM` from the
-/// second day on when `multi_day`).
-pub fn clock(s: f64, multi_day: bool) -> String {
-    let total_min = (s / 60.0).round().max(0.0) as u64;
-    let (day, min) = (total_min / 1440, total_min % 1440);
-    let hm = format!("{:02}:{:02}", min / 60, min % 60);
-    if multi_day {
-        format!("d{} {hm}", day + 1)
-    } else {
-        hm
-    }
-}
-
-/// A path with `a/../` folded away (lexically: `scenarios/x/../../models/m.toml`
-/// reads `models/m.toml`).
-pub fn tidy_path(p: &std::path::Path) -> String {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out.iter()
-        .collect::<std::path::PathBuf>()
-        .display()
-        .to_string()
-}
-
 /// A scenario name made safe as a folder name.
 pub fn safe_name(name: &str) -> String {
     let s: String = name
@@ -138,9 +105,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<Strin
 mod tests {
     use super::*;
     #[test]
-    fn clock_and_names() {
-        assert_eq!(clock(9.5 * 3600.0, false), "09:30");
-        assert_eq!(clock(86_400.0 + 60.0, true), "d2 00:01");
+    fn folder_names() {
         assert_eq!(safe_name("a/b c"), "a_b_c");
         assert_eq!(safe_name(".."), "_..");
     }

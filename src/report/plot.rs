@@ -22,8 +22,9 @@
 //! per architecture for `capsim compare`, or against a numeric x axis such
 //! as users for `capsim size --growth`).
 
+use super::ReportInput;
 use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
-use super::{ReportInput, clock};
+use crate::format::{axis_unit, bound_symbol, braced, clock, fmt_value, label_list};
 use crate::result::Mark;
 use crate::scenario::Slo;
 use plotters::coord::Shift;
@@ -108,11 +109,7 @@ pub struct Plot {
 }
 
 fn label_text(s: &AggSeries) -> String {
-    s.labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    label_list(&s.labels, ", ")
 }
 
 /// Line label: the stat and/or the labels, whichever tell lines apart.
@@ -141,23 +138,19 @@ impl Colors {
     }
 }
 
-fn fmt_target(v: f64, unit: &str) -> String {
-    super::text::fmt_value(Some(v), unit)
-}
-
 /// SLOs of the scenario on `metric` with one of `stats`.
 fn thresholds(slos: &[Slo], metric: &str, stats: &[&str], unit: &str) -> Vec<Threshold> {
     slos.iter()
         .filter(|s| s.metric == metric && stats.contains(&s.stat.as_str()))
         .map(|s| {
-            let labels = super::text::braced(&s.labels);
+            let labels = braced(&s.labels);
             Threshold {
                 value: s.target,
                 label: format!(
                     "SLO: {}{labels} {} {}",
                     s.stat,
-                    super::text::bound_symbol(s.bound),
-                    fmt_target(s.target, unit)
+                    bound_symbol(s.bound),
+                    fmt_value(Some(s.target), unit)
                 ),
             }
         })
@@ -485,21 +478,6 @@ fn layout_mark_labels(
         i = j;
     }
     out
-}
-
-/// How values of `unit` are shown on an axis whose largest value is `max`:
-/// (factor, unit shown).
-fn axis_unit(unit: &str, max: f64) -> (f64, String) {
-    match unit {
-        "s" if max >= 7200.0 => (1.0 / 3600.0, "h".into()),
-        "s" if max >= 120.0 => (1.0 / 60.0, "min".into()),
-        "s" if max >= 1.0 => (1.0, "s".into()),
-        "s" => (1e3, "ms".into()),
-        "ratio" => (100.0, "%".into()),
-        "1" | "" => (1.0, "count".into()),
-        "1/s" => (1.0, "per second".into()),
-        u => (1.0, u.to_string()),
-    }
 }
 
 /// Split points into runs of consecutive buckets (a skipped bucket is a gap).

@@ -18,7 +18,7 @@
 pub mod schema;
 
 use crate::engine::metrics::Labels;
-use crate::report::csv::{bound_str, labels_json};
+use crate::format::{bound_str, labels_json};
 use crate::report::series::{AggPoint, AggSeries, AggTimeSeries};
 use crate::report::slos_by_row;
 use crate::result::{RunResult, SloVerdict, Summary, SummaryMetric};
@@ -586,7 +586,7 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
             sc.path.as_ref().map(|p| p.display().to_string()),
             sm.scenario_sha256,
             scenario_json,
-            crate::report::tidy_path(&sc.model.path),
+            crate::format::tidy_path(&sc.model.path),
             sc.model.sha256,
             sm.capsim_version,
             sm.seed.to_string(),

@@ -38,26 +38,31 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &[]),
     ("scenario", &["engine"]),
+    ("format", &["engine", "scenario"]),
     ("result", &["engine", "scenario"]),
     ("model", &["engine", "scenario", "result"]),
-    ("report", &["engine", "scenario", "result", "model"]),
+    (
+        "report",
+        &["engine", "scenario", "format", "result", "model"],
+    ),
     (
         "store",
-        &["engine", "scenario", "result", "model", "report"],
+        &["engine", "scenario", "format", "result", "model", "report"],
     ),
     (
         "compare",
-        &["engine", "scenario", "result", "model", "report"],
+        &["engine", "scenario", "format", "result", "model", "report"],
     ),
     (
         "calibrate",
-        &["engine", "scenario", "result", "model", "report"],
+        &["engine", "scenario", "format", "result", "model", "report"],
     ),
     (
         "cli",
         &[
             "engine",
             "scenario",
+            "format",
             "result",
             "model",
             "report",
