@@ -8,6 +8,7 @@
 pub mod calibrate;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod engine;
 pub mod format;
 pub mod model;

@@ -1,8 +1,8 @@
 //! `capsim compare`: architectures side by side on the same seeds.
 
 use super::{EXIT_BAD_INPUT, Format};
-use crate::compare::prices::{self, PriceList};
 use crate::compare::{self, Arch, DEFAULT_REPLICATIONS, output};
+use crate::cost::{self, PriceList};
 use crate::scenario;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub fn architectures(args: &CompareArgs) -> Result<Vec<Arch>, String> {
     let with_prices = |s: scenario::Scenario| -> Result<Arch, String> {
         let prices = match &cli_prices {
             Some(p) => Some(p.clone()),
-            None => prices::for_scenario(&s, None).map_err(|e| e.to_string())?,
+            None => cost::for_scenario(&s, None).map_err(|e| e.to_string())?,
         };
         Ok(Arch {
             name: s.name.clone(),

@@ -3,7 +3,7 @@
 //! stored and reported as soon as its last replication finishes.
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
-use crate::compare::prices::{MonthlyCost, PriceList};
+use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::rng::replication_seed;
 use crate::report::{self, ReportInput, series, text};
 use crate::result::{RunResult, Summary};
@@ -140,7 +140,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
     let summary = Summary::from_runs(sc, job.seed, &runs);
     let agg = series::aggregate(&runs);
     let notes = crate::result::distinct_notes(runs.iter().flat_map(|r| &r.notes));
-    let cost = crate::compare::prices::cost_of_run(sc, job.prices.as_ref(), &summary);
+    let cost = cost::cost_of_run(sc, job.prices.as_ref(), &summary);
     Timings::add(&sinks.timings.aggregate_ns, t);
     let finished_at = store::now_utc();
     let mut run_id = store::new_run_id(started_at);
@@ -360,9 +360,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let Some(mut scenarios) = load_all(&args.scenarios) else {
         return Ok(EXIT_BAD_INPUT);
     };
-    let Some(prices) = crate::compare::prices::for_all(&mut scenarios, args.prices.as_deref())
-    else {
-        return Ok(EXIT_BAD_INPUT);
+    let prices = match cost::load_for_all(&mut scenarios, args.prices.as_deref()) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            return Ok(EXIT_BAD_INPUT);
+        }
     };
     for s in &scenarios {
         if s.is_abstract {
@@ -401,7 +406,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
                 print!("{}", table.trim_end_matches('\n'));
                 println!();
                 match &d.cost {
-                    Some(Ok(c)) => print!("{}", c.text()),
+                    Some(Ok(c)) => print!("{}", report::cost::text(c)),
                     Some(Err(e)) => println!("  monthly cost: cannot cost: {e}"),
                     None => {}
                 }

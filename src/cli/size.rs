@@ -2,10 +2,11 @@
 
 use super::EXIT_BAD_INPUT;
 use crate::compare::size::{self, Resource, SizeOptions};
-use crate::compare::{DEFAULT_REPLICATIONS, parse_set, prices, size_report};
+use crate::compare::{DEFAULT_REPLICATIONS, parse_set, size_report};
+use crate::cost;
 use crate::scenario;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -81,7 +82,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             args.scenario.display()
         ));
     }
-    let prices = match prices::for_scenario(&sc, args.prices.as_deref()) {
+    let prices = match cost::for_scenario(&sc, args.prices.as_deref()) {
         Ok(Some(p)) => p,
         Ok(None) => {
             return bad(format!(
@@ -128,7 +129,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         );
     }
     let id = size::size_id(&args.scenario, &base, &prices, &opts, &args.growth);
-    let dir = args.out.clone().unwrap_or_else(|| size::default_dir(&id));
+    let dir = args.out.clone().unwrap_or_else(|| default_dir(&id));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let pool = super::pool(args.jobs)?;
     let wall = Instant::now();
@@ -200,4 +201,9 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             .join(", ")
     );
     Ok(0)
+}
+
+/// `reports/size/<id>/`.
+pub fn default_dir(id: &str) -> PathBuf {
+    Path::new(super::run::REPORTS_ROOT).join("size").join(id)
 }

@@ -1,7 +1,6 @@
 //! Comparing architectures on the same workload and seeds, costing them,
 //! and searching for the cheapest one that meets the SLOs.
 //!
-//! - [`prices`]: price files and the monthly cost of an architecture;
 //! - this module: running architectures on common random numbers and the
 //!   paired statistics of `capsim compare`;
 //! - [`output`]: the text table, `compare.md`, `compare.csv`, `compare.json`
@@ -18,16 +17,15 @@
 //! the difference of two independent intervals.
 
 pub mod output;
-pub mod prices;
 pub mod size;
 pub mod size_report;
 
+use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::metrics::{Labels, Series, TimeSeries};
 use crate::report::KEY_METRICS;
 use crate::report::series::{AggSeries, aggregate};
 use crate::result::{RunResult, Summary, mean_ci95};
 use crate::scenario::{Bound, Scenario, Slo};
-use prices::{MonthlyCost, PriceList};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -637,7 +635,7 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
             let slos = check_slos(&a.scenario, &runs);
             let (cost, cost_error) = match &a.prices {
                 None => (None, None),
-                Some(p) => match prices::monthly_cost(&a.scenario, p, Some(&summary)) {
+                Some(p) => match cost::monthly_cost(&a.scenario, p, Some(&summary)) {
                     Ok(c) => (Some(c), None),
                     Err(e) => (None, Some(e)),
                 },

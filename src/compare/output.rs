@@ -7,6 +7,7 @@ use crate::format::{
     braced, count_str, exact_opt, fmt_value, labels_json, md_cell as cell, money, pct, signed,
     signed_money, signed_pct, tidy_path,
 };
+use crate::report::cost::{bullets, per_month};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::{AggSeries, cumulative};
 use crate::result::RunResult;
@@ -72,7 +73,7 @@ fn slo_cell(s: &SloCheck) -> String {
 
 fn cost_str(a: &ArchResult) -> String {
     match (&a.cost, &a.cost_error) {
-        (Some(c), _) => c.per_month(),
+        (Some(c), _) => per_month(c),
         (None, Some(e)) => format!("cannot cost: {e}"),
         (None, None) => "- (no price file)".into(),
     }
@@ -340,7 +341,7 @@ pub fn recommendation(c: &Comparison) -> String {
         "**Choose {}.** It meets every SLO{conf}{}.",
         b.name,
         match &b.cost {
-            Some(x) => format!(" at {}", x.per_month()),
+            Some(x) => format!(" at {}", per_month(x)),
             None => String::new(),
         }
     );
@@ -563,7 +564,7 @@ pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
         let _ = writeln!(o, "## Costs\n");
         for a in &c.archs {
             if let Some(x) = &a.cost {
-                let _ = writeln!(o, "**{}**: {}\n\n{}", a.name, x.per_month(), x.bullets());
+                let _ = writeln!(o, "**{}**: {}\n\n{}", a.name, per_month(x), bullets(x));
             }
         }
         if let Some(x) = c.archs.iter().find_map(|a| a.cost.as_ref()) {

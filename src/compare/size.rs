@@ -38,8 +38,8 @@
 //! Finally the one-step-cheaper neighbours of the answer (one rung less of
 //! one resource) are evaluated, to say which SLO each of them fails.
 
-use super::prices::{MonthlyCost, PriceList, monthly_cost};
 use super::{SloCheck, check_slos};
+use crate::cost::{MonthlyCost, PriceList, monthly_cost};
 use crate::engine::rng::replication_seed;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::simulate;
@@ -47,7 +47,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A resource `size` can change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -706,13 +706,6 @@ pub fn size_id(
         .as_bytes(),
     );
     crate::scenario::load::hex(&h.finalize()[..6])
-}
-
-/// Where a search writes without `--out`.
-pub fn default_dir(id: &str) -> PathBuf {
-    Path::new(crate::cli::run::REPORTS_ROOT)
-        .join("size")
-        .join(id)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::size::{Evaluation, GrowthPoint, Resource, SizeResult};
 use crate::format::{bound_symbol, count_str, exact, fmt_value, md_cell as cell, money, pct};
+use crate::report::cost;
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
 use anyhow::Context;
@@ -127,7 +128,7 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         }
     }
     if let Some(c) = &rec.cost_detail {
-        o += &c.text();
+        o += &cost::text(c);
     }
     if !r.cheaper.is_empty() {
         let _ = writeln!(
@@ -216,7 +217,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
                 }
             }
             if let Some(c) = &rec.cost_detail {
-                o += &c.markdown();
+                o += &cost::markdown(c);
             }
             if !r.cheaper.is_empty() {
                 let _ = writeln!(

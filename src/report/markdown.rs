@@ -253,7 +253,7 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
     }
 
     match input.cost {
-        Some(Ok(c)) => o += &c.markdown(),
+        Some(Ok(c)) => o += &super::cost::markdown(c),
         Some(Err(e)) => {
             let _ = write!(
                 o,

@@ -1,6 +1,7 @@
 //! Outputs around the core: the text table, and the report folder of a run
 //! (`summary.json`, `summary.csv`, `timeseries.csv`, PNG plots, `report.md`).
 
+pub mod cost;
 pub mod csv;
 pub mod markdown;
 pub mod plot;
@@ -77,9 +78,9 @@ pub struct ReportInput<'a> {
     /// The run is in the store (`capsim runs show RUN_ID` finds it).
     pub stored: bool,
     pub started_at: &'a str,
-    /// The monthly cost ([`crate::compare::prices::cost_of_run`]), or why
+    /// The monthly cost ([`crate::cost::cost_of_run`]), or why
     /// there is none; `None` without a price file.
-    pub cost: Option<&'a Result<crate::compare::prices::MonthlyCost, String>>,
+    pub cost: Option<&'a Result<crate::cost::MonthlyCost, String>>,
 }
 
 /// Write the report folder `dir`; returns the files written, in order.

@@ -221,7 +221,7 @@ fn write(dir: &Path, sc: &Scenario, runs: &[RunResult]) -> (Summary, Vec<String>
             run_id: "test-run",
             stored: false,
             started_at: "2025-01-01T00:00:00.000Z",
-            cost: capsim::compare::prices::cost_of_run(sc, None, &summary).as_ref(),
+            cost: capsim::cost::cost_of_run(sc, None, &summary).as_ref(),
         },
     )
     .unwrap();

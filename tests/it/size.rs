@@ -8,8 +8,8 @@ use crate::support::{
     read_csv, repo, scratch, steady_dashboards, write,
 };
 use capsim::compare::check_slos;
-use capsim::compare::prices::PriceList;
 use capsim::compare::size::{self, SizeOptions, SizeResult};
+use capsim::cost::PriceList;
 use capsim::engine::rng::replication_seed;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
