@@ -22,7 +22,7 @@ pub mod size_report;
 
 use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::metrics::{Labels, Series, TimeSeries};
-use crate::report::KEY_METRICS;
+use crate::report::catalogue::{COMPARE_EXTRA_METRICS, KEY_METRICS, SUM_OVER_KINDS};
 use crate::report::series::{AggSeries, aggregate};
 use crate::result::{RunResult, Summary, mean_ci95};
 use crate::scenario::{Bound, Scenario, Slo};
@@ -441,15 +441,6 @@ fn fold(stat: &str, xs: &[f64]) -> Option<f64> {
     })
 }
 
-/// Statistics compared besides [`KEY_METRICS`]: the busiest bucket of the CPUs.
-const EXTRA_METRICS: &[(&str, &[&str])] = &[
-    ("coderd_cpu_utilization", &["peak"]),
-    ("database_cpu_utilization", &["peak"]),
-];
-
-/// Metrics summed over `kind` in an extra `kind=all` row.
-const SUM_OVER_KINDS: &[&str] = &["connections_dropped_total"];
-
 /// The value of a row's statistic in one replication.
 fn row_value(run: &RunResult, metric: &str, stat: &str, labels: &Labels) -> Option<f64> {
     let folded: Vec<&String> = labels
@@ -485,7 +476,7 @@ fn row_value(run: &RunResult, metric: &str, stat: &str, labels: &Labels) -> Opti
     fold(stat, &xs)
 }
 
-/// The rows of the table: [`KEY_METRICS`], then the statistics the SLOs
+/// The rows of the table: [`KEY_METRICS`] and [`COMPARE_EXTRA_METRICS`], then the statistics the SLOs
 /// judge, each label set any architecture has (per-replica labels folded).
 fn row_keys(
     archs: &[(String, Vec<RunResult>)],
@@ -493,7 +484,7 @@ fn row_keys(
 ) -> Vec<(String, String, Labels, String)> {
     let mut wanted: Vec<(String, String)> = KEY_METRICS
         .iter()
-        .chain(EXTRA_METRICS)
+        .chain(COMPARE_EXTRA_METRICS)
         .flat_map(|(m, stats)| stats.iter().map(move |s| (m.to_string(), s.to_string())))
         .collect();
     for s in slos {

@@ -3,14 +3,19 @@
 //! `compare.csv` (long, tidy form), `compare.json` and the overlaid plots.
 
 use super::{ArchResult, Comparison, Estimate, Row, SloCheck, derived_series, fold_series};
+use crate::engine::metrics::Labels;
 use crate::format::{
     braced, count_str, exact_opt, fmt_value, labels_json, md_cell as cell, money, pct, signed,
     signed_money, signed_pct, tidy_path,
+};
+use crate::report::catalogue::{
+    ArchLine, COMPARE_FIGURES, HEADLINE_ROWS, LabelSel, PanelSpec, row_words,
 };
 use crate::report::cost::{bullets, per_month};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::{AggSeries, cumulative};
 use crate::result::RunResult;
+use crate::scenario::Slo;
 use anyhow::Context;
 use serde_json::json;
 use std::fmt::Write;
@@ -205,22 +210,7 @@ fn headline_rows(c: &Comparison) -> Vec<&Row> {
             out.push(r);
         }
     }
-    type Want = (
-        &'static str,
-        &'static str,
-        &'static [(&'static str, &'static str)],
-    );
-    let wanted: &[Want] = &[
-        ("build_queue_wait_seconds", "p95", &[]),
-        ("build_queue_wait_seconds", "mean", &[]),
-        ("api_latency_seconds", "p95", &[("class", "dashboard")]),
-        ("api_latency_seconds", "p95", &[("class", "agent")]),
-        ("coderd_cpu_utilization", "peak", &[("replica", "all")]),
-        ("database_cpu_utilization", "peak", &[]),
-        ("connections_dropped_total", "total", &[("kind", "all")]),
-        ("interruptions_total", "total", &[]),
-    ];
-    for (m, st, labels) in wanted {
+    for (m, st, labels) in HEADLINE_ROWS {
         if let Some(r) = c.rows.iter().find(|r| {
             r.metric == *m
                 && r.stat == *st
@@ -237,21 +227,14 @@ fn headline_rows(c: &Comparison) -> Vec<&Row> {
     out
 }
 
-/// Plain words for a row.
+/// Plain words for a row ([`crate::report::catalogue::ROW_WORDS`]).
 fn describe(r: &Row) -> String {
-    let what = match (r.metric.as_str(), r.stat.as_str()) {
-        ("build_queue_wait_seconds", st) => format!("build queue wait ({st})"),
-        ("api_latency_seconds", st) => format!(
-            "{} API latency ({st})",
-            r.labels.get("class").map_or("", String::as_str)
-        ),
-        ("coderd_cpu_utilization", _) => "coderd CPU in the busiest bucket".into(),
-        ("database_cpu_utilization", _) => "database CPU in the busiest bucket".into(),
-        ("connections_dropped_total", _) => "dropped connections".into(),
-        ("interruptions_total", _) => "interrupted sessions".into(),
-        (m, st) => format!("{m}{} {st}", braced(&r.labels)),
-    };
-    what.trim().to_string()
+    row_words(
+        &r.metric,
+        &r.stat,
+        r.labels.get("class").map_or("", String::as_str),
+        &braced(&r.labels),
+    )
 }
 
 /// Names of the SLOs `a` misses by their one-sided 95% bound (with one
@@ -742,16 +725,22 @@ pub fn to_json(c: &Comparison) -> serde_json::Value {
     })
 }
 
-/// Series per architecture for one overlay panel.
-fn lines(
-    c: &Comparison,
-    f: impl Fn(&RunResult) -> Option<Vec<f64>> + Copy,
-    unit: &str,
-) -> Vec<OverlayLine> {
+/// One line per architecture that has data for `spec`.
+fn lines(c: &Comparison, spec: &ArchLine, class: &str) -> Vec<OverlayLine> {
+    let keep = |l: &Labels| match spec.labels {
+        LabelSel::Any => true,
+        LabelSel::Unlabelled => l.is_empty(),
+        LabelSel::Is(k, v) => l.get(k).map(String::as_str) == Some(v),
+        LabelSel::Judged { key, .. } => l.get(key).map(String::as_str) == Some(class),
+    };
+    let per_run = |r: &RunResult| {
+        let v = fold_series(r, spec.metric, spec.stat, keep, spec.fold)?;
+        Some(if spec.cumulative { cumulative(&v) } else { v })
+    };
     c.archs
         .iter()
         .filter_map(|a| {
-            let s: AggSeries = derived_series(&a.runs, "x", unit, f)?;
+            let s: AggSeries = derived_series(&a.runs, "x", "1", per_run)?;
             (!s.points.is_empty()).then(|| OverlayLine {
                 label: a.name.clone(),
                 points: s.points,
@@ -769,7 +758,45 @@ fn unit_of(c: &Comparison, metric: &str) -> String {
         .map_or("1".into(), |s| s.unit.clone())
 }
 
-/// Write the overlaid PNGs into `dir`; returns (file, title) of each.
+/// The label value a [`LabelSel::Judged`] line selects: the one the first
+/// SLO on its metric names, else its default (empty for other selections).
+fn judged_value(spec: &ArchLine, slos: &[Slo]) -> String {
+    match spec.labels {
+        LabelSel::Judged { key, default } => slos
+            .iter()
+            .find(|s| s.metric == spec.metric)
+            .and_then(|s| s.labels.get(key).cloned())
+            .unwrap_or_else(|| default.into()),
+        _ => String::new(),
+    }
+}
+
+/// An overlay panel of [`COMPARE_FIGURES`] (its one source of lines).
+fn panel(c: &Comparison, spec: &PanelSpec<ArchLine>) -> OverlayPanel {
+    let slos = &c.archs[0].scenario.slos;
+    let line = &spec.lines[0];
+    let value = judged_value(line, slos);
+    let title = match line.labels {
+        LabelSel::Judged { key, .. } => spec.title.replace(&format!("{{{key}}}"), &value),
+        _ => spec.title.to_string(),
+    };
+    OverlayPanel {
+        title,
+        quantity: spec.quantity.into(),
+        unit: unit_of(c, line.metric),
+        lines: spec
+            .lines
+            .iter()
+            .flat_map(|l| lines(c, l, &value))
+            .collect(),
+        slo_metric: line
+            .slo_stat
+            .map(|st| (line.metric.to_string(), vec![st.to_string()])),
+    }
+}
+
+/// Write the overlaid PNGs of [`COMPARE_FIGURES`] into `dir`; returns (file,
+/// title) of each.
 pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, String)>> {
     let first = &c.archs[0];
     let slos = &first.scenario.slos;
@@ -777,168 +804,13 @@ pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, St
         .runs
         .first()
         .map_or(first.scenario.bucket.as_secs_f64(), |r| r.series.bucket_s);
-    let any = |_: &crate::engine::metrics::Labels| true;
-    let none = |l: &crate::engine::metrics::Labels| l.is_empty();
-    let panel = |title: &str, quantity: &str, metric: &str, stat: &str, lines: Vec<OverlayLine>| {
-        OverlayPanel {
-            title: title.into(),
-            quantity: quantity.into(),
-            unit: unit_of(c, metric),
-            lines,
-            slo_metric: Some((metric.into(), vec![stat.into()])),
-        }
-    };
-    // The API latency class the SLOs judge (dashboard if none does).
-    let class = slos
-        .iter()
-        .find(|s| s.metric == "api_latency_seconds")
-        .and_then(|s| s.labels.get("class").cloned())
-        .unwrap_or_else(|| "dashboard".into());
-    let class_keep = |l: &crate::engine::metrics::Labels| l.get("class") == Some(&class);
-    let agent_keep =
-        |l: &crate::engine::metrics::Labels| l.get("class").map(String::as_str) == Some("agent");
-    let connect_keep =
-        |l: &crate::engine::metrics::Labels| l.get("class").map(String::as_str) == Some("connect");
-    type Fig = (&'static str, &'static str, Vec<OverlayPanel>);
-    let figs: Vec<Fig> = vec![
-        (
-            "build-queue.png",
-            "Build queue",
-            vec![
-                panel(
-                    "Build queue wait p95 per bucket",
-                    "wait",
-                    "build_queue_wait_seconds",
-                    "p95",
-                    lines(
-                        c,
-                        |r| fold_series(r, "build_queue_wait_seconds", "p95", none, "mean"),
-                        "s",
-                    ),
-                ),
-                panel(
-                    "Build queue length (mean per bucket)",
-                    "jobs waiting",
-                    "build_queue_length",
-                    "mean",
-                    lines(
-                        c,
-                        |r| fold_series(r, "build_queue_length", "mean", none, "mean"),
-                        "1",
-                    ),
-                ),
-            ],
-        ),
-        (
-            "api-latency.png",
-            "coderd API latency",
-            vec![
-                panel(
-                    &format!("API latency p95 per bucket, {class} requests"),
-                    "latency",
-                    "api_latency_seconds",
-                    "p95",
-                    lines(
-                        c,
-                        |r| fold_series(r, "api_latency_seconds", "p95", class_keep, "mean"),
-                        "s",
-                    ),
-                ),
-                OverlayPanel {
-                    slo_metric: None,
-                    ..panel(
-                        "API latency p95 per bucket, agent API calls",
-                        "latency",
-                        "api_latency_seconds",
-                        "p95",
-                        lines(
-                            c,
-                            |r| fold_series(r, "api_latency_seconds", "p95", agent_keep, "mean"),
-                            "s",
-                        ),
-                    )
-                },
-                OverlayPanel {
-                    slo_metric: None,
-                    ..panel(
-                        "API latency p95 per bucket, connection set-up (reconnect storms show here)",
-                        "latency",
-                        "api_latency_seconds",
-                        "p95",
-                        lines(
-                            c,
-                            |r| fold_series(r, "api_latency_seconds", "p95", connect_keep, "mean"),
-                            "s",
-                        ),
-                    )
-                },
-            ],
-        ),
-        (
-            "connections.png",
-            "Connection drops and interruptions",
-            vec![
-                panel(
-                    "Connections dropped per bucket (all kinds, agents included)",
-                    "connections",
-                    "connections_dropped_total",
-                    "total",
-                    lines(
-                        c,
-                        |r| fold_series(r, "connections_dropped_total", "count", any, "total"),
-                        "1",
-                    ),
-                ),
-                panel(
-                    "Cumulative user interruptions (sessions lost)",
-                    "interruptions",
-                    "interruptions_total",
-                    "total",
-                    lines(
-                        c,
-                        |r| {
-                            fold_series(r, "interruptions_total", "count", none, "total")
-                                .map(|v| cumulative(&v))
-                        },
-                        "1",
-                    ),
-                ),
-            ],
-        ),
-        (
-            "cpu.png",
-            "CPU: coderd and database",
-            vec![
-                panel(
-                    "coderd CPU utilisation, mean over replicas (mean per bucket)",
-                    "CPU",
-                    "coderd_cpu_utilization",
-                    "mean",
-                    lines(
-                        c,
-                        |r| fold_series(r, "coderd_cpu_utilization", "mean", any, "mean"),
-                        "ratio",
-                    ),
-                ),
-                panel(
-                    "Database CPU utilisation (mean per bucket)",
-                    "CPU",
-                    "database_cpu_utilization",
-                    "mean",
-                    lines(
-                        c,
-                        |r| fold_series(r, "database_cpu_utilization", "mean", none, "mean"),
-                        "ratio",
-                    ),
-                ),
-            ],
-        ),
-    ];
     let mut out = Vec::new();
-    for (file, title, panels) in figs {
+    for fig in COMPARE_FIGURES {
         // A panel whose every line is 0 throughout says nothing.
-        let panels: Vec<OverlayPanel> = panels
-            .into_iter()
+        let panels: Vec<OverlayPanel> = fig
+            .panels
+            .iter()
+            .map(|p| panel(c, p))
             .filter(|p| {
                 p.lines
                     .iter()
@@ -950,8 +822,8 @@ pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, St
             continue;
         }
         write_overlay(
-            &dir.join(file),
-            title,
+            &dir.join(fig.file),
+            fig.title,
             OverlayX::TimeOfDay {
                 scenario: &first.scenario,
                 bucket_s,
@@ -960,7 +832,7 @@ pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, St
             c.replications as usize,
             panels,
         )?;
-        out.push((file.to_string(), title.to_string()));
+        out.push((fig.file.to_string(), fig.title.to_string()));
     }
     Ok(out)
 }

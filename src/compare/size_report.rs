@@ -2,8 +2,9 @@
 //! headroom and cost, the next-cheaper candidates, `size.md`,
 //! `candidates.csv`, and for `--growth` `growth.csv` and `growth.png`.
 
-use super::size::{Evaluation, GrowthPoint, Resource, SizeResult};
+use super::size::{Evaluation, GrowthPoint, SizeResult};
 use crate::format::{bound_symbol, count_str, exact, fmt_value, md_cell as cell, money, pct};
+use crate::report::catalogue::{GROWTH_FIGURE, GrowthLine};
 use crate::report::cost;
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
@@ -365,58 +366,52 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
         .filter_map(|p| p.result.recommended.as_ref().map(|e| (p, e)))
         .collect();
     if ok.len() >= 2 {
+        let fig = &GROWTH_FIGURE;
         let currency = &first.result.currency;
-        let cost = OverlayPanel {
-            title: "Monthly cost of the recommended architecture".into(),
-            quantity: "cost".into(),
-            unit: format!("{currency}/month"),
-            lines: vec![OverlayLine {
-                label: "monthly cost".into(),
-                points: ok.iter().map(|(p, e)| pt(p.users as f64, e.cost)).collect(),
-            }],
-            slo_metric: None,
+        let line = |spec: &GrowthLine| -> Vec<OverlayLine> {
+            match *spec {
+                GrowthLine::Cost => vec![OverlayLine {
+                    label: "monthly cost".into(),
+                    points: ok.iter().map(|(p, e)| pt(p.users as f64, e.cost)).collect(),
+                }],
+                GrowthLine::Sizes(which) => dims
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| which.contains(d.resource.name()))
+                    .map(|(i, d)| OverlayLine {
+                        label: d.resource.label().into(),
+                        points: ok
+                            .iter()
+                            .map(|(p, e)| pt(p.users as f64, e.values[i]))
+                            .collect(),
+                    })
+                    .collect(),
+            }
         };
-        // Provisioner counts run to the hundreds: they get their own panel so
-        // that replicas and vCPU stay legible.
-        let sizes = |title: &str, keep: &dyn Fn(Resource) -> bool| OverlayPanel {
-            title: title.into(),
-            quantity: "size".into(),
-            unit: "1".into(),
-            lines: dims
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| keep(d.resource))
-                .map(|(i, d)| OverlayLine {
-                    label: d.resource.label().into(),
-                    points: ok
-                        .iter()
-                        .map(|(p, e)| pt(p.users as f64, e.values[i]))
-                        .collect(),
-                })
-                .collect(),
-            slo_metric: None,
-        };
-        let panels: Vec<OverlayPanel> = [
-            cost,
-            sizes("Recommended coderd and database sizes", &|r| {
-                r != Resource::Provisioners
-            }),
-            sizes("Recommended provisioner daemons", &|r| {
-                r == Resource::Provisioners
-            }),
-        ]
-        .into_iter()
-        .filter(|p| !p.lines.is_empty())
-        .collect();
+        let panels: Vec<OverlayPanel> = fig
+            .panels
+            .iter()
+            .map(|p| OverlayPanel {
+                title: p.title.into(),
+                quantity: p.quantity.into(),
+                unit: match p.lines.first() {
+                    Some(GrowthLine::Cost) => format!("{currency}/month"),
+                    _ => "1".into(),
+                },
+                lines: p.lines.iter().flat_map(&line).collect(),
+                slo_metric: None,
+            })
+            .filter(|p| !p.lines.is_empty())
+            .collect();
         write_overlay(
-            &dir.join("growth.png"),
-            &format!("Growth: {}", first.result.scenario),
-            OverlayX::Value("users".into()),
+            &dir.join(fig.file),
+            &fig.title.replace("{scenario}", &first.result.scenario),
+            OverlayX::Value(fig.x_axis.expect("growth is drawn against users").into()),
             &[],
             1,
             panels,
         )?;
-        files.push("growth.png".into());
+        files.push(fig.file.into());
     }
     Ok(files)
 }

@@ -6,6 +6,7 @@
 //! a missing value is an empty field. Labels are a JSON object (`{}` when a
 //! metric has none), e.g. `{"class":"dashboard"}`.
 
+use super::catalogue::KEY_METRICS;
 use super::series::AggTimeSeries;
 use crate::engine::metrics::Labels;
 use crate::format::{bound_str, braced, exact, exact_opt, labels_json};
@@ -135,11 +136,11 @@ struct MetricCol {
 }
 
 /// `batch-summary.csv`: one row per scenario (in the order given), the key
-/// metrics ([`super::KEY_METRICS`]) that any scenario has as columns, then one
+/// metrics ([`KEY_METRICS`]) that any scenario has as columns, then one
 /// column per SLO name (pass / fail, empty where a scenario has no such SLO).
 pub fn write_batch_summary<W: Write>(out: W, rows: &[BatchRow]) -> csv::Result<()> {
     let mut cols: Vec<MetricCol> = Vec::new();
-    for (name, stats) in super::KEY_METRICS {
+    for (name, stats) in KEY_METRICS {
         for stat in *stats {
             let mut found: Vec<MetricCol> = rows
                 .iter()

@@ -2,8 +2,9 @@
 //! (verdict against the SLOs, architecture, workload, key results and the
 //! plots, linked relatively so the folder can be moved or committed as is).
 
+use super::ReportInput;
+use super::catalogue::KEY_METRICS;
 use super::plot::Plot;
-use super::{KEY_METRICS, ReportInput};
 use crate::format::{
     bound_symbol, braced, clock, fmt_interval, fmt_value, label_list, md_cell as cell, size,
     tidy_path, trim_number,

@@ -1,6 +1,7 @@
 //! Outputs around the core: the text table, and the report folder of a run
 //! (`summary.json`, `summary.csv`, `timeseries.csv`, PNG plots, `report.md`).
 
+pub mod catalogue;
 pub mod cost;
 pub mod csv;
 pub mod markdown;
@@ -13,25 +14,6 @@ use crate::scenario::{Scenario, Slo};
 use anyhow::Context;
 use series::AggTimeSeries;
 use std::path::Path;
-
-/// The statistics shown side by side in `batch-summary.csv` and in the key
-/// results of `report.md` (every label set of each that a run has).
-pub const KEY_METRICS: &[(&str, &[&str])] = &[
-    ("build_queue_wait_seconds", &["mean", "p95", "p99"]),
-    ("build_queue_wait_probability", &["mean"]),
-    ("build_queue_length", &["mean", "max"]),
-    ("provisioner_utilization", &["mean"]),
-    ("builds_completed_total", &["total"]),
-    ("builds_failed_total", &["total"]),
-    ("api_latency_seconds", &["p95", "p99"]),
-    ("api_requests_per_second", &["mean"]),
-    ("coderd_cpu_utilization", &["mean", "max"]),
-    ("database_cpu_utilization", &["mean", "max"]),
-    ("database_writes_per_second", &["mean"]),
-    ("coderd_replicas", &["max"]),
-    ("connections_dropped_total", &["total"]),
-    ("interruptions_total", &["total"]),
-];
 
 /// For each summary statistic, the indices of the SLOs that judge it (the
 /// statistic [`find_for_slo`] picks for each SLO).

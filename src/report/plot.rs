@@ -1,16 +1,10 @@
 //! PNG plots of a run (plotters, bitmap backend, no system fonts).
 //!
-//! Four figures, each drawn only when the run has at least one of its
+//! The figures and their panels are described in [`super::catalogue`]
+//! (`RUN_FIGURES`): `build-queue.png`, `api.png`, `connections.png` and
+//! `cpu.png`. Each is drawn only when the run has at least one of its
 //! metrics, and each panel only when its metric is there (so the code works
-//! with a build-queue-only model and lights up as the model grows):
-//!
-//! - `build-queue.png`: build queue wait p50/p95 per bucket, queue length,
-//!   provisioner utilisation;
-//! - `api.png`: API requests per second by class, API latency p50, p95 and
-//!   p99 by class;
-//! - `connections.png`: active connections by kind, drops (solid) and
-//!   reconnects (dashed) per bucket by kind, cumulative interruptions;
-//! - `cpu.png`: coderd CPU per replica, database CPU, coderd replicas.
+//! with a build-queue-only model and lights up as the model grows).
 //!
 //! Every panel has a title, axis labels with units, a legend and the time of
 //! day on the x axis (scenario start time + bucket middle). With more than one
@@ -23,6 +17,7 @@
 //! as users for `capsim size --growth`).
 
 use super::ReportInput;
+use super::catalogue::{Dash, PanelSpec, RUN_FIGURES, SeriesLines, Stats};
 use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
 use crate::format::{axis_unit, bound_symbol, braced, clock, fmt_value, label_list};
 use crate::result::Mark;
@@ -66,12 +61,6 @@ const PALETTE: [RGBColor; 9] = [
 ];
 const SLO_COLOR: RGBColor = RGBColor(214, 39, 40);
 const MARK_COLOR: RGBColor = RGBColor(60, 60, 60);
-
-#[derive(Clone, Copy, PartialEq)]
-enum Dash {
-    Solid,
-    Dashed,
-}
 
 struct Line {
     label: String,
@@ -207,182 +196,105 @@ fn panel(
     })
 }
 
-/// The first statistic of `metric` the run has, among `stats`.
-fn first_stat<'a>(ts: &AggTimeSeries, metric: &str, stats: &[&'a str]) -> Option<&'a str> {
-    stats
-        .iter()
-        .copied()
-        .find(|st| !ts.all(metric, st).is_empty())
-}
-
-/// Builds the panels of one figure (one colour per label set across them).
-struct FigureBuilder<'a> {
-    ts: &'a AggTimeSeries,
-    slos: &'a [Slo],
-    colors: Colors,
-    panels: Vec<Panel>,
-}
-
-impl<'a> FigureBuilder<'a> {
-    fn new(ts: &'a AggTimeSeries, slos: &'a [Slo]) -> Self {
-        FigureBuilder {
-            ts,
-            slos,
-            colors: Colors(vec![]),
-            panels: vec![],
-        }
-    }
-    /// A panel of `metric` (see [`panel`]), or `None` if the run lacks it.
-    fn make(&mut self, metric: &str, stats: &[&str], title: &str, quantity: &str) -> Option<Panel> {
-        panel(
-            self.ts,
-            self.slos,
-            &mut self.colors,
-            metric,
-            stats,
-            title,
-            quantity,
-        )
-    }
-    /// Add the panel if the run has the metric.
-    fn add(&mut self, metric: &str, stats: &[&str], title: &str, quantity: &str) {
-        if let Some(p) = self.make(metric, stats, title, quantity) {
-            self.panels.push(p);
-        }
-    }
-    fn figure(self, file: &'static str, title: &str) -> Figure {
-        Figure {
-            file,
-            title: title.to_string(),
-            panels: self.panels,
-        }
+/// The statistics of `spec` the run has: each one listed, or the first of
+/// a `FirstOf` the run has (none if it has none).
+fn stats_of(ts: &AggTimeSeries, spec: &SeriesLines) -> Vec<&'static str> {
+    match spec.stats {
+        Stats::Each(stats) => stats.to_vec(),
+        Stats::FirstOf(stats) => stats
+            .iter()
+            .copied()
+            .find(|st| !ts.all(spec.metric, st).is_empty())
+            .into_iter()
+            .collect(),
     }
 }
 
-fn figures(input: &ReportInput) -> Vec<Figure> {
-    let ts = input.series;
-    let slos = &input.scenario.slos[..];
-    let mut figs = Vec::new();
-
-    let mut b = FigureBuilder::new(ts, slos);
-    b.add(
-        "build_queue_wait_seconds",
-        &["p50", "p95"],
-        "Build queue wait per bucket (p50, p95)",
-        "wait",
-    );
-    b.add(
-        "build_queue_length",
-        &["mean", "max"],
-        "Build queue length (time-weighted mean and max per bucket)",
-        "jobs waiting",
-    );
-    b.add(
-        "provisioner_utilization",
-        &["mean"],
-        "Provisioner utilisation (busy daemons / daemons)",
-        "utilisation",
-    );
-    figs.push(b.figure("build-queue.png", "Build queue"));
-
-    let mut b = FigureBuilder::new(ts, slos);
-    if let Some(st) = first_stat(ts, "api_requests_per_second", &["mean", "rate"]) {
-        b.add(
-            "api_requests_per_second",
-            &[st],
-            "API requests per second by class",
-            "requests",
-        );
+/// The lines of one source of a run's panel (see [`panel`]), or `None` if
+/// the run lacks them.
+fn source_panel(
+    input: &ReportInput,
+    spec: &SeriesLines,
+    panel_spec: &PanelSpec<SeriesLines>,
+    colors: &mut Colors,
+) -> Option<Panel> {
+    let stats = stats_of(input.series, spec);
+    if stats.is_empty() {
+        return None;
     }
-    for p in ["p50", "p95", "p99"] {
-        let title = format!("API latency {p} by class");
-        b.add("api_latency_seconds", &[p], &title, "latency");
-    }
-    figs.push(b.figure("api.png", "coderd API"));
-
-    let mut b = FigureBuilder::new(ts, slos);
-    b.add(
-        "connections_active",
-        &["mean"],
-        "Active connections by kind (mean per bucket)",
-        "connections",
-    );
-    let title = "Connection drops (solid) and reconnects (dashed) per bucket, by kind";
-    let drops = b.make(
-        "connections_dropped_total",
-        &["count"],
-        title,
-        "connections",
-    );
-    let reconnects = b.make("reconnects_total", &["count"], title, "connections");
-    let prefix = |p: Option<Panel>, what: &str, dash: Dash| {
-        p.map(|mut p| {
-            for l in &mut p.lines {
-                l.label = format!("{what} {}", l.label);
-                l.dash = dash;
-            }
-            p
-        })
-    };
-    let drops = prefix(drops, "drops", Dash::Solid);
-    let reconnects = prefix(reconnects, "reconnects", Dash::Dashed);
-    match (drops, reconnects) {
-        (Some(mut d), Some(r)) => {
-            d.lines.extend(r.lines);
-            b.panels.push(d);
+    let cum;
+    let ts = if spec.cumulative {
+        if !input.series.has(spec.metric) {
+            return None;
         }
-        (d, r) => b.panels.extend(d.or(r)),
-    }
-    if ts.has("interruptions_total") {
-        let cum = aggregate_with(input.runs, |s| {
-            if s.name == "interruptions_total" && s.stat == "count" {
+        cum = aggregate_with(input.runs, |s| {
+            if s.name == spec.metric && stats.contains(&s.stat.as_str()) {
                 cumulative(&s.values)
             } else {
                 Vec::new()
             }
         });
-        let mut c = FigureBuilder::new(&cum, &[]);
-        c.colors = std::mem::replace(&mut b.colors, Colors(vec![]));
-        if let Some(mut p) = c.make(
-            "interruptions_total",
-            &["count"],
-            "Cumulative user interruptions (sessions lost)",
-            "interruptions",
-        ) {
-            // The unlabelled series is the total over connection kinds.
-            for l in &mut p.lines {
-                l.label = if l.label == "interruptions_total" {
-                    "all kinds".into()
-                } else {
-                    l.label.clone()
-                };
-            }
-            b.panels.push(p);
+        &cum
+    } else {
+        input.series
+    };
+    let slos = if spec.slos {
+        &input.scenario.slos[..]
+    } else {
+        &[]
+    };
+    let mut p = panel(
+        ts,
+        slos,
+        colors,
+        spec.metric,
+        &stats,
+        panel_spec.title,
+        panel_spec.quantity,
+    )?;
+    for l in &mut p.lines {
+        if let Some(u) = spec.unlabelled
+            && l.label == spec.metric
+        {
+            l.label = u.to_string();
+        }
+        if let Some((what, dash)) = spec.prefix {
+            l.label = format!("{what} {}", l.label);
+            l.dash = dash;
         }
     }
-    figs.push(b.figure("connections.png", "Connections, drops and reconnects"));
+    Some(p)
+}
 
-    let mut b = FigureBuilder::new(ts, slos);
-    b.add(
-        "coderd_cpu_utilization",
-        &["mean"],
-        "coderd CPU utilisation per replica (mean per bucket)",
-        "CPU",
-    );
-    b.add(
-        "database_cpu_utilization",
-        &["mean"],
-        "Database CPU utilisation (mean per bucket)",
-        "CPU",
-    );
-    b.add(
-        "coderd_replicas",
-        &["mean"],
-        "coderd replicas (mean per bucket)",
-        "replicas",
-    );
-    figs.push(b.figure("cpu.png", "CPU: coderd replicas and database"));
-    figs.retain(|f| !f.panels.is_empty());
+/// The figures of [`RUN_FIGURES`] the run has data for, one colour per
+/// label set across the panels of a figure.
+fn figures(input: &ReportInput) -> Vec<Figure> {
+    let mut figs = Vec::new();
+    for spec in RUN_FIGURES {
+        let mut colors = Colors(vec![]);
+        let mut panels = Vec::new();
+        for p in spec.panels {
+            // The panel of its first source with data, with the lines of the
+            // others after them.
+            let mut merged: Option<Panel> = None;
+            for l in p.lines {
+                if let Some(part) = source_panel(input, l, p, &mut colors) {
+                    match &mut merged {
+                        Some(m) => m.lines.extend(part.lines),
+                        None => merged = Some(part),
+                    }
+                }
+            }
+            panels.extend(merged);
+        }
+        if !panels.is_empty() {
+            figs.push(Figure {
+                file: spec.file,
+                title: spec.title.to_string(),
+                panels,
+            });
+        }
+    }
     figs
 }
 
