@@ -21,7 +21,7 @@ pub use prices::{
     ComponentPrice, HOURS_PER_MONTH, InstanceType, PriceList, Pricing, for_scenario, load_for_all,
 };
 
-use crate::format::count_str;
+use crate::format::{count_str, size};
 use crate::result::Summary;
 use crate::scenario::Scenario;
 use serde::Serialize;
@@ -55,22 +55,13 @@ pub struct MonthlyCost {
     pub notes: Vec<String>,
 }
 
-fn gb(bytes: f64) -> String {
-    let g = bytes / 1e9;
-    if (g - g.round()).abs() < 0.05 {
-        format!("{g:.0} GB")
-    } else {
-        format!("{g:.1} GB")
-    }
-}
-
 impl ComponentPrice {
     /// (what one unit is, its price per hour) for a unit of `vcpu` and `ram_bytes`.
     pub fn unit(&self, vcpu: f64, ram_bytes: f64) -> Result<(String, f64), String> {
-        let size = format!("{} vCPU, {}", count_str(vcpu), gb(ram_bytes));
+        let shape = format!("{} vCPU, {}", count_str(vcpu), size(ram_bytes));
         let (what, per_hour) = match &self.pricing {
             Pricing::Rates { vcpu_hour, gb_hour } => {
-                (size, vcpu * vcpu_hour + ram_bytes / 1e9 * gb_hour)
+                (shape, vcpu * vcpu_hour + ram_bytes / 1e9 * gb_hour)
             }
             Pricing::Instances(types) => {
                 let best = types
@@ -78,17 +69,17 @@ impl ComponentPrice {
                     .filter(|t| t.vcpu >= vcpu - 1e-9 && t.ram_bytes >= ram_bytes * (1.0 - 1e-9))
                     .min_by(|a, b| a.per_hour.total_cmp(&b.per_hour));
                 match best {
-                    Some(t) => (format!("{} ({size})", t.name), t.per_hour),
+                    Some(t) => (format!("{} ({shape})", t.name), t.per_hour),
                     None => {
                         return Err(format!(
-                            "no instance type fits {size} (largest listed: {})",
+                            "no instance type fits {shape} (largest listed: {})",
                             types
                                 .iter()
                                 .map(|t| format!(
                                     "{} {} vCPU {}",
                                     t.name,
                                     count_str(t.vcpu),
-                                    gb(t.ram_bytes)
+                                    size(t.ram_bytes)
                                 ))
                                 .collect::<Vec<_>>()
                                 .join("; ")
@@ -244,4 +235,44 @@ pub fn cost_of_run(
         },
     };
     Some(monthly_cost(s, p, Some(summary)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unit_shows_its_ram_in_its_own_unit() {
+        let rates = ComponentPrice {
+            pricing: Pricing::Rates {
+                vcpu_hour: 0.03,
+                gb_hour: 0.004,
+            },
+            multiplier: 1.0,
+        };
+        // 512 MB is not rounded to 0.5 GB, nor 7.5 GB to 8 GB.
+        assert_eq!(rates.unit(0.5, 512e6).unwrap().0, "0.5 vCPU, 512 MB");
+        assert_eq!(rates.unit(2.0, 7.5e9).unwrap().0, "2 vCPU, 7.5 GB");
+        assert_eq!(rates.unit(4.0, 16e9).unwrap().0, "4 vCPU, 16 GB");
+        let small = InstanceType {
+            name: "small".into(),
+            vcpu: 2.0,
+            ram_bytes: 8.0 * 1024f64.powi(3),
+            per_hour: 0.1,
+        };
+        let types = ComponentPrice {
+            pricing: Pricing::Instances(vec![small]),
+            multiplier: 2.0,
+        };
+        let (what, per_hour) = types.unit(0.5, 512e6).unwrap();
+        assert_eq!(
+            (what.as_str(), per_hour),
+            ("small (0.5 vCPU, 512 MB) x2", 0.2)
+        );
+        let e = types.unit(4.0, 16e9).unwrap_err();
+        assert_eq!(
+            e,
+            "no instance type fits 4 vCPU, 16 GB (largest listed: small 2 vCPU 8.59 GB)"
+        );
+    }
 }
