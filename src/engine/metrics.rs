@@ -130,6 +130,13 @@ struct GaugeState {
 
 struct HistState {
     meta: Meta,
+    /// Upper bounds of the exported buckets, ascending (may be empty).
+    bounds: Vec<f64>,
+    /// Samples of the open time bucket in `(bounds[i-1], bounds[i]]`
+    /// (index `bounds.len()`: above the last bound).
+    bin_counts: Vec<u64>,
+    /// Per bound, per time bucket: samples `<= bound` (cumulative over bounds).
+    bin_series: Vec<Vec<f64>>,
     bucket: Histogram<u64>,
     total: Histogram<u64>,
     bucket_sum: f64,
@@ -259,8 +266,30 @@ impl Recorder {
         GaugeId(self.gauges.len() as u32 - 1)
     }
     pub fn histogram(&mut self, name: &str, labels: Labels, unit: &str) -> HistId {
+        self.histogram_with_bounds(name, labels, unit, &[])
+    }
+
+    /// A histogram that also counts, per time bucket, the samples at or below
+    /// each of `bounds` (ascending, in the histogram's unit): exact counts, as
+    /// a Prometheus histogram's cumulative `le` buckets (`+Inf` is the
+    /// `count` series). They come out as series of statistic `bucket` with
+    /// an extra label `le`.
+    pub fn histogram_with_bounds(
+        &mut self,
+        name: &str,
+        labels: Labels,
+        unit: &str,
+        bounds: &[f64],
+    ) -> HistId {
+        assert!(
+            bounds.windows(2).all(|w| w[0] < w[1]),
+            "histogram bounds must be strictly ascending"
+        );
         self.hists.push(HistState {
             meta: Self::meta(name, labels, unit),
+            bounds: bounds.to_vec(),
+            bin_counts: vec![0; bounds.len() + 1],
+            bin_series: vec![vec![0.0; self.n_closed]; bounds.len()],
             bucket: new_hist(),
             total: new_hist(),
             bucket_sum: 0.0,
@@ -355,6 +384,9 @@ impl Recorder {
         self.advance(now);
         let h = &mut self.hists[id.0 as usize];
         let v = (value.max(0.0) * HIST_SCALE).round() as u64;
+        if !h.bounds.is_empty() {
+            h.bin_counts[h.bounds.partition_point(|b| *b < value)] += 1;
+        }
         // Auto-resizing histograms only fail on u64 overflow of counts.
         let _ = h.bucket.record(v);
         let _ = h.total.record(v);
@@ -415,6 +447,15 @@ impl Recorder {
             ];
             for (s, v) in h.series.iter_mut().zip(vals) {
                 s.push(v);
+            }
+            let mut cumulative = 0;
+            for (s, c) in h.bin_series.iter_mut().zip(&mut h.bin_counts) {
+                cumulative += *c;
+                s.push(cumulative as f64);
+                *c = 0;
+            }
+            if let Some(above) = h.bin_counts.last_mut() {
+                *above = 0;
             }
             h.bucket.reset();
             h.bucket_sum = 0.0;
@@ -540,6 +581,17 @@ impl Recorder {
                 series.push(s(&h.meta, stat, v, unit));
             }
             series.push(s(&h.meta, "count", count, "1"));
+            for (b, values) in h.bounds.iter().zip(h.bin_series) {
+                let mut labels = h.meta.labels.clone();
+                labels.insert("le".to_string(), le_label(*b));
+                series.push(Series {
+                    name: h.meta.name.clone(),
+                    stat: "bucket".to_string(),
+                    labels,
+                    unit: "1".to_string(),
+                    values,
+                });
+            }
         }
         let ts = TimeSeries {
             start_s: self.warmup.as_secs_f64(),
@@ -548,6 +600,12 @@ impl Recorder {
         };
         (metrics, ts)
     }
+}
+
+/// A bucket bound as a label value, the way Prometheus's Go client writes
+/// it (`0.005`, `1`, `3600`: shortest round-trip form, no trailing `.0`).
+pub fn le_label(bound: f64) -> String {
+    format!("{bound}")
 }
 
 /// Median of the bucket values (0 when there are none): the typical bucket,
@@ -628,6 +686,34 @@ mod tests {
             .unwrap()
             .value;
         assert!((mean - 0.495).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bounded_histograms_count_at_or_below_each_bound_per_bucket() {
+        let mut r = Recorder::new(
+            SimTime::ZERO,
+            SimTime::from_secs(10),
+            SimTime::from_secs(20),
+        );
+        let h = r.histogram_with_bounds("w", labels([("k", "a")]), "s", &[0.1, 1.0]);
+        // First bucket: 0.05 and 0.1 are <= 0.1 (the bound is inclusive), 0.5 <= 1, 7 above.
+        for (t, v) in [(1, 0.05), (2, 0.1), (3, 0.5), (4, 7.0)] {
+            r.record(h, SimTime::from_secs(t), v);
+        }
+        // Second bucket: one sample just above 1.
+        r.record(h, SimTime::from_secs(15), 1.000001);
+        let (_, ts) = r.finish();
+        let b = |le: &str| {
+            ts.find("w", "bucket", &[("k", "a"), ("le", le)])
+                .unwrap()
+                .values
+                .clone()
+        };
+        assert_eq!(b("0.1"), vec![2.0, 0.0]);
+        assert_eq!(b("1"), vec![3.0, 0.0]);
+        assert_eq!(ts.find("w", "count", &[]).unwrap().values, vec![4.0, 1.0]);
+        assert_eq!(le_label(0.005), "0.005");
+        assert_eq!(le_label(3600.0), "3600");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! template takes the same time in every architecture run on the same seed.
 
 use super::Ev;
+use super::coder_metrics::{BUILD_TIME_BOUNDS_S, QUEUE_WAIT_BOUNDS_S};
 use crate::engine::dist::Dist;
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, Recorder, labels};
 use crate::engine::station::{Ticket, WaitingLine};
@@ -74,6 +75,8 @@ pub enum ProvEv {
 #[derive(Clone, Debug)]
 struct Job {
     template: u32,
+    /// A stop build (else a start, a prebuild or a template import).
+    stop: bool,
     created: SimTime,
     build_s: f64,
     fails: bool,
@@ -114,6 +117,9 @@ pub struct Finished {
 
 struct Ids {
     wait: HistId,
+    /// Successful builds' time on their daemon, per template: start builds
+    /// (prebuilds and template imports included) and stop builds.
+    build_time: Vec<(HistId, Option<HistId>)>,
     started: CounterId,
     completed: CounterId,
     failed: CounterId,
@@ -202,7 +208,27 @@ impl Provisioners {
         }
         let n_alive = daemons.len();
         let ids = Ids {
-            wait: rec.histogram("build_queue_wait_seconds", Labels::new(), "s"),
+            wait: rec.histogram_with_bounds(
+                "build_queue_wait_seconds",
+                Labels::new(),
+                "s",
+                &QUEUE_WAIT_BOUNDS_S,
+            ),
+            build_time: templates
+                .iter()
+                .map(|t| {
+                    let mut h = |transition: &str| {
+                        rec.histogram_with_bounds(
+                            "build_time_seconds",
+                            labels([("template", &t.name), ("transition", transition)]),
+                            "s",
+                            &BUILD_TIME_BOUNDS_S,
+                        )
+                    };
+                    // Only users' workspaces are ever stopped.
+                    (h("start"), s.workload.users.is_some().then(|| h("stop")))
+                })
+                .collect(),
             started: rec.counter("builds_started_total", Labels::new(), "1"),
             completed: rec.counter("builds_completed_total", Labels::new(), "1"),
             failed: rec.counter("builds_failed_total", Labels::new(), "1"),
@@ -361,6 +387,10 @@ impl Provisioners {
                 let end = if j.fails {
                     JobEnd::Failed
                 } else {
+                    let (start, stop) = self.ids.build_time[j.template as usize];
+                    if let Some(h) = if j.stop { stop } else { Some(start) } {
+                        rec.record(h, now, j.build_s);
+                    }
                     JobEnd::Completed
                 };
                 rec.inc(
@@ -424,7 +454,17 @@ impl Provisioners {
             .stop_time_s
             .sample(rng)
             .max(0.0);
-        self.enqueue(now, template, JobKind::Human, token, stop_s, false, rec, q);
+        self.enqueue(
+            now,
+            template,
+            JobKind::Human,
+            token,
+            stop_s,
+            false,
+            true,
+            rec,
+            q,
+        );
     }
 
     /// Create a build job of `template` now. `token` comes back in [`Finished`].
@@ -441,7 +481,7 @@ impl Provisioners {
         let rng = &mut self.build_rng[template as usize];
         let build_s = t.build_time_s.sample(rng).max(0.0);
         let fails = t.failure_probability > 0.0 && rng.random::<f64>() < t.failure_probability;
-        self.enqueue(now, template, kind, token, build_s, fails, rec, q);
+        self.enqueue(now, template, kind, token, build_s, fails, false, rec, q);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -453,6 +493,7 @@ impl Provisioners {
         token: u64,
         build_s: f64,
         fails: bool,
+        stop: bool,
         rec: &mut Recorder,
         q: &mut DefaultEventSet<Ev>,
     ) {
@@ -461,6 +502,7 @@ impl Provisioners {
         let serial = self.created as u32;
         let job = Job {
             template,
+            stop,
             created: now,
             build_s,
             fails,

@@ -334,7 +334,14 @@ impl<'s> World<'s> {
             ),
             latency: CLASSES
                 .iter()
-                .map(|c| rec.histogram("api_latency_seconds", labels([("class", c)]), "s"))
+                .map(|c| {
+                    rec.histogram_with_bounds(
+                        "api_latency_seconds",
+                        labels([("class", c)]),
+                        "s",
+                        &super::coder_metrics::API_LATENCY_BOUNDS_S,
+                    )
+                })
                 .collect(),
             errors: rec.counter("api_errors_total", Labels::new(), "1"),
             replicas: rec.gauge("coderd_replicas", Labels::new(), "1"),
