@@ -12,6 +12,7 @@ pub mod cost;
 pub mod engine;
 pub mod format;
 pub mod model;
+pub mod prom;
 pub mod report;
 pub mod result;
 pub mod scenario;

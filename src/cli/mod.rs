@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod calibrate;
 pub mod compare;
+pub mod import;
 pub mod run;
 pub mod runs;
 pub mod size;
@@ -51,6 +52,28 @@ pub struct ExecArgs {
     /// Print where the time went (simulation, reports, SQLite) on stderr.
     #[arg(long)]
     pub timings: bool,
+    /// Also write each run's time series in the OpenMetrics text format
+    /// (`openmetrics.txt` in its report folder), under Coder's metric names.
+    #[arg(long, requires = "start", conflicts_with = "no_report")]
+    pub openmetrics: bool,
+    /// With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario's
+    /// start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`).
+    #[arg(long, value_name = "DATE", requires = "openmetrics", value_parser = parse_start)]
+    pub start: Option<crate::prom::openmetrics::Start>,
+}
+
+/// `--start` for OpenMetrics timestamps.
+pub fn parse_start(s: &str) -> Result<crate::prom::openmetrics::Start, String> {
+    crate::prom::openmetrics::Start::parse(s)
+}
+
+/// Format of `capsim runs export`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// summary.csv and timeseries.csv per run, into --csv DIR.
+    Csv,
+    /// The runs' time series as OpenMetrics text (one exposition), to --out FILE or stdout.
+    Openmetrics,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -108,14 +131,24 @@ pub enum RunsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Write summary.csv and timeseries.csv of runs into DIR/<run-id>/.
+    /// Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv
+    /// DIR), or their time series as OpenMetrics text (--format openmetrics).
     Export {
         /// Run ids (or unique prefixes).
         #[arg(required = true)]
         ids: Vec<String>,
-        /// Folder to write into.
-        #[arg(long, value_name = "DIR", required = true)]
-        csv: PathBuf,
+        /// Folder to write the CSV files into.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// OpenMetrics: the date of t = 0 (`2025-03-10`: each scenario's
+        /// start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`).
+        #[arg(long, value_name = "DATE", value_parser = parse_start)]
+        start: Option<crate::prom::openmetrics::Start>,
+        /// OpenMetrics: write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Delete runs from the store (report folders are left alone).
     Delete {
@@ -144,6 +177,8 @@ pub enum Command {
     },
     /// Fit a model file's free parameters to measured targets.
     Calibrate(calibrate::CalibrateArgs),
+    /// Build a scenario (and calibration targets) from a live deployment's metrics.
+    Import(import::ImportArgs),
 }
 
 /// Exit code for bad input (scenario, model or targets files; usage).
@@ -161,6 +196,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Size(args) => size::size(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
         Command::Calibrate(args) => calibrate::calibrate(&args),
+        Command::Import(args) => import::import(&args),
     }
 }
 

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 /// Where reports go without `--out`, relative to the working directory.
 pub const REPORTS_ROOT: &str = "reports";
+/// The OpenMetrics file `--openmetrics` writes in a report folder.
+pub const OPENMETRICS_FILE: &str = "openmetrics.txt";
 
 /// Load every scenario; print each error; `None` if any failed.
 pub fn load_all(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
@@ -99,6 +101,8 @@ impl Timings {
 pub struct Sinks {
     pub store: Option<Mutex<Store>>,
     pub reports: bool,
+    /// Write `openmetrics.txt` in each report folder, stamped from this start.
+    pub openmetrics: Option<crate::prom::openmetrics::Start>,
     pub timings: Timings,
 }
 
@@ -116,6 +120,7 @@ impl Sinks {
         Ok(Sinks {
             store,
             reports: !exec.no_report,
+            openmetrics: exec.openmetrics.then_some(exec.start).flatten(),
             timings,
         })
     }
@@ -194,6 +199,16 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
         match report::write_report(&dir, &input) {
             Ok(_) => report_dir = Some(dir),
             Err(e) => errors.push(format!("cannot write the report: {e:#}")),
+        }
+        if let (Some(start), Some(dir)) = (sinks.openmetrics, &report_dir) {
+            use crate::prom::openmetrics::{ExportContext, families, render};
+            let text = render(&families(
+                &agg,
+                &ExportContext::for_scenario(&run_id, sc, start),
+            ));
+            if let Err(e) = std::fs::write(dir.join(OPENMETRICS_FILE), text) {
+                errors.push(format!("cannot write {OPENMETRICS_FILE}: {e}"));
+            }
         }
         Timings::add(&sinks.timings.report_ns, t);
     }
@@ -314,6 +329,21 @@ pub fn run_all(
             return Ok(Err(code));
         }
     };
+    if let Some(start) = exec.start {
+        for s in &scenarios {
+            let tod = s.start_time_of_day.as_secs_f64();
+            if let Some(u) = &s.workload.users
+                && start.weekday(tod) != u.start_weekday
+            {
+                eprintln!(
+                    "note: {}: --start falls on a {} but the scenario starts on a {}: its weekdays in Prometheus will not be yours",
+                    s.name,
+                    WEEKDAY_NAMES[start.weekday(tod) as usize],
+                    WEEKDAY_NAMES[u.start_weekday as usize % 7]
+                );
+            }
+        }
+    }
     let dirs = out_dirs(
         exec.out.as_deref(),
         scenarios.iter().map(|s| s.name.as_str()),
@@ -420,6 +450,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         0
     })
 }
+
+const WEEKDAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 pub fn path_str(p: Option<&Path>) -> String {
     p.map_or("<memory>".into(), |p| p.display().to_string())

@@ -1,6 +1,7 @@
 //! `capsim runs list|show|export|delete`: the run store from the command line.
 
-use super::{EXIT_BAD_INPUT, Format, RunsArgs, RunsCommand};
+use super::{EXIT_BAD_INPUT, ExportFormat, Format, RunsArgs, RunsCommand};
+use crate::prom::openmetrics::{self, ExportContext};
 use crate::report::{csv, text};
 use crate::store::{RunInfo, Store, StoreError};
 use std::fmt::Write;
@@ -69,19 +70,61 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        RunsCommand::Export { ids, csv: dir } => {
+        RunsCommand::Export {
+            ids,
+            csv: dir,
+            format,
+            start,
+            out,
+        } => {
             let ids = ids
                 .iter()
                 .map(|id| store.resolve_id(id))
                 .collect::<Result<Vec<_>, _>>()?;
-            for id in &ids {
-                let run = store.get(id)?;
-                let bucket_s = bucket_s(&run.scenario_json);
-                let ts = store.series(id, bucket_s)?;
-                let out = dir.join(id);
-                std::fs::create_dir_all(&out)?;
-                csv::write_pair(&out, &run.summary, &run.slos, &ts)?;
-                eprintln!("exported {id} to {}", out.display());
+            match (format, dir, start) {
+                (ExportFormat::Csv, Some(dir), _) => {
+                    for id in &ids {
+                        let run = store.get(id)?;
+                        let bucket_s = bucket_s(&run.scenario_json);
+                        let ts = store.series(id, bucket_s)?;
+                        let out = dir.join(id);
+                        std::fs::create_dir_all(&out)?;
+                        csv::write_pair(&out, &run.summary, &run.slos, &ts)?;
+                        eprintln!("exported {id} to {}", out.display());
+                    }
+                }
+                (ExportFormat::Csv, None, _) => {
+                    eprintln!(
+                        "error: runs export: --csv DIR is required (or --format openmetrics)"
+                    );
+                    return Ok(EXIT_BAD_INPUT);
+                }
+                (ExportFormat::Openmetrics, _, None) => {
+                    eprintln!(
+                        "error: runs export --format openmetrics: --start DATE is required (the date of t = 0, e.g. 2025-03-10)"
+                    );
+                    return Ok(EXIT_BAD_INPUT);
+                }
+                (ExportFormat::Openmetrics, _, Some(start)) => {
+                    let mut all = Vec::new();
+                    for id in &ids {
+                        let run = store.get(id)?;
+                        let ctx = match ExportContext::for_stored(id, &run.scenario_json, *start) {
+                            Ok(c) => c,
+                            Err(e) => anyhow::bail!(e),
+                        };
+                        let ts = store.series(id, bucket_s(&run.scenario_json))?;
+                        all.push(openmetrics::families(&ts, &ctx));
+                    }
+                    let text = openmetrics::render(&openmetrics::merge(all));
+                    match out {
+                        Some(path) => {
+                            std::fs::write(path, text)?;
+                            eprintln!("exported {} to {}", ids.join(" "), path.display());
+                        }
+                        None => print!("{text}"),
+                    }
+                }
             }
         }
         RunsCommand::Delete { ids } => {
