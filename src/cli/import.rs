@@ -85,6 +85,13 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_BAD_INPUT);
         }
     };
+    if !a.model.is_file() {
+        eprintln!(
+            "error: --model: no model file at {} (give the path of models/coder.toml)",
+            a.model.display()
+        );
+        return Ok(EXIT_BAD_INPUT);
+    }
     if !a.dir.is_dir() {
         eprintln!("error: {}: no such folder", a.dir.display());
         return Ok(EXIT_BAD_INPUT);

@@ -97,23 +97,44 @@ pub struct Start {
 }
 
 impl Start {
-    /// Parse `YYYY-MM-DD` or an RFC 3339 instant (`2025-03-10T08:00:00Z`).
+    /// Parse `YYYY-MM-DD` or an RFC 3339 instant (`2025-03-10T08:00:00Z`,
+    /// `2025-03-10T09:00:00+01:00`), with the `toml` crate's date parser.
     pub fn parse(s: &str) -> Result<Start, String> {
-        let s = s.trim();
-        let is_date = s.len() == 10 && !s.contains('T');
-        let text = if is_date {
-            format!("{s}T00:00:00Z")
-        } else {
-            s.to_string()
+        use toml::value::{Datetime, Offset};
+        let expected =
+            "expected a date such as 2025-03-10 or an instant such as 2025-03-10T08:00:00Z";
+        let dt: Datetime = s
+            .trim()
+            .parse()
+            .map_err(|e| format!("{expected}, found {s:?} ({e})"))?;
+        let Some(date) = dt.date else {
+            return Err(format!("{expected}, found {s:?} (no date)"));
         };
-        let t = humantime::parse_rfc3339_weak(&text).map_err(|e| {
-            format!("expected a date such as 2025-03-10 or an instant such as 2025-03-10T08:00:00Z, found {s:?} ({e})")
-        })?;
-        let unix_s = t
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|_| format!("{s:?} is before 1970"))?
-            .as_secs_f64();
-        Ok(Start { unix_s, is_date })
+        let days = days_from_civil(i64::from(date.year), date.month.into(), date.day.into());
+        let midnight = days as f64 * 86_400.0;
+        match (dt.time, dt.offset) {
+            (None, _) => Ok(Start {
+                unix_s: midnight,
+                is_date: true,
+            }),
+            (Some(t), Some(off)) => {
+                let offset_min = match off {
+                    Offset::Z => 0,
+                    Offset::Custom { minutes } => i64::from(minutes),
+                };
+                let secs = f64::from(t.hour) * 3600.0
+                    + f64::from(t.minute) * 60.0
+                    + f64::from(t.second.unwrap_or(0))
+                    + f64::from(t.nanosecond.unwrap_or(0)) / 1e9;
+                Ok(Start {
+                    unix_s: midnight + secs - offset_min as f64 * 60.0,
+                    is_date: false,
+                })
+            }
+            (Some(_), None) => Err(format!(
+                "{expected}, found {s:?} (an instant needs its time zone: add Z or +01:00)"
+            )),
+        }
     }
 
     /// Unix time of t = 0 for a scenario starting at `start_time_of_day_s`.
@@ -130,6 +151,18 @@ impl Start {
         // 1970-01-01 was a Thursday.
         ((self.t0(start_time_of_day_s) / 86_400.0).floor() as i64 + 3).rem_euclid(7) as u32
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`, "chrono-Compatible Low-Level Date Algorithms").
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// One point of a series.
@@ -603,6 +636,11 @@ mod tests {
         let i = Start::parse("2025-03-10T08:00:00Z").unwrap();
         assert_eq!(i.t0(123.0), 1_741_564_800.0 + 28_800.0);
         assert!(Start::parse("next tuesday").is_err());
+        assert!(Start::parse("2025-03-10T08:00:00").is_err(), "no time zone");
+        let plus1 = Start::parse("2025-03-10T09:00:00+01:00").unwrap();
+        assert_eq!(plus1.unix_s, i.unix_s);
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 
     #[test]

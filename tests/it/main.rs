@@ -13,6 +13,7 @@ mod erlang_c;
 mod golden;
 mod model;
 mod model_control;
+mod prometheus;
 mod reports;
 mod saturation;
 mod scenario_errors;

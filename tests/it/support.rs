@@ -213,6 +213,16 @@ pub fn capsim_in(dir: &Scratch, args: &[&str]) -> Output {
     capsim(dir).args(args).output().expect("run capsim")
 }
 
+/// `promtool` (Debian's `prometheus` package ships it), when it is on the
+/// `PATH`: the Prometheus tests load an export with it.
+pub fn promtool() -> Option<Command> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|p| p.join("promtool"))
+        .find(|p| p.is_file())
+        .map(Command::new)
+}
+
 /// Run and require success; returns the output.
 pub fn ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("capsim starts");

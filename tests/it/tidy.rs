@@ -62,6 +62,17 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["engine", "scenario", "format", "result", "model", "report"],
     ),
     (
+        "prom",
+        &[
+            "engine",
+            "scenario",
+            "result",
+            "model",
+            "report",
+            "calibrate",
+        ],
+    ),
+    (
         "cli",
         &[
             "engine",
@@ -74,6 +85,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "store",
             "compare",
             "calibrate",
+            "prom",
         ],
     ),
 ];

@@ -4,15 +4,14 @@
 //! round trip: simulate, answer the documented queries from the export,
 //! import, simulate again, and recover the original's headline metrics.
 
-mod foundation_support;
-mod prom_support;
-
+use crate::support::{
+    Scratch, capsim_in, model_path, promtool, repo, scratch, stderr, toml_str, write,
+};
 use capsim::engine::rng::replication_seed;
 use capsim::prom::openmetrics::{ExportContext, Family, Start, families};
 use capsim::report::series;
 use capsim::result::{RunResult, Summary};
 use capsim::scenario::Scenario;
-use foundation_support::{capsim, capsim_in, model_path, repo, scratch, stderr, toml_str, write};
 use openmetrics_parser::{MetricNumber, OpenMetricsType, OpenMetricsValue};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -128,14 +127,14 @@ fn headline(s: &Summary, name: &str, stat: &str, labels: &[(&str, &str)]) -> (f6
 /// Write the answers of every documented query into `dir`.
 fn write_answers(dir: &Path, fams: &[Family]) {
     std::fs::create_dir_all(dir).unwrap();
-    for (name, text) in prom_support::answers(fams) {
+    for (name, text) in answers::answers(fams) {
         write(dir, &format!("{name}.json"), &text);
     }
 }
 
 #[test]
 fn round_trip_recovers_the_workload() {
-    let dir = scratch("prom-round-trip");
+    let dir = scratch("prometheus-round-trip");
     let original_file = write(&dir, "original.toml", &week_scenario(&model_path()));
     let original = capsim::scenario::load(&original_file).unwrap();
     let reps = 3;
@@ -369,7 +368,7 @@ fn openmetrics_export_parses_and_its_histograms_are_prometheus_histograms() {
 
 #[test]
 fn run_openmetrics_and_runs_export_write_the_same_bytes() {
-    let dir = scratch("prom-cli-export");
+    let dir = scratch("prometheus-cli-export");
     let db = dir.join("runs.db");
     let scenario = repo().join("scenarios/build-queue/working-day.toml");
     let args = |out: &str| -> Vec<String> {
@@ -394,25 +393,28 @@ fn run_openmetrics_and_runs_export_write_the_same_bytes() {
     };
     let out = dir.join("reports");
     let a = args(out.to_str().unwrap());
-    let o = capsim(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = capsim_in(&dir, &a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let written =
         std::fs::read_to_string(out.join("build-queue-working-day/openmetrics.txt")).unwrap();
     check_openmetrics(&written);
-    let listed = capsim(&[
-        "runs",
-        "list",
-        "--db",
-        db.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let listed = capsim_in(
+        &dir,
+        &[
+            "runs",
+            "list",
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     let id = runs[0]["id"].as_str().unwrap().to_string();
     let export = |extra: &[&str]| {
         let mut a = vec!["runs", "export", &id, "--db", db.to_str().unwrap()];
         a.extend_from_slice(extra);
-        capsim(&a)
+        capsim_in(&dir, &a)
     };
     let o = export(&["--format", "openmetrics", "--start", START]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -448,22 +450,18 @@ fn run_openmetrics_and_runs_export_write_the_same_bytes() {
 /// promtool is installed (Debian's `prometheus` package ships it).
 #[test]
 fn promtool_loads_the_export_when_installed() {
-    let Some(promtool) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("promtool"))
-            .find(|p| p.is_file())
-    }) else {
+    let Some(mut promtool) = promtool() else {
         eprintln!("promtool is not on the PATH: skipped (apt-get install prometheus)");
         return;
     };
-    let dir = scratch("prom-promtool");
+    let dir = scratch("prometheus-promtool");
     let (sc, runs) = crash_day();
     let file = write(
         &dir,
         "export.txt",
         &capsim::prom::openmetrics::render(&export(&sc, &runs)),
     );
-    let o = std::process::Command::new(promtool)
+    let o = promtool
         .args(["tsdb", "create-blocks-from", "openmetrics"])
         .arg(&file)
         .arg(dir.join("tsdb"))
@@ -544,12 +542,23 @@ fn bless() -> bool {
     std::env::var("CAPSIM_BLESS").is_ok_and(|v| v == "1")
 }
 
-/// Without the model line (a path relative to the scratch folder).
-fn without_model_line(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.starts_with("model = "))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The answers folder as the expected files name it, whatever the checkout's path.
+const WEEK_ANSWERS: &str = "tests/fixtures/prometheus/week/answers";
+
+/// The model path as from the fixture's folder (the import writes it
+/// relative to the scratch folder), and the answers folder as the expected
+/// files name it, whatever the checkout's path.
+fn normalised(text: &str) -> String {
+    let abs = fixtures().join("week/answers").display().to_string();
+    text.split_inclusive('\n')
+        .map(|l| {
+            if l.starts_with("model = ") {
+                "model = \"../../../../models/coder.toml\"\n".to_string()
+            } else {
+                l.replace(&abs, WEEK_ANSWERS)
+            }
+        })
+        .collect()
 }
 
 /// `capsim import prometheus` on the committed week (answers in
@@ -560,45 +569,50 @@ fn without_model_line(text: &str) -> String {
 fn week_fixture_imports_to_the_expected_scenario_and_targets() {
     let week = fixtures().join("week");
     if bless() {
-        let dir = scratch("prom-week-bless");
+        let dir = scratch("prometheus-week-bless");
         let f = write(&dir, "week.toml", &week_fixture_scenario(&model_path()));
         let sc = capsim::scenario::load(&f).unwrap();
         let runs = run(&sc, 1);
         write_answers(&week.join("answers"), &export(&sc, &runs));
     }
-    let dir = scratch("prom-week");
+    let dir = scratch("prometheus-week");
     let out = dir.join("week.toml");
     let targets = dir.join("week-targets.csv");
-    let o = capsim(&[
-        "import",
-        "prometheus",
-        "tests/fixtures/prometheus/week/answers",
-        "--out",
-        out.to_str().unwrap(),
-        "--targets",
-        targets.to_str().unwrap(),
-        "--name",
-        "week",
-    ]);
+    let answers = week.join("answers");
+    let o = capsim_in(
+        &dir,
+        &[
+            "import",
+            "prometheus",
+            answers.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--targets",
+            targets.to_str().unwrap(),
+            "--name",
+            "week",
+            "--model",
+            model_path().to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let scenario = std::fs::read_to_string(&out).unwrap();
-    let targets_text = std::fs::read_to_string(&targets).unwrap();
+    let scenario = normalised(&std::fs::read_to_string(&out).unwrap());
+    let targets_text = normalised(&std::fs::read_to_string(&targets).unwrap());
     if bless() {
         std::fs::write(week.join("expected-scenario.toml"), &scenario).unwrap();
         std::fs::write(week.join("expected-targets.csv"), &targets_text).unwrap();
     }
     let expected = std::fs::read_to_string(week.join("expected-scenario.toml")).unwrap();
     assert_eq!(
-        without_model_line(&scenario),
-        without_model_line(&expected),
-        "CAPSIM_BLESS=1 cargo test --release --test prometheus if intended"
+        scenario, expected,
+        "CAPSIM_BLESS=1 cargo test --release --test it prometheus:: if intended"
     );
     assert_eq!(
         targets_text,
         std::fs::read_to_string(week.join("expected-targets.csv")).unwrap()
     );
     // It validates through the binary, and the targets load for calibrate.
-    let o = capsim(&["validate", out.to_str().unwrap()]);
+    let o = capsim_in(&dir, &["validate", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let t = capsim::calibrate::targets::load(&targets).unwrap_or_else(|e| panic!("{e}"));
     assert!(t.len() >= 15, "{} targets", t.len());
@@ -610,50 +624,56 @@ fn week_fixture_imports_to_the_expected_scenario_and_targets() {
     );
     // What the metrics cannot say is marked.
     assert!(scenario.matches("PLACEHOLDER").count() >= 3);
+    // The expected scenario is a scenario where it lies.
+    capsim::scenario::load(&week.join("expected-scenario.toml")).unwrap();
 }
 
-/// Copy the week's answers into a scratch folder to change them.
-fn week_copy(name: &str) -> PathBuf {
-    let dir = scratch(name).join("answers");
+/// A scratch folder with a copy of the week's answers in `answers/`, to change them.
+fn week_copy(tag: &str) -> (Scratch, PathBuf) {
+    let s = scratch(tag);
+    let dir = s.join("answers");
     std::fs::create_dir_all(&dir).unwrap();
     for e in std::fs::read_dir(fixtures().join("week/answers")).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
     }
-    dir
+    (s, dir)
 }
 
-fn import(dir: &Path) -> std::process::Output {
-    let out = dir.parent().unwrap().join("out.toml");
-    capsim(&[
-        "import",
-        "prometheus",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+/// `capsim import prometheus answers --out out.toml` in the scratch folder.
+fn import(s: &Scratch) -> std::process::Output {
+    let model = model_path();
+    capsim_in(
+        s,
+        &[
+            "import",
+            "prometheus",
+            "answers",
+            "--out",
+            "out.toml",
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    )
 }
 
 #[test]
 fn a_missing_query_is_named_and_exits_2() {
-    let dir = week_copy("prom-missing");
+    let (s, dir) = week_copy("prometheus-missing");
     std::fs::remove_file(dir.join("build_time.json")).unwrap();
-    let o = import(&dir);
+    let o = import(&s);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("build_time.json: missing"), "{e}");
+    assert!(e.contains("answers/build_time.json: missing"), "{e}");
     assert!(
         e.contains("coderd_provisionerd_workspace_build_timings_seconds_bucket"),
         "the query to run: {e}"
     );
-    assert!(
-        !dir.parent().unwrap().join("out.toml").exists(),
-        "nothing written"
-    );
+    assert!(!s.join("out.toml").exists(), "nothing written");
     // An optional query missing is a warning naming it, and the import goes on.
-    let dir = week_copy("prom-missing-optional");
+    let (s, dir) = week_copy("prometheus-missing-optional");
     std::fs::remove_file(dir.join("sessions.json")).unwrap();
-    let o = import(&dir);
+    let o = import(&s);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("warning: sessions: no answer"),
@@ -664,26 +684,27 @@ fn a_missing_query_is_named_and_exits_2() {
 
 #[test]
 fn an_error_answer_is_named_and_exits_2() {
-    let dir = week_copy("prom-error-answer");
+    let (s, dir) = week_copy("prometheus-error-answer");
     std::fs::copy(
         fixtures().join("responses/error-bad-data.json"),
         dir.join("api_latency.json"),
     )
     .unwrap();
-    let o = import(&dir);
+    let o = import(&s);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(
-        e.contains("api_latency.json: Prometheus answered with an error (bad_data)"),
+        e.contains("answers/api_latency.json: Prometheus answered with an error (bad_data)"),
         "{e}"
     );
+    assert!(!s.join("out.toml").exists(), "nothing written");
 }
 
 /// NaN values and missing points are warnings naming the query; they are
 /// left out, not read as 0.
 #[test]
 fn partial_answers_are_warnings_that_name_the_query() {
-    let dir = week_copy("prom-partial");
+    let (s, dir) = week_copy("prometheus-partial");
     let path = dir.join("sessions.json");
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -691,7 +712,7 @@ fn partial_answers_are_warnings_that_name_the_query() {
     values[20][1] = "NaN".into();
     values.remove(40);
     std::fs::write(&path, v.to_string()).unwrap();
-    let o = import(&dir);
+    let o = import(&s);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = stderr(&o);
     let line = e
@@ -752,5 +773,198 @@ fn readme_documents_every_query_and_every_mapping() {
             readme.contains(m.note),
             "the mapping table lacks the note of {row}"
         );
+    }
+}
+
+/// Prometheus's answers to the documented queries, computed from a run's
+/// OpenMetrics export as Prometheus would compute them once the export is
+/// loaded (ideal: a rate is the increase over the step divided by the step,
+/// without Prometheus's extrapolation at the edges).
+mod answers {
+    use capsim::prom::mapping::{Kind, QUERIES, Query};
+    use capsim::prom::openmetrics::{Family, PointValue};
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    /// A series of an answer: its labels and `(unix time, value)` points.
+    pub type AnswerSeries = (BTreeMap<String, String>, Vec<(f64, f64)>);
+
+    /// One sample series: its labels (with `__name__`) and `(time, value)` points.
+    struct Samples {
+        labels: BTreeMap<String, String>,
+        points: Vec<(f64, f64)>,
+    }
+
+    /// The sample series an exposition holds under `sample` (a counter's
+    /// `_total`, a gauge's name, a histogram's `_bucket`, `_count` or `_sum`).
+    fn samples(fams: &[Family], sample: &str) -> Vec<Samples> {
+        let mut out = Vec::new();
+        for f in fams {
+            let part = sample.strip_prefix(f.name.as_str()).unwrap_or("?");
+            let ok = match f.kind {
+                Kind::Counter => part == "_total",
+                Kind::Gauge => part.is_empty(),
+                Kind::Histogram => matches!(part, "_bucket" | "_count" | "_sum"),
+            };
+            if !ok {
+                continue;
+            }
+            for s in &f.series {
+                let mut base = s.labels.clone();
+                base.insert("__name__".into(), sample.to_string());
+                if part == "_bucket" {
+                    let mut per_le: BTreeMap<String, Samples> = BTreeMap::new();
+                    for p in &s.points {
+                        let PointValue::Histogram { buckets, .. } = &p.value else {
+                            continue;
+                        };
+                        for (le, c) in buckets {
+                            let le = if le.is_infinite() {
+                                "+Inf".to_string()
+                            } else {
+                                capsim::engine::metrics::le_label(*le)
+                            };
+                            per_le
+                                .entry(le.clone())
+                                .or_insert_with(|| {
+                                    let mut l = base.clone();
+                                    l.insert("le".into(), le);
+                                    Samples {
+                                        labels: l,
+                                        points: Vec::new(),
+                                    }
+                                })
+                                .points
+                                .push((p.t_unix_s, *c));
+                        }
+                    }
+                    out.extend(per_le.into_values());
+                } else {
+                    let points =
+                        s.points
+                            .iter()
+                            .map(|p| {
+                                let v = match &p.value {
+                                    PointValue::Number(v) => *v,
+                                    PointValue::Histogram { count, sum, .. } => {
+                                        if part == "_count" { *count } else { *sum }
+                                    }
+                                };
+                                (p.t_unix_s, v)
+                            })
+                            .collect();
+                    out.push(Samples {
+                        labels: base,
+                        points,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// `q`'s answer as the series Prometheus would return: `(labels, points)`.
+    pub fn evaluate(q: &Query, fams: &[Family]) -> Vec<AnswerSeries> {
+        let spec = &q.spec;
+        // `metadata`: coderd's batcher stores every metadata item agents send,
+        // so the rate of `coderd_agentapi_metadata_batch_size_sum` is capsim's
+        // items per second (which capsim exports as its own gauge).
+        let (series, rate): (Vec<Samples>, bool) = if q.name == "metadata" {
+            (
+                samples(fams, "capsim_agent_metadata_items_per_second"),
+                false,
+            )
+        } else {
+            (
+                spec.samples.iter().flat_map(|s| samples(fams, s)).collect(),
+                spec.rate,
+            )
+        };
+        let mut groups: BTreeMap<Vec<String>, BTreeMap<i64, (f64, f64)>> = BTreeMap::new();
+        for s in series {
+            if !spec
+                .matchers
+                .iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            {
+                continue;
+            }
+            let key: Vec<String> = spec
+                .by
+                .iter()
+                .map(|k| s.labels.get(*k).cloned().unwrap_or_default())
+                .collect();
+            let g = groups.entry(key).or_default();
+            let values: Vec<(f64, f64)> = if rate {
+                s.points
+                    .windows(2)
+                    .map(|w| (w[1].0, (w[1].1 - w[0].1) / (w[1].0 - w[0].0)))
+                    .collect()
+            } else {
+                s.points.clone()
+            };
+            for (t, v) in values {
+                let e = g.entry((t * 1000.0).round() as i64).or_insert((t, 0.0));
+                e.1 += v;
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(key, pts)| {
+                let labels = spec
+                    .by
+                    .iter()
+                    .zip(key)
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                (labels, pts.into_values().collect())
+            })
+            .collect()
+    }
+
+    /// A value as Prometheus writes it in JSON (a string; `NaN`, `+Inf`).
+    pub fn value_text(v: f64) -> String {
+        if v.is_nan() {
+            "NaN".into()
+        } else if v.is_infinite() {
+            if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+        } else {
+            format!("{v}")
+        }
+    }
+
+    /// A timestamp as Prometheus writes it: seconds, with milliseconds only
+    /// when there are any (`1741564800`, `1741564800.5`).
+    pub fn timestamp(t: f64) -> Value {
+        let ms = (t * 1000.0).round() as i64;
+        if ms % 1000 == 0 {
+            json!(ms / 1000)
+        } else {
+            json!(ms as f64 / 1000.0)
+        }
+    }
+
+    /// The JSON text of a `query_range` answer holding `series`.
+    pub fn answer_json(series: &[AnswerSeries]) -> String {
+        let result: Vec<Value> = series
+            .iter()
+            .map(|(labels, points)| {
+                let values: Vec<Value> = points
+                    .iter()
+                    .map(|(t, v)| json!([timestamp(*t), value_text(*v)]))
+                    .collect();
+                json!({ "metric": labels, "values": values })
+            })
+            .collect();
+        json!({"status": "success", "data": {"resultType": "matrix", "result": result}}).to_string()
+    }
+
+    /// Every documented query's answer (`<name>.json` text) from an export.
+    pub fn answers(fams: &[Family]) -> BTreeMap<&'static str, String> {
+        QUERIES
+            .iter()
+            .map(|q| (q.name, answer_json(&evaluate(q, fams))))
+            .collect()
     }
 }
