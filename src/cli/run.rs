@@ -332,15 +332,13 @@ pub fn run_all(
     if let Some(start) = exec.start {
         for s in &scenarios {
             let tod = s.start_time_of_day.as_secs_f64();
-            if let Some(u) = &s.workload.users
-                && start.weekday(tod) != u.start_weekday
-            {
-                eprintln!(
-                    "note: {}: --start falls on a {} but the scenario starts on a {}: its weekdays in Prometheus will not be yours",
-                    s.name,
-                    WEEKDAY_NAMES[start.weekday(tod) as usize],
-                    WEEKDAY_NAMES[u.start_weekday as usize % 7]
-                );
+            let note = s
+                .workload
+                .users
+                .as_ref()
+                .and_then(|u| weekday_note(start, tod, u.start_weekday));
+            if let Some(note) = note {
+                eprintln!("note: {}: {note}", s.name);
             }
         }
     }
@@ -460,6 +458,23 @@ const WEEKDAY_NAMES: [&str; 7] = [
     "Saturday",
     "Sunday",
 ];
+
+/// A note when `start` puts t = 0 on another weekday than the scenario's
+/// users start on (a day of the week is 0 = Monday).
+pub fn weekday_note(
+    start: crate::prom::openmetrics::Start,
+    start_time_of_day_s: f64,
+    start_weekday: u32,
+) -> Option<String> {
+    let at = start.weekday(start_time_of_day_s);
+    (at != start_weekday).then(|| {
+        format!(
+            "--start falls on a {} but the scenario starts on a {}: its weekdays in Prometheus will not be yours",
+            WEEKDAY_NAMES[at as usize % 7],
+            WEEKDAY_NAMES[start_weekday as usize % 7]
+        )
+    })
+}
 
 pub fn path_str(p: Option<&Path>) -> String {
     p.map_or("<memory>".into(), |p| p.display().to_string())

@@ -113,6 +113,9 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                             Ok(c) => c,
                             Err(e) => anyhow::bail!(e),
                         };
+                        if let Some(note) = weekday_note(&run.scenario_json, start) {
+                            eprintln!("note: run {id}: {note}");
+                        }
                         let ts = store.series(id, bucket_s(&run.scenario_json))?;
                         all.push(openmetrics::families(&ts, &ctx));
                     }
@@ -137,6 +140,14 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The weekday note for a stored scenario (see [`super::run::weekday_note`]).
+fn weekday_note(scenario_json: &str, start: &openmetrics::Start) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(scenario_json).ok()?;
+    let day = v.pointer("/workload/users/start_weekday")?.as_u64()? as u32;
+    let tod = v.get("start_time_of_day")?.as_f64()? / 1e9;
+    super::run::weekday_note(*start, tod, day)
 }
 
 /// Bucket length of a stored scenario, seconds (from its JSON: `bucket` in ns).

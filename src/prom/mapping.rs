@@ -531,6 +531,38 @@ mod tests {
         }
     }
 
+    /// The import reads what the export writes: every sample a query reads
+    /// is a family the mapping exports, but for the two that capsim has no
+    /// series of its own for (JetBrains sessions: capsim's IDE sessions are
+    /// written as VS Code's; coderd's metadata batch sizes: capsim exports
+    /// its items per second).
+    #[test]
+    fn queries_read_the_families_the_export_writes() {
+        let import_only = [
+            "coderd_agentstats_session_count_jetbrains",
+            "coderd_agentapi_metadata_batch_size_sum",
+        ];
+        for q in &QUERIES {
+            for sample in q.spec.samples {
+                let written = MAPPINGS.iter().any(|m| {
+                    let suffixes: &[&str] = match m.kind {
+                        Kind::Counter => &["_total"],
+                        Kind::Gauge => &[""],
+                        Kind::Histogram => &["_bucket", "_count", "_sum"],
+                    };
+                    suffixes
+                        .iter()
+                        .any(|x| format!("{}{x}", m.family) == *sample)
+                });
+                assert!(
+                    written || import_only.contains(sample),
+                    "{}: {sample} is not exported",
+                    q.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn mappings_select_by_labels() {
         let ssh = labels([("kind", "ssh")]);
