@@ -28,7 +28,7 @@
 //! This module does no I/O.
 
 use super::fit::{bucket_quantile, lognormal_from_buckets, weighted_moments};
-use super::mapping::{QUERIES, Query, query, route_class};
+use super::mapping::{QUERIES, Query, ROUTES, query, route_class};
 use super::response::Matrix;
 use super::scenario_text::{Derived, TemplateOut, num};
 use std::collections::BTreeMap;
@@ -169,6 +169,24 @@ impl<'a> Reader<'a> {
     fn get(&self, name: &'static str) -> Option<&'a Matrix> {
         self.answers.get(name)
     }
+    /// The rounded median of a count over the steps, with a warning naming
+    /// `q` when it varied (`what` it counts, and where to model the change).
+    fn steady_count(&mut self, q: &'static str, xs: &[f64], what: &str, see: &str) -> f64 {
+        let m = median(xs.to_vec()).unwrap_or(0.0).round().max(0.0);
+        let (lo, hi) = xs
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(*x), b.max(*x)));
+        if hi > lo {
+            self.warn(
+                q,
+                format!(
+                    "between {lo} and {hi} {what}: the scenario runs the median, {m}; see {see}"
+                ),
+            );
+        }
+        m
+    }
+
     fn warn(&mut self, q: &'static str, message: impl Into<String>) {
         self.warnings.push(Warning {
             query: Some(q),
@@ -654,19 +672,14 @@ pub fn import(
         }
     }
     let replica_counts: Vec<f64> = per_step.values().map(|x| x.0 as f64).collect();
-    let replicas = median(replica_counts.clone())
-        .unwrap_or(1.0)
-        .round()
-        .max(1.0);
-    let (rmin, rmax) = replica_counts
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(*x), b.max(*x)));
-    if rmax > rmin {
-        r.warn(
+    let replicas = r
+        .steady_count(
             "coderd_cpu",
-            format!("between {rmin} and {rmax} coderd instances reported CPU (an autoscaler, or restarts): the scenario runs the median, {replicas}; see [autoscaling.coderd]"),
-        );
-    }
+            &replica_counts,
+            "coderd instances reported CPU (an autoscaler, or restarts)",
+            "[autoscaling.coderd]",
+        )
+        .max(1.0);
     let vcpu = DEFAULT_CODERD_VCPU.max((per_instance_peak / 0.8).ceil());
     let provisioners = r.get("provisioners").expect("required");
     let daemons_series: Vec<f64> = sum_by_time(provisioners, |_| true)
@@ -674,19 +687,12 @@ pub fn import(
         .filter(|(t, _)| p.in_days(*t))
         .map(|x| x.1)
         .collect();
-    let daemons = median(daemons_series.clone())
-        .unwrap_or(0.0)
-        .round()
-        .max(0.0);
-    let (dmin, dmax) = daemons_series
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(*x), b.max(*x)));
-    if dmax > dmin {
-        r.warn(
-            "provisioners",
-            format!("between {dmin} and {dmax} daemons over the period: the scenario runs the median, {daemons}; see [autoscaling.provisioners]"),
-        );
-    }
+    let daemons = r.steady_count(
+        "provisioners",
+        &daemons_series,
+        "daemons over the period",
+        "[autoscaling.provisioners]",
+    );
 
     // ---- per-user ratios in working hours -----------------------------
     // Users present at a step of a weekday: that day's arrivals less its
@@ -869,10 +875,16 @@ fn targets_csv(
         }
     }
     if let Some(m) = r.get("api_requests") {
-        let classes = ["dashboard", "agent", "connect", "build"];
+        let classes = ROUTES.iter().map(|x| x.class).chain(["total"]);
         for c in classes {
-            let xs = step_values(m, &|l| route_class(label(l, "path")) == c);
-            if let Some(v) = mean_of(&xs) {
+            let keep =
+                |l: &BTreeMap<String, String>| c == "total" || route_class(label(l, "path")) == c;
+            if let Some(v) = mean_of(&step_values(m, &keep)) {
+                let routes = if c == "total" {
+                    "every route".to_string()
+                } else {
+                    format!("the routes of class {c} (README, route classes)")
+                };
                 rows.push(Row {
                     metric: "api_requests_per_second",
                     labels: format!("class={c}"),
@@ -882,26 +894,13 @@ fn targets_csv(
                     unit: "req/s",
                     weight: 0.0,
                     query: q("api_requests"),
-                    notes: format!("mean over the period of the routes of class {c} (README, route classes); a check of the workload"),
+                    notes: format!("mean over the period of {routes}; a check of the workload"),
                 });
             }
         }
-        if let Some(v) = mean_of(&step_values(m, &|_| true)) {
-            rows.push(Row {
-                metric: "api_requests_per_second",
-                labels: "class=total".into(),
-                stat: "mean",
-                measured: Some(v),
-                range: None,
-                unit: "req/s",
-                weight: 0.0,
-                query: q("api_requests"),
-                notes: "mean over the period of every route; a check of the workload".into(),
-            });
-        }
     }
     if let Some(m) = r.get("api_latency") {
-        for c in ["dashboard", "agent", "connect", "build"] {
+        for c in ROUTES.iter().map(|x| x.class) {
             let cum = buckets_over_period(m, p, |l| route_class(label(l, "path")) == c);
             for (stat, qq) in [("p50", 0.5), ("p95", 0.95)] {
                 match bucket_quantile(&cum, qq) {

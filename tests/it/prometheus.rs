@@ -143,18 +143,7 @@ fn round_trip_recovers_the_workload() {
     let answers = dir.join("answers");
     write_answers(&answers, &export(&original, &runs[..1]));
     let out = dir.join("imported.toml");
-    let o = capsim_in(
-        &dir,
-        &[
-            "import",
-            "prometheus",
-            answers.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--model",
-            model_path().to_str().unwrap(),
-        ],
-    );
+    let o = import_into(&dir, &answers, &out, &[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let imported = capsim::scenario::load(&out).unwrap();
@@ -579,21 +568,11 @@ fn week_fixture_imports_to_the_expected_scenario_and_targets() {
     let out = dir.join("week.toml");
     let targets = dir.join("week-targets.csv");
     let answers = week.join("answers");
-    let o = capsim_in(
+    let o = import_into(
         &dir,
-        &[
-            "import",
-            "prometheus",
-            answers.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--targets",
-            targets.to_str().unwrap(),
-            "--name",
-            "week",
-            "--model",
-            model_path().to_str().unwrap(),
-        ],
+        &answers,
+        &out,
+        &["--targets", targets.to_str().unwrap(), "--name", "week"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let scenario = normalised(&std::fs::read_to_string(&out).unwrap());
@@ -642,19 +621,23 @@ fn week_copy(tag: &str) -> (Scratch, PathBuf) {
 
 /// `capsim import prometheus answers --out out.toml` in the scratch folder.
 fn import(s: &Scratch) -> std::process::Output {
+    import_into(s, Path::new("answers"), Path::new("out.toml"), &[])
+}
+
+/// `capsim import prometheus ANSWERS --out OUT --model <models/coder.toml> EXTRA...` in `dir`.
+fn import_into(dir: &Scratch, answers: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let model = model_path();
-    capsim_in(
-        s,
-        &[
-            "import",
-            "prometheus",
-            "answers",
-            "--out",
-            "out.toml",
-            "--model",
-            model.to_str().unwrap(),
-        ],
-    )
+    let mut args = vec![
+        "import",
+        "prometheus",
+        answers.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    capsim_in(dir, &args)
 }
 
 #[test]
