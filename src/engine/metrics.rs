@@ -135,7 +135,8 @@ struct HistState {
     /// Samples of the open time bucket in `(bounds[i-1], bounds[i]]`
     /// (index `bounds.len()`: above the last bound).
     bin_counts: Vec<u64>,
-    /// Per bound, per time bucket: samples `<= bound` (cumulative over bounds).
+    /// Per bound, per time bucket: samples `<= bound` (cumulative over
+    /// bounds); NaN in a bucket without samples.
     bin_series: Vec<Vec<f64>>,
     bucket: Histogram<u64>,
     total: Histogram<u64>,
@@ -289,7 +290,7 @@ impl Recorder {
             meta: Self::meta(name, labels, unit),
             bounds: bounds.to_vec(),
             bin_counts: vec![0; bounds.len() + 1],
-            bin_series: vec![vec![0.0; self.n_closed]; bounds.len()],
+            bin_series: vec![vec![f64::NAN; self.n_closed]; bounds.len()],
             bucket: new_hist(),
             total: new_hist(),
             bucket_sum: 0.0,
@@ -448,10 +449,12 @@ impl Recorder {
             for (s, v) in h.series.iter_mut().zip(vals) {
                 s.push(v);
             }
+            // Like the quantiles, nothing to report without a sample (NaN):
+            // the bucket's `count` says it was 0.
             let mut cumulative = 0;
             for (s, c) in h.bin_series.iter_mut().zip(&mut h.bin_counts) {
                 cumulative += *c;
-                s.push(cumulative as f64);
+                s.push(if n == 0 { f64::NAN } else { cumulative as f64 });
                 *c = 0;
             }
             if let Some(above) = h.bin_counts.last_mut() {
@@ -693,7 +696,7 @@ mod tests {
         let mut r = Recorder::new(
             SimTime::ZERO,
             SimTime::from_secs(10),
-            SimTime::from_secs(20),
+            SimTime::from_secs(30),
         );
         let h = r.histogram_with_bounds("w", labels([("k", "a")]), "s", &[0.1, 1.0]);
         // First bucket: 0.05 and 0.1 are <= 0.1 (the bound is inclusive), 0.5 <= 1, 7 above.
@@ -709,9 +712,14 @@ mod tests {
                 .values
                 .clone()
         };
-        assert_eq!(b("0.1"), vec![2.0, 0.0]);
-        assert_eq!(b("1"), vec![3.0, 0.0]);
-        assert_eq!(ts.find("w", "count", &[]).unwrap().values, vec![4.0, 1.0]);
+        // The third bucket has no sample: nothing to report, its count is 0.
+        assert_eq!(b("0.1")[..2], [2.0, 0.0]);
+        assert_eq!(b("1")[..2], [3.0, 0.0]);
+        assert!(b("1")[2].is_nan());
+        assert_eq!(
+            ts.find("w", "count", &[]).unwrap().values,
+            vec![4.0, 1.0, 0.0]
+        );
         assert_eq!(le_label(0.005), "0.005");
         assert_eq!(le_label(3600.0), "3600");
     }
