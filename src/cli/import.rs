@@ -145,7 +145,7 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
             .as_deref()
             .map_or_else(|| a.out.display().to_string(), |t| relative(&a.out, t)),
         utc_offset_s,
-        source: crate::report::tidy_path(&a.dir),
+        source: crate::format::tidy_path(&a.dir),
     };
     let imported = match import_answers(&answers, &opts) {
         Ok(i) => i,

@@ -57,13 +57,13 @@ pub(crate) const DEFAULT_METADATA_ITEMS: f64 = 2.0;
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/// A number with 4 significant digits, without trailing zeros.
+/// A number with 4 significant digits ([`crate::format::sig4`]) without
+/// trailing zeros.
 pub(crate) fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
+    if !x.is_finite() {
         return "0".into();
     }
-    let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
-    let s = format!("{x:.digits$}");
+    let s = crate::format::sig4(x);
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
@@ -81,8 +81,7 @@ fn toml_str(s: &str) -> String {
 }
 
 fn hhmm(tod: f64) -> String {
-    let m = (tod / 60.0).round() as i64;
-    format!("{:02}:{:02}", m / 60 % 24, m % 60)
+    crate::format::clock(tod, false)
 }
 
 fn shares_text(f: &LognormalFit) -> String {

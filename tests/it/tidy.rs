@@ -66,6 +66,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "engine",
             "scenario",
+            "format",
             "result",
             "model",
             "report",
