@@ -951,3 +951,34 @@ mod answers {
             .collect()
     }
 }
+
+/// `--utc-offset` reads times of day in local time: the users' arrivals
+/// move by the offset.
+#[test]
+fn utc_offset_moves_the_time_of_day() {
+    let dir = scratch("prometheus-utc-offset");
+    let answers = fixtures().join("week/answers");
+    let day_start_mean = |offset: &str| -> f64 {
+        let out = dir.join(format!("week{offset}.toml"));
+        let o = import_into(&dir, &answers, &out, &["--utc-offset", offset]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let t: toml::Table = toml::from_str(&text).unwrap();
+        t["workload"]["users"]["groups"][0]["day_start"]["mean"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('s')
+            .parse::<f64>()
+            .unwrap()
+    };
+    let utc = day_start_mean("0");
+    let plus2 = day_start_mean("+2h");
+    assert!((plus2 - utc - 7200.0).abs() < 1.0, "{utc} -> {plus2}");
+    let o = import_into(
+        &dir,
+        &answers,
+        &dir.join("x.toml"),
+        &["--utc-offset", "+20h"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
