@@ -14,7 +14,7 @@
 //! Under `cargo test` divan runs every benchmark once, so the set-up (a
 //! million pushes and a short warm-up) must stay cheap.
 
-use capsim::engine::events::{EventSet, HeapEventSet, LadderEventSet, QuadHeapEventSet};
+use capsim::engine::events::{EventSet, HeapEventSet, LadderEventSet};
 use capsim::engine::{Dist, SimTime, Streams};
 use divan::counter::ItemsCount;
 use divan::{Bencher, black_box};
@@ -122,7 +122,7 @@ fn fill<Q: EventSet<Payload>>(q: &mut Q, gaps: &mut Gaps, pending: usize) {
 const HOLD_OPS: usize = 10_000;
 
 #[divan::bench(
-    types = [StdBinaryHeap, HeapEventSet<Payload>, QuadHeapEventSet<Payload>, LadderEventSet<Payload>],
+    types = [StdBinaryHeap, HeapEventSet<Payload>, LadderEventSet<Payload>],
     args = [10, 10_000, 1_000_000],
     sample_count = 300,
 )]

@@ -372,10 +372,6 @@ impl Recorder {
         self.set(id, now, v);
     }
 
-    pub fn gauge_value(&self, id: GaugeId) -> f64 {
-        self.gauges[id.0 as usize].value
-    }
-
     /// Record one sample, in the histogram's unit (seconds for latencies).
     #[inline]
     pub fn record(&mut self, id: HistId, now: SimTime, value: f64) {

@@ -11,7 +11,7 @@ pub mod station;
 pub mod time;
 
 pub use dist::Dist;
-pub use events::{DefaultEventSet, EventSet, HeapEventSet, LadderEventSet, QuadHeapEventSet};
+pub use events::{DefaultEventSet, EventSet, HeapEventSet, LadderEventSet};
 pub use metrics::{Labels, Metric, Recorder, Series, TimeSeries};
 pub use rng::{SimRng, Streams};
 pub use time::SimTime;

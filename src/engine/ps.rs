@@ -69,12 +69,6 @@ impl PsCpu {
         }
     }
 
-    /// Cores busy with jobs right now.
-    #[inline]
-    pub fn busy_cores(&self) -> f64 {
-        (self.jobs.len() as f64).min(self.cores)
-    }
-
     #[inline]
     fn catch_up(&mut self, now: SimTime) {
         if now > self.last {

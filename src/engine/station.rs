@@ -1,5 +1,5 @@
-//! Waiting lines and servers: the c-server FIFO queue with priorities and
-//! reneging, as a passive data structure that a model drives from its events.
+//! Waiting lines: a FIFO queue with priorities and reneging, as a passive
+//! data structure that a model drives from its events.
 //!
 //! Order: lower `priority` first, then earlier `order` (for example creation
 //! time or an arrival counter), then the ticket (insertion order). A waiting
@@ -66,83 +66,6 @@ impl<J> WaitingLine<J> {
     pub fn withdraw(&mut self, ticket: Ticket) -> Option<J> {
         self.jobs.remove(&ticket)
     }
-    pub fn len(&self) -> usize {
-        self.jobs.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.jobs.is_empty()
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (&Ticket, &J)> {
-        self.jobs.iter()
-    }
-}
-
-/// A pool of `c` identical servers with time-weighted busy accounting.
-#[derive(Debug, Clone)]
-pub struct ServerPool {
-    capacity: usize,
-    busy: usize,
-}
-
-impl ServerPool {
-    pub fn new(capacity: usize) -> Self {
-        ServerPool { capacity, busy: 0 }
-    }
-    pub fn try_acquire(&mut self) -> bool {
-        if self.busy < self.capacity {
-            self.busy += 1;
-            true
-        } else {
-            false
-        }
-    }
-    pub fn release(&mut self) {
-        debug_assert!(self.busy > 0);
-        self.busy -= 1;
-    }
-    pub fn busy(&self) -> usize {
-        self.busy
-    }
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-    pub fn set_capacity(&mut self, c: usize) {
-        self.capacity = c;
-    }
-}
-
-/// Time integral of a piecewise-constant quantity (utilisation, queue length).
-#[derive(Debug, Clone, Default)]
-pub struct TimeWeighted {
-    last_s: f64,
-    value: f64,
-    integral: f64,
-    start_s: f64,
-}
-
-impl TimeWeighted {
-    pub fn new(start_s: f64) -> Self {
-        TimeWeighted {
-            last_s: start_s,
-            value: 0.0,
-            integral: 0.0,
-            start_s,
-        }
-    }
-    pub fn set(&mut self, now_s: f64, value: f64) {
-        self.integral += self.value * (now_s - self.last_s).max(0.0);
-        self.last_s = now_s;
-        self.value = value;
-    }
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-    /// Time-average from the start to `now_s`.
-    pub fn mean(&self, now_s: f64) -> f64 {
-        let total = self.integral + self.value * (now_s - self.last_s).max(0.0);
-        let span = now_s - self.start_s;
-        if span > 0.0 { total / span } else { self.value }
-    }
 }
 
 #[cfg(test)]
@@ -161,13 +84,5 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| w.pop().map(|(_, j)| j)).collect();
         assert_eq!(order, vec!["human-early", "human-early-2", "prebuild"]);
         assert_eq!(d.priority(), 0);
-    }
-
-    #[test]
-    fn time_weighted_mean() {
-        let mut t = TimeWeighted::new(0.0);
-        t.set(0.0, 1.0);
-        t.set(2.0, 3.0);
-        assert!((t.mean(4.0) - 2.0).abs() < 1e-12);
     }
 }
