@@ -218,7 +218,7 @@ impl MmcParams {
                 .iter()
                 .map(|g| g.n_daemons as usize)
                 .sum(),
-            timeout: SimTime::from_secs_f64(s.model.get_or("provisioner_pending_timeout_s", 0.0)),
+            timeout: SimTime::from_secs_f64(s.costs.provisioner_pending_timeout_s),
             warmup: s.warmup,
             end: s.duration,
         }

@@ -4,10 +4,9 @@
 use super::nelder_mead::{self, Minimum};
 use super::targets::{self, Target};
 use crate::engine::rng::replication_seed;
-use crate::model::costs::Costs;
-use crate::model::params::{ModelParams, ParamValue};
 use crate::result::{mean, mean_ci95};
-use crate::scenario::{self, Scenario};
+use crate::scenario::model_file::{ModelParams, ParamValue};
+use crate::scenario::{self, Costs, Scenario};
 use crate::simulate;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -151,7 +150,8 @@ impl Setup {
                             model_path.display()
                         ));
                     }
-                    s.model = model.clone();
+                    s.set_model(model.clone())
+                        .map_err(|e| format!("model file {}: {e}", model_path.display()))?;
                     seeds.push(seed.unwrap_or(s.seed));
                     scenarios.push(s);
                     by_path.insert(key, scenarios.len() - 1);
@@ -189,7 +189,8 @@ impl Setup {
     fn scenario_with(&self, i: usize, x: &[f64]) -> Scenario {
         let mut s = self.scenarios[i].clone();
         for (p, v) in self.free.iter().zip(x) {
-            s.model.set(&p.name, *v);
+            s.set_model_param(&p.name, *v)
+                .expect("free parameters are numeric: the costs resolve as before");
         }
         s
     }

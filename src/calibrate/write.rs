@@ -1,7 +1,7 @@
 //! `capsim calibrate --write`: store fitted values and their provenance in
 //! the model file, keeping its comments and layout (toml_edit).
 
-use crate::model::params::ModelParams;
+use crate::scenario::ModelParams;
 use std::path::Path;
 use toml_edit::{DocumentMut, Item, Value};
 

@@ -3,8 +3,6 @@
 //! `World` owns every component and the event set; `simulate` runs it.
 
 pub mod coder_metrics;
-pub mod costs;
-pub mod params;
 pub mod provisioner;
 pub mod world;
 

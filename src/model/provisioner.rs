@@ -240,7 +240,7 @@ impl Provisioners {
             daemons: rec.gauge("provisioner_daemons", Labels::new(), "1"),
         };
         rec.set(ids.daemons, SimTime::ZERO, n_alive as f64);
-        let timeout_s = s.model.get_or("provisioner_pending_timeout_s", 1800.0);
+        let timeout_s = s.costs.provisioner_pending_timeout_s;
         let mut p = Provisioners {
             build_rng: (0..templates.len())
                 .map(|i| streams.stream(&format!("build/{}", templates[i].name), 0))
@@ -257,9 +257,9 @@ impl Provisioners {
             free_jobs: Vec::new(),
             pending_timeout: (timeout_s > 0.0).then(|| SimTime::from_secs_f64(timeout_s)),
             max_waiting: s
-                .model
-                .get_or("provisioner_max_waiting_jobs", MAX_WAITING_JOBS as f64)
-                .max(0.0) as usize,
+                .costs
+                .provisioner_max_waiting_jobs
+                .map_or(MAX_WAITING_JOBS, |n| n.max(0.0) as usize),
             day_offset: s.start_time_of_day,
             n_waiting: 0,
             n_busy: 0,

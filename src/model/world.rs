@@ -18,14 +18,16 @@
 //! its core before a simultaneous arrival; then build completions (10),
 //! time-outs (20), arrivals and user actions (30), control loops (40).
 
-use super::costs::{Costs, MetadataWritePath};
 use super::provisioner::{Finished, JobEnd, JobKind, Provisioners};
 use super::{Ev, ProvEv};
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, SampleId, labels};
 use crate::engine::ps::PsCpu;
 use crate::engine::{DefaultEventSet, EventSet, Recorder, SimRng, SimTime, Streams};
 use crate::result::Mark;
-use crate::scenario::{Action, ConnKind, LoadBalancer, Scenario, StopSignal, UserMode, WhenFull};
+use crate::scenario::{
+    Action, ConnKind, Costs, LoadBalancer, MetadataWritePath, Scenario, StopSignal, UserMode,
+    WhenFull,
+};
 use rand::RngExt;
 use std::collections::VecDeque;
 
@@ -202,9 +204,9 @@ pub struct World<'s> {
     pub q: DefaultEventSet<Ev>,
     pub rec: Recorder,
     pub prov: Provisioners,
-    /// Shared so that a handler can hold the costs while it mutates the
-    /// world (an `Rc` clone, not a copy of every parameter).
-    costs: Option<std::rc::Rc<Costs>>,
+    /// The model's parameters, resolved with the scenario: a shared
+    /// reference, so a handler holds them while it mutates the world.
+    costs: &'s Costs,
     /// The agents' timer, derived once from the scenario and the costs.
     timer: AgentTimer,
     replicas: Vec<Replica>,
@@ -272,14 +274,14 @@ struct AgentTimer {
 }
 
 impl AgentTimer {
-    fn new(ag: &crate::scenario::Agents, costs: Option<&Costs>) -> AgentTimer {
+    fn new(ag: &crate::scenario::Agents, costs: &Costs) -> AgentTimer {
         let base_ns = ag
             .metadata
             .iter()
             .map(|m| m.interval.0)
             .min()
             .unwrap_or(ag.stats_interval.0);
-        let max_value_b = costs.map_or(f64::INFINITY, |k| k.metadata_value_max_bytes);
+        let max_value_b = costs.metadata_value_max_bytes;
         AgentTimer {
             base_ns,
             stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
@@ -321,7 +323,6 @@ impl<'s> World<'s> {
         let mut rec = Recorder::new(s.warmup, s.bucket, s.duration);
         let mut q = DefaultEventSet::new();
         let prov = Provisioners::new(s, streams, &mut rec, &mut q);
-        let costs = Costs::from_model(&s.model).ok().map(std::rc::Rc::new);
         let ids = Ids {
             rps: CLASSES
                 .iter()
@@ -409,8 +410,8 @@ impl<'s> World<'s> {
             q,
             rec,
             prov,
-            timer: AgentTimer::new(&s.workload.agents, costs.as_deref()),
-            costs,
+            timer: AgentTimer::new(&s.workload.agents, &s.costs),
+            costs: &s.costs,
             replicas: Vec::new(),
             db: PsCpu::new(db_vcpu),
             db_vcpu,
@@ -475,17 +476,10 @@ impl<'s> World<'s> {
         if let Some(a) = &s.autoscaling.provisioners {
             w.q.push(a.interval, PRIO_CONTROL, Ev::ProvScale);
         }
-        if w.costs.is_some() && !w.replicas.is_empty() {
+        if !w.replicas.is_empty() {
             w.q.push(SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
         }
         w
-    }
-
-    /// The costs; `Rc::clone` them to hold them while mutating the world.
-    fn costs(&self) -> &std::rc::Rc<Costs> {
-        self.costs
-            .as_ref()
-            .expect("validated at load: a deployment with coderd has costs")
     }
 
     fn new_replica_slot(&mut self, builtin_group: Option<usize>) -> usize {
@@ -900,7 +894,7 @@ impl<'s> World<'s> {
                 self.users[user].conn_rng.random::<f64>() < spec.requests_per_action.fract(),
             );
         let (cpu, q) = {
-            let k = self.costs();
+            let k = self.costs;
             (
                 k.coderd_cpu_ms_dashboard_request,
                 k.db_queries_dashboard_request,
@@ -908,7 +902,7 @@ impl<'s> World<'s> {
         };
         for _ in 0..n {
             if let Some(r) = self.http_replica() {
-                let read = self.costs().db_cpu_ms_read_query;
+                let read = self.costs.db_cpu_ms_read_query;
                 self.start_request(now, C_DASHBOARD, r, cpu, q, q * read, 0.0);
             } else {
                 self.rec.inc(self.ids.errors, now);
@@ -1010,11 +1004,8 @@ impl<'s> World<'s> {
     /// created and when it finishes (acquire, then complete; job log and
     /// progress updates are folded into these two).
     fn build_request(&mut self, now: SimTime) {
-        if self.costs.is_none() {
-            return;
-        }
         if let Some(r) = self.http_replica() {
-            let k = self.costs();
+            let k = self.costs;
             let (cpu, q, w) = (
                 k.coderd_cpu_ms_build_request,
                 k.db_queries_build_request,
@@ -1080,10 +1071,7 @@ impl<'s> World<'s> {
             }
         }
         let busy = self.prov.n_busy() as f64;
-        let k = self
-            .costs
-            .as_ref()
-            .map_or(0.35, |c| c.provisioner_cpu_vcpu_per_build);
+        let k = self.costs.provisioner_cpu_vcpu_per_build;
         self.rec.set(self.ids.prov_cpu, now, busy * k);
     }
 
@@ -1200,7 +1188,7 @@ impl<'s> World<'s> {
             open: true,
         });
         let (cpu, q, read) = {
-            let k = self.costs();
+            let k = self.costs;
             (
                 k.coderd_cpu_ms_connect,
                 k.db_queries_connect,
@@ -1218,12 +1206,12 @@ impl<'s> World<'s> {
             }
             rep.websockets += ws;
             let mb = bytes_per_s / 1e6;
-            let k = self.costs().coderd_cpu_ms_per_relayed_mb;
+            let k = self.costs.coderd_cpu_ms_per_relayed_mb;
             self.replicas[r as usize].relay_cores += mb * k / 1e3;
             self.refresh_capacity(now, r as usize);
             self.check_memory(now, r as usize);
         } else if !p2p && proxy != NONE {
-            let k = self.costs().proxy_cpu_ms_per_relayed_mb;
+            let k = self.costs.proxy_cpu_ms_per_relayed_mb;
             self.proxies[proxy as usize].1 += bytes_per_s / 1e6 * k / 1e3;
             self.update_proxy_gauge(now, proxy as usize);
         }
@@ -1266,7 +1254,7 @@ impl<'s> World<'s> {
                 }
             }
             let ws = self.websockets_of(cn.kind);
-            let k = self.costs().coderd_cpu_ms_per_relayed_mb;
+            let k = self.costs.coderd_cpu_ms_per_relayed_mb;
             let rep = &mut self.replicas[r];
             rep.websockets -= ws;
             rep.relay_cores = (rep.relay_cores - cn.bytes_per_s / 1e6 * k / 1e3).max(0.0);
@@ -1281,7 +1269,7 @@ impl<'s> World<'s> {
                 self.refresh_capacity(now, r);
             }
         } else if cn.proxy != NONE {
-            let k = self.costs().proxy_cpu_ms_per_relayed_mb;
+            let k = self.costs.proxy_cpu_ms_per_relayed_mb;
             let p = &mut self.proxies[cn.proxy as usize];
             p.1 = (p.1 - cn.bytes_per_s / 1e6 * k / 1e3).max(0.0);
             self.update_proxy_gauge(now, cn.proxy as usize);
@@ -1303,7 +1291,7 @@ impl<'s> World<'s> {
 
     fn schedule_reconnect(&mut self, now: SimTime, user: u32, sl: u32, attempt: u32) {
         let (lo, hi) = {
-            let k = self.costs();
+            let k = self.costs;
             (k.client_reconnect_min_s, k.client_reconnect_max_s)
         };
         let d = backoff_s(&mut self.users[user as usize].net_rng, attempt, lo, hi);
@@ -1336,7 +1324,7 @@ impl<'s> World<'s> {
                 slot.conn = c;
                 if let Some(t) = slot.dropped_at.take()
                     && kind == kind_of(ConnKind::WebTerminal)
-                    && (now - t).as_secs_f64() > self.costs().pty_reattach_timeout_s
+                    && (now - t).as_secs_f64() > self.costs.pty_reattach_timeout_s
                 {
                     self.interrupt(now, kind);
                 }
@@ -1399,7 +1387,7 @@ impl<'s> World<'s> {
                 a.attempt += 1;
                 let att = a.attempt;
                 let (lo, hi) = {
-                    let k = self.costs();
+                    let k = self.costs;
                     (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
                 };
                 let d = backoff_s(&mut self.users[user as usize].net_rng, att, lo, hi);
@@ -1434,7 +1422,7 @@ impl<'s> World<'s> {
         let r = self.conns[a.conn as usize].replica;
         let (items, kb_sent, kb_stored) = self.timer.due(tick);
         if items > 0 && r != NONE {
-            let k = std::rc::Rc::clone(self.costs());
+            let k = self.costs;
             let calls = if k.metadata_agent_batching { 1 } else { items };
             let items_per_call = items as f64 / calls as f64;
             let kb_sent_per_call = kb_sent / calls as f64;
@@ -1524,7 +1512,7 @@ impl<'s> World<'s> {
         let kb = std::mem::take(&mut self.replicas[r].meta_kb);
         self.replicas[r].meta_flush_at = None;
         if entries > 0.0 {
-            let k = self.costs();
+            let k = self.costs;
             let w = k.db_cpu_ms_metadata_write
                 + entries * k.db_cpu_ms_metadata_write_item
                 + kb * k.db_cpu_ms_per_metadata_kb;
@@ -1534,7 +1522,7 @@ impl<'s> World<'s> {
 
     fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
         {
-            let k = std::rc::Rc::clone(self.costs());
+            let k = self.costs;
             let reads = k.db_queries_agent_stats_call;
             // A report that counts open sessions bumps the workspace's activity
             // (deadline and last_used_at) inside the request, as coderd v2.x did.
@@ -1587,7 +1575,7 @@ impl<'s> World<'s> {
         let rows = std::mem::take(&mut self.replicas[r].stats_rows);
         self.replicas[r].stats_flush_at = None;
         if rows > 0.0 {
-            let k = self.costs();
+            let k = self.costs;
             let w = k.db_cpu_ms_stats_flush + rows * k.db_cpu_ms_stats_row;
             self.start_db_only(now, w, 1.0);
         }
@@ -1665,10 +1653,7 @@ impl<'s> World<'s> {
 
     fn count_writes(&mut self, now: SimTime, n: f64) {
         self.rec.tick(self.ids.db_writes, now, n);
-        let f = self
-            .costs
-            .as_ref()
-            .map_or(1.0, |c| c.db_disk_write_ops_per_write);
+        let f = self.costs.db_disk_write_ops_per_write;
         self.rec.tick(self.ids.db_disk_writes, now, n * f);
     }
 
@@ -1718,7 +1703,7 @@ impl<'s> World<'s> {
     fn finish_request(&mut self, now: SimTime, id: u32) {
         let r = &self.requests[id as usize];
         if r.class != C_INTERNAL {
-            let rtt = self.costs.as_ref().map_or(0.0, |c| c.db_rtt_ms) / 1e3;
+            let rtt = self.costs.db_rtt_ms / 1e3;
             let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt + r.wait_s;
             self.rec
                 .record(self.ids.latency[r.class as usize], now, lat);
@@ -1728,10 +1713,8 @@ impl<'s> World<'s> {
 
     /// Request capacity of replica `r`: its vCPUs less relayed traffic and heartbeats.
     fn refresh_capacity(&mut self, now: SimTime, r: usize) {
-        let hb = self
-            .costs
-            .as_ref()
-            .map_or(0.0, |k| k.coderd_cpu_ms_agent_heartbeat / 1e3)
+        let hb = self.costs.coderd_cpu_ms_agent_heartbeat
+            / 1e3
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
         let rep = &mut self.replicas[r];
         let bg = rep.relay_cores + rep.n_agents as f64 * hb;
@@ -1748,7 +1731,7 @@ impl<'s> World<'s> {
     }
 
     fn check_memory(&mut self, now: SimTime, r: usize) {
-        let k = self.costs();
+        let k = self.costs;
         let rep = &self.replicas[r];
         // `websockets` counts one per agent connection plus each user connection's websockets.
         let user_ws = (rep.websockets - rep.n_agents as f64).max(0.0);
@@ -1774,7 +1757,7 @@ impl<'s> World<'s> {
     }
 
     fn refresh_db_capacity(&mut self, now: SimTime) {
-        let Some(k) = &self.costs else { return };
+        let k = self.costs;
         let hb = k.db_cpu_ms_heartbeat_write
             / 1e3
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
@@ -1856,7 +1839,7 @@ impl<'s> World<'s> {
                 a.attempt = 1;
                 let e = a.epoch;
                 let (lo, hi) = {
-                    let k = self.costs();
+                    let k = self.costs;
                     (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
                 };
                 let d = backoff_s(&mut self.users[user as usize].net_rng, 0, lo, hi);
@@ -1906,7 +1889,7 @@ impl<'s> World<'s> {
             self.replicas.iter().filter(|x| x.alive).count() as f64,
         );
         if restart {
-            let d = SimTime::from_secs_f64(self.costs().coderd_restart_delay_s);
+            let d = SimTime::from_secs_f64(self.costs.coderd_restart_delay_s);
             self.replicas[r].starting = true;
             self.pending_replicas += 1;
             self.q

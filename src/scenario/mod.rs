@@ -1,19 +1,24 @@
 //! Scenario files: parsing (`file`), `extends` chains and overrides (`load`),
-//! and resolution into a validated [`Scenario`] with real units (`resolve`).
+//! and resolution into a validated [`Scenario`] with real units (`resolve`),
+//! with the model parameter file it names (`model_file`) and that file's
+//! typed parameters (`costs`).
 //!
 //! Nothing below this module re-checks input: a `Scenario` is valid by
 //! construction.
 
+pub mod costs;
 pub mod file;
 pub mod load;
+pub mod model_file;
 pub mod resolve;
 pub mod resolve_model;
 pub mod source;
 pub mod units;
 
 use crate::engine::{Dist, SimTime};
-use crate::model::params::ModelParams;
+pub use costs::{Costs, MetadataWritePath};
 pub use load::{load, load_with_overrides};
+pub use model_file::ModelParams;
 use serde::Serialize;
 pub use source::Location;
 use std::collections::BTreeMap;
@@ -40,7 +45,12 @@ pub struct Scenario {
     pub sha256: String,
     /// `abstract = true`: a base to extend, not a scenario to run.
     pub is_abstract: bool,
+    /// The model parameter file, as read.
     pub model: ModelParams,
+    /// Its parameters, typed (resolved from `model`; not serialised, since
+    /// `model` holds them).
+    #[serde(skip)]
+    pub costs: Costs,
     pub prices_path: Option<PathBuf>,
     pub seed: u64,
     pub duration: SimTime,
@@ -53,6 +63,25 @@ pub struct Scenario {
     pub autoscaling: Autoscaling,
     pub events: Vec<ScheduledEvent>,
     pub slos: Vec<Slo>,
+}
+
+impl Scenario {
+    /// Use the model parameter file `model` in place of the scenario's own
+    /// (calibration), resolving its costs. Defaults the scenario took from
+    /// its own model file at load (built-in daemons per replica) stay.
+    pub fn set_model(&mut self, model: ModelParams) -> Result<(), String> {
+        self.costs = Costs::from_model(&model)?;
+        self.model = model;
+        Ok(())
+    }
+
+    /// Set the numeric model parameter `name` (calibration) and resolve the
+    /// costs again. A name the model file does not have changes nothing.
+    pub fn set_model_param(&mut self, name: &str, v: f64) -> Result<(), String> {
+        self.model.set(name, v);
+        self.costs = Costs::from_model(&self.model)?;
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

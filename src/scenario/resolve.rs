@@ -8,7 +8,6 @@ use super::units::{
 };
 use super::*;
 use crate::engine::{Dist, SimTime};
-use crate::model::params::ModelParams;
 use std::path::Path;
 
 /// Resolution context: turns field paths into located errors.
@@ -324,6 +323,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
     let model_rel = ctx.required(&file.model, "model")?;
     let model_path = rel("model", model_rel);
     let model = ModelParams::load(&model_path).map_err(|e| ctx.err("model", e))?;
+    let costs = Costs::from_model(&model).map_err(|m| ctx.err("model", m))?;
     let prices_path = file.prices.as_ref().map(|p| rel("prices", p));
 
     let duration = ctx.positive_duration(ctx.required(&file.duration, "duration")?, "duration")?;
@@ -372,7 +372,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
         },
         builtin_provisioners_per_replica: ctx.count(
             cd.builtin_provisioners
-                .unwrap_or(model.get_or("builtin_provisioners_per_replica", 3.0) as i64),
+                .unwrap_or(costs.builtin_provisioners_per_replica as i64),
             "deployment.coderd.builtin_provisioners",
             0,
         )?,
@@ -536,9 +536,6 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
             ));
         }
     }
-    if coderd.n_replicas > 0 {
-        crate::model::costs::Costs::from_model(&model).map_err(|m| ctx.err("model", m))?;
-    }
     let autoscaling = resolve_model::autoscaling(&ctx, &file.autoscaling, coderd.n_replicas)?;
     let events = resolve_model::events(&ctx, &file.events, start_time_of_day, &workload.templates)?;
 
@@ -557,6 +554,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
         sha256: merged.sha256.clone(),
         is_abstract: file.is_abstract.unwrap_or(false),
         model,
+        costs,
         prices_path,
         seed: file.seed.unwrap_or(1),
         duration,

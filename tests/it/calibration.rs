@@ -10,8 +10,8 @@
 use crate::support::{Scratch, capsim, repo, scratch};
 use capsim::calibrate::{self, Options, Setup};
 use capsim::engine::rng::replication_seed;
-use capsim::model::params::{ModelParams, ParamValue};
 use capsim::result::Summary;
+use capsim::scenario::model_file::{ModelParams, ParamValue};
 use capsim::scenario::{self, Scenario};
 use capsim::{RunResult, simulate};
 
@@ -135,7 +135,7 @@ fn fitted_parameters_are_physically_plausible() {
         let prm = &m.file.params[&p.name];
         assert_eq!(
             prm.provenance,
-            capsim::model::params::Provenance::Fitted,
+            capsim::scenario::model_file::Provenance::Fitted,
             "{}",
             p.name
         );
@@ -403,9 +403,11 @@ fn calibration_recovers_known_parameters_deterministically() {
     let s = scenario::load(&dir.join("s.toml")).unwrap();
     let mut known = s.clone();
     known
-        .model
-        .set("coderd_cpu_ms_agent_metadata_call", truth[0]);
-    known.model.set("db_cpu_ms_metadata_write", truth[1]);
+        .set_model_param("coderd_cpu_ms_agent_metadata_call", truth[0])
+        .unwrap();
+    known
+        .set_model_param("db_cpu_ms_metadata_write", truth[1])
+        .unwrap();
     let r = simulate(&known, replication_seed(s.seed, 0));
     let cores = r.metric("coderd_cpu_cores", "mean").unwrap();
     let db = r.metric("database_cpu_utilization", "mean").unwrap();
@@ -533,7 +535,10 @@ fn cli_reports_bad_targets_with_file_and_line_and_writes_provenance() {
     let after = std::fs::read_to_string(dir.join("model.toml")).unwrap();
     let m = ModelParams::parse(&dir.join("model.toml"), &after).unwrap();
     let p = &m.file.params["db_cpu_ms_metadata_write"];
-    assert_eq!(p.provenance, capsim::model::params::Provenance::Fitted);
+    assert_eq!(
+        p.provenance,
+        capsim::scenario::model_file::Provenance::Fitted
+    );
     assert!(p.source.contains("--seed 3"), "{}", p.source);
     assert_ne!(m.number("db_cpu_ms_metadata_write"), Some(1.0));
     // Untouched parameters keep their text.

@@ -263,7 +263,7 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
     let proxied = simulate(&scenario("proxy", &proxy_body(true)), 2);
     let cpu = |r: &RunResult| metric(r, "coderd_cpu_cores", "mean", &[]);
     // The proxy takes exactly the relay load off coderd: 500 connections x 40 KB/s x the relay cost.
-    let model = capsim::model::params::ModelParams::load(&model_path()).unwrap();
+    let model = capsim::scenario::ModelParams::load(&model_path()).unwrap();
     let relay_cores =
         500.0 * 40e3 / 1e6 * model.require("coderd_cpu_ms_per_relayed_mb").unwrap() / 1e3;
     let saved = cpu(&direct) - cpu(&proxied);

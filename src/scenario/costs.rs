@@ -1,9 +1,12 @@
-//! Cost parameters of the deployment model, read from the model file.
+//! The parameters of the deployment model, typed: resolved once from the
+//! model file into the `Scenario`, which the world borrows.
 //!
-//! Every field is required in the model file (`models/*.toml`), where its
-//! unit, description and provenance live; this struct only gives them types.
+//! Every field but `provisioner_max_waiting_jobs` is required in the model
+//! file (`models/*.toml`), where its unit, description and provenance live;
+//! this struct only gives them types. Nothing in the model falls back to a
+//! value of its own.
 
-use super::params::ModelParams;
+use super::model_file::ModelParams;
 
 /// Which path agent metadata takes to the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,8 +18,16 @@ pub enum MetadataWritePath {
     Batched,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Costs {
+    /// Built-in provisioner daemons per coderd replica when the scenario does
+    /// not say (`deployment.coderd.builtin_provisioners`).
+    pub builtin_provisioners_per_replica: f64,
+    /// A build waiting longer than this, seconds, fails (0: never).
+    pub provisioner_pending_timeout_s: f64,
+    /// Optional: the cap on waiting build jobs (`None`: capsim's own cap,
+    /// `model::provisioner::MAX_WAITING_JOBS`).
+    pub provisioner_max_waiting_jobs: Option<f64>,
     pub coderd_cpu_ms_dashboard_request: f64,
     pub coderd_cpu_ms_agent_metadata_call: f64,
     pub coderd_cpu_ms_agent_metadata_item: f64,
@@ -89,6 +100,9 @@ impl Costs {
             }
         };
         Ok(Costs {
+            builtin_provisioners_per_replica: r("builtin_provisioners_per_replica")?,
+            provisioner_pending_timeout_s: r("provisioner_pending_timeout_s")?,
+            provisioner_max_waiting_jobs: m.number("provisioner_max_waiting_jobs"),
             coderd_cpu_ms_dashboard_request: r("coderd_cpu_ms_dashboard_request")?,
             coderd_cpu_ms_agent_metadata_call: r("coderd_cpu_ms_agent_metadata_call")?,
             coderd_cpu_ms_agent_metadata_item: r("coderd_cpu_ms_agent_metadata_item")?,
@@ -134,5 +148,38 @@ impl Costs {
             provisioner_cpu_vcpu_per_build: r("provisioner_cpu_vcpu_per_build")?,
             db_disk_write_ops_per_write: r("db_disk_write_ops_per_write")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn shipped() -> (std::path::PathBuf, String) {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/coder.toml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        (p, text)
+    }
+
+    #[test]
+    fn every_parameter_is_required_and_none_has_a_fallback() {
+        let (p, text) = shipped();
+        let full = ModelParams::parse(&p, &text).unwrap();
+        let costs = Costs::from_model(&full).unwrap();
+        assert_eq!(
+            costs.provisioner_cpu_vcpu_per_build,
+            full.number("provisioner_cpu_vcpu_per_build").unwrap()
+        );
+        for name in [
+            "provisioner_cpu_vcpu_per_build",
+            "db_rtt_ms",
+            "builtin_provisioners_per_replica",
+        ] {
+            let mut m = full.clone();
+            m.file.params.remove(name);
+            let e = Costs::from_model(&m).unwrap_err();
+            assert!(e.contains(&format!("`params.{name}`")), "{e}");
+        }
     }
 }

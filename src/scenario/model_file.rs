@@ -1,5 +1,7 @@
 //! The model parameter file (`models/*.toml`): every cost parameter the
 //! simulation uses, each with a unit, a description and its provenance.
+//! Read and hashed here, on the input side; [`super::costs::Costs`] is its
+//! typed view, resolved once into the `Scenario`.
 //!
 //! ```toml
 //! [model]
@@ -92,7 +94,7 @@ impl ModelParams {
         let file: ModelFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e
                 .span()
-                .map_or((1, 1), |s| crate::scenario::source::line_col(text, s.start));
+                .map_or((1, 1), |s| super::source::line_col(text, s.start));
             format!(
                 "model file {}:{line}:{col}: {}",
                 path.display(),
@@ -111,17 +113,12 @@ impl ModelParams {
                 ));
             }
         }
-        let sha256 = crate::scenario::load::hex(&Sha256::digest(text.as_bytes()));
+        let sha256 = format!("{:x}", Sha256::digest(text.as_bytes()));
         Ok(ModelParams {
             path: path.to_path_buf(),
             sha256,
             file,
         })
-    }
-
-    /// A numeric parameter, or `default` if the file does not set it.
-    pub fn get_or(&self, name: &str, default: f64) -> f64 {
-        self.number(name).unwrap_or(default)
     }
 
     pub fn number(&self, name: &str) -> Option<f64> {
@@ -148,8 +145,10 @@ impl ModelParams {
         }
     }
 
-    /// Set a numeric parameter (calibration, `--vary model.X`).
-    pub fn set(&mut self, name: &str, v: f64) {
+    /// Set a numeric parameter. A scenario's costs are resolved from its
+    /// model: set parameters through `Scenario::set_model_param`, which
+    /// resolves them again.
+    pub(crate) fn set(&mut self, name: &str, v: f64) {
         if let Some(p) = self.file.params.get_mut(name) {
             p.value = ParamValue::Number(v);
         }
