@@ -55,7 +55,7 @@ pub fn resolve_with_overrides(
     if !overrides.is_empty() {
         merged.sha256 = hex(&h.finalize());
     }
-    resolve::resolve(&merged)
+    resolve::resolve(&merged.table, &merged.map, &merged.sha256)
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> ScenarioError {

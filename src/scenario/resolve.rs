@@ -1,7 +1,6 @@
 //! From the merged file to a validated [`Scenario`] with real units.
 
 use super::file::{ArrivalFile, DistFile, ScenarioFile, SloFile};
-use super::load::Merged;
 use super::source::SourceMap;
 use super::units::{
     Quantity, parse_bytes, parse_duration_s, parse_rate_per_s, parse_time_of_day_s,
@@ -299,25 +298,28 @@ fn plain_expectation(msg: &str) -> String {
     msg.to_string()
 }
 
-/// Resolve a merged scenario.
-pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
-    let ctx = Ctx { map: &merged.map };
-    let file: ScenarioFile = serde_path_to_error::deserialize(toml::Value::Table(
-        merged.table.clone(),
-    ))
-    .map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        ctx.err(&path, plain_expectation(inner.message().trim()))
-    })?;
-    let root = &merged.map.root;
+/// Resolve a scenario merged with its bases (`load::Merged`): its table,
+/// where each value came from, and the hash of every input.
+pub fn resolve(
+    table: &toml::Table,
+    map: &SourceMap,
+    sha256: &str,
+) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { map };
+    let file: ScenarioFile = serde_path_to_error::deserialize(toml::Value::Table(table.clone()))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ctx.err(&path, plain_expectation(inner.message().trim()))
+        })?;
+    let root = &map.root;
     let name = file.name.clone().unwrap_or_else(|| {
         root.file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
     });
 
     let rel = |field: &str, p: &str| -> PathBuf {
-        let decl = merged.map.locate(field).file;
+        let decl = map.locate(field).file;
         decl.parent().unwrap_or(Path::new(".")).join(p)
     };
     let model_rel = ctx.required(&file.model, "model")?;
@@ -551,7 +553,7 @@ pub fn resolve(merged: &Merged) -> Result<Scenario, ScenarioError> {
         name,
         description: file.description.clone().unwrap_or_default(),
         path: Some(root.clone()),
-        sha256: merged.sha256.clone(),
+        sha256: sha256.to_string(),
         is_abstract: file.is_abstract.unwrap_or(false),
         model,
         costs,
