@@ -67,13 +67,11 @@ pub enum Ev {
         epoch: u32,
         tick: u32,
     },
-    MetaFlush {
+    /// A replica's `batch` of agent writes is due to flush.
+    Flush {
         replica: u32,
         epoch: u32,
-    },
-    StatsFlush {
-        replica: u32,
-        epoch: u32,
+        batch: world::Batch,
     },
     Autostart {
         user: u32,

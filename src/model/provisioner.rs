@@ -20,6 +20,7 @@ use crate::engine::{DefaultEventSet, EventSet, SimRng, SimTime, Streams};
 use crate::scenario::resolve::tags_match;
 use crate::scenario::{Scenario, Template};
 use rand::RngExt;
+use slab::Slab;
 
 /// Beyond this many waiting jobs new jobs are rejected and the run is
 /// reported as saturated: it keeps memory bounded when arrivals outpace
@@ -136,8 +137,8 @@ pub struct Provisioners {
     groups: Vec<Group>,
     daemons: Vec<Daemon>,
     lines: Vec<WaitingLine<u32>>,
-    jobs: Vec<Option<Job>>,
-    free_jobs: Vec<u32>,
+    /// Jobs waiting or running; a finished job's slot is reused.
+    jobs: Slab<Job>,
     build_rng: Vec<SimRng>,
     stop_rng: Vec<SimRng>,
     arrivals: Vec<[Stream; 2]>,
@@ -253,8 +254,7 @@ impl Provisioners {
             templates,
             groups,
             daemons,
-            jobs: Vec::new(),
-            free_jobs: Vec::new(),
+            jobs: Slab::new(),
             pending_timeout: (timeout_s > 0.0).then(|| SimTime::from_secs_f64(timeout_s)),
             max_waiting: s
                 .costs
@@ -377,8 +377,9 @@ impl Provisioners {
                 serial,
             } => {
                 if self.daemons[daemon as usize].busy != Some(job)
-                    || self.jobs[job as usize]
-                        .as_ref()
+                    || self
+                        .jobs
+                        .get(job as usize)
                         .is_none_or(|j| j.serial != serial)
                 {
                     return; // the build was cancelled
@@ -412,7 +413,7 @@ impl Provisioners {
                 self.update_gauges(now, rec);
             }
             ProvEv::Renege { job, serial } => {
-                let Some(Some(j)) = self.jobs.get(job as usize) else {
+                let Some(j) = self.jobs.get(job as usize) else {
                     return;
                 };
                 let Some(ticket) = j.ticket.filter(|_| j.serial == serial) else {
@@ -435,9 +436,7 @@ impl Provisioners {
     }
 
     fn take_job(&mut self, id: u32) -> Job {
-        let j = self.jobs[id as usize].take().expect("live job");
-        self.free_jobs.push(id);
-        j
+        self.jobs.remove(id as usize)
     }
 
     /// Create a stop build of `template` now (human priority, never fails).
@@ -510,16 +509,7 @@ impl Provisioners {
             serial,
             token,
         };
-        let id = match self.free_jobs.pop() {
-            Some(id) => {
-                self.jobs[id as usize] = Some(job);
-                id
-            }
-            None => {
-                self.jobs.push(Some(job));
-                self.jobs.len() as u32 - 1
-            }
-        };
+        let id = self.jobs.insert(job) as u32;
         // A free daemon in the first compatible group (groups in declaration order).
         let g = (0..self.groups.len()).find(|&g| {
             !self.groups[g].free.is_empty() && self.groups[g].templates.contains(&template)
@@ -542,7 +532,7 @@ impl Provisioners {
             None => {
                 let prio = if kind == JobKind::Human { 0 } else { 1 };
                 let ticket = self.lines[template as usize].push(prio, now.0, id);
-                self.jobs[id as usize].as_mut().expect("live").ticket = Some(ticket);
+                self.jobs[id as usize].ticket = Some(ticket);
                 self.n_waiting += 1;
                 if let Some(to) = self.pending_timeout {
                     q.push(
@@ -564,7 +554,7 @@ impl Provisioners {
         rec: &mut Recorder,
         q: &mut DefaultEventSet<Ev>,
     ) {
-        let j = self.jobs[job as usize].as_mut().expect("live job");
+        let j = &mut self.jobs[job as usize];
         j.ticket = None;
         let wait_s = now.saturating_sub(j.created).as_secs_f64();
         let run_s = if j.fails { j.build_s * 0.5 } else { j.build_s };

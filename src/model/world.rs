@@ -2,6 +2,15 @@
 //! their connections, workspace agents, the build queue, autoscalers and
 //! scheduled events, advanced event by event.
 //!
+//! This file holds the state machine: users and their sessions,
+//! connections and the load balancer, replicas. The leaves live beside it:
+//! `requests.rs` (the request pipeline through coderd and database CPU),
+//! `agents.rs` (agents, their reports and coderd's write batchers),
+//! `workspaces.rs` (workspace starts and stops as build jobs, cluster
+//! capacity), `control.rs` (event dispatch, scheduled events, autoscalers,
+//! phases), `ids.rs` (the metrics' handles) and `accounting.rs` (CPU
+//! accounting and the end-of-run verdicts).
+//!
 //! # How a request is modelled
 //!
 //! An API request queues for its replica's CPU (processor sharing over the
@@ -28,38 +37,65 @@ use crate::scenario::{
     Action, ConnKind, Costs, LoadBalancer, MetadataWritePath, Scenario, StopSignal, UserMode,
     WhenFull,
 };
+use agents::{Agent, AgentTimer, BatchSpec, Batcher};
+use ids::{Ids, ReplicaIds};
 use rand::RngExt;
+use requests::{Request, RequestClass};
+use slab::Slab;
 use std::collections::VecDeque;
 
+mod accounting;
+mod agents;
 mod control;
+mod ids;
+mod requests;
+mod workspaces;
+
+pub use accounting::derive_total_cpu;
+pub use agents::Batch;
+pub use requests::MAX_IN_SERVICE;
 
 pub const PRIO_CPU: u8 = 0;
 pub const PRIO_ACTION: u8 = 30;
 pub const PRIO_CONTROL: u8 = 40;
 
+/// No user, connection, replica, proxy or phase (ids are `u32` indices).
 const NONE: u32 = u32::MAX;
-/// Requests in service on one CPU beyond which new ones are refused (and the
-/// run reported saturated): keeps memory bounded under overload.
-pub const MAX_IN_SERVICE: usize = 200_000;
 
-/// API request classes.
-pub const CLASSES: [&str; 4] = ["dashboard", "agent", "connect", "build"];
-const C_DASHBOARD: u8 = 0;
-const C_AGENT: u8 = 1;
-const C_CONNECT: u8 = 2;
-const C_BUILD: u8 = 3;
-/// Internal database work (batch flushes): no API metrics.
-const C_INTERNAL: u8 = 4;
+/// Who holds a long-lived connection: a user, through one of the five
+/// kinds, or a workspace agent (its API connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Client {
+    User(ConnKind),
+    Agent,
+}
 
-/// Connection kinds: the five user kinds, then the agent's API connection.
-const K_AGENT: u8 = 5;
-const KIND_NAMES: [&str; 6] = ["ssh", "ide", "web_terminal", "app", "dashboard", "agent"];
+impl Client {
+    /// Every client, in the order of their metrics (`kind` label).
+    const ALL: [Client; 6] = [
+        Client::User(ConnKind::Ssh),
+        Client::User(ConnKind::Ide),
+        Client::User(ConnKind::WebTerminal),
+        Client::User(ConnKind::App),
+        Client::User(ConnKind::Dashboard),
+        Client::Agent,
+    ];
 
-fn kind_of(k: ConnKind) -> u8 {
-    ConnKind::ALL
-        .iter()
-        .position(|x| *x == k)
-        .expect("known kind") as u8
+    /// Position in [`Client::ALL`] (the user kinds in `ConnKind::ALL` order).
+    fn index(self) -> usize {
+        match self {
+            Client::User(k) => k as usize,
+            Client::Agent => 5,
+        }
+    }
+
+    /// The `kind` label.
+    fn name(self) -> &'static str {
+        match self {
+            Client::User(k) => k.name(),
+            Client::Agent => "agent",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +108,7 @@ enum Ws {
 
 #[derive(Clone, Debug)]
 struct Slot {
-    kind: u8,
+    kind: ConnKind,
     conn: u32,
     bytes_per_s: f64,
     alive: bool,
@@ -101,26 +137,20 @@ struct User {
 }
 
 #[derive(Clone, Debug)]
-struct Agent {
-    conn: u32,
-    epoch: u32,
-    attempt: u32,
-    stats_phase: u32,
-    /// Delay of the current metadata report behind its tick (see `agent_meta`).
-    meta_lag: SimTime,
-}
-
-#[derive(Clone, Debug)]
 struct Conn {
     user: u32,
-    kind: u8,
+    client: Client,
+    /// The user's slot (`NONE` for an agent).
     slot: u32,
+    /// The replica it is pinned to (`NONE`: direct or through a proxy).
     replica: u32,
     proxy: u32,
+    /// Its index in the replica's `pins`.
     pos: u32,
     bytes_per_s: f64,
+    /// Distinguishes this connection from earlier ones in the same slab
+    /// slot: timers of a closed connection are ignored.
     epoch: u32,
-    open: bool,
 }
 
 struct Replica {
@@ -135,12 +165,8 @@ struct Replica {
     n_agents: u32,
     pins: Vec<u32>,
     websockets: f64,
-    meta_entries: f64,
-    /// Metadata values waiting in the batcher, kB as stored.
-    meta_kb: f64,
-    meta_flush_at: Option<SimTime>,
-    stats_rows: f64,
-    stats_flush_at: Option<SimTime>,
+    /// coderd's write batchers, indexed by [`Batch`].
+    batchers: [Batcher; 2],
     builtin_group: Option<usize>,
     busy_mark_core_s: f64,
     /// CPU work of the requests this replica finished, core-seconds, whole run.
@@ -155,48 +181,7 @@ struct Replica {
     /// the bucket is absent (NaN), not 0%, so a removed replica's series
     /// stops instead of dragging means and plots down.
     up_in_bucket: bool,
-    g_util: SampleId,
-    g_mem: GaugeId,
-    g_conns: GaugeId,
-}
-
-struct Request {
-    class: u8,
-    t0: SimTime,
-    /// coderd CPU the request needs, core-seconds (for the accounting check).
-    cpu_work_s: f64,
-    db_work_s: f64,
-    n_queries: f64,
-    /// Latency that is neither CPU nor a round trip (lock and commit waits).
-    wait_s: f64,
-}
-
-struct Ids {
-    rps: Vec<RateId>,
-    rps_total: RateId,
-    latency: Vec<HistId>,
-    errors: CounterId,
-    replicas: GaugeId,
-    db_util: SampleId,
-    db_writes: RateId,
-    db_disk_writes: RateId,
-    active: Vec<GaugeId>,
-    opened: Vec<CounterId>,
-    closed: Vec<CounterId>,
-    dropped: Vec<CounterId>,
-    reconnects: Vec<CounterId>,
-    interruptions: CounterId,
-    interruptions_kind: Vec<CounterId>,
-    websockets: GaugeId,
-    workspaces: GaugeId,
-    users_present: GaugeId,
-    prov_cpu: GaugeId,
-    proxy_util: Vec<GaugeId>,
-    capacity_failed: CounterId,
-    meta_calls: RateId,
-    meta_items: RateId,
-    meta_bytes: RateId,
-    sessions: CounterId,
+    ids: ReplicaIds,
 }
 
 pub struct World<'s> {
@@ -209,6 +194,8 @@ pub struct World<'s> {
     costs: &'s Costs,
     /// The agents' timer, derived once from the scenario and the costs.
     timer: AgentTimer,
+    /// The batchers' flush rules and write costs, indexed by [`Batch`].
+    batches: [BatchSpec; 2],
     replicas: Vec<Replica>,
     db: PsCpu,
     db_vcpu: f64,
@@ -218,10 +205,10 @@ pub struct World<'s> {
     proxies: Vec<(f64, f64, GaugeId)>,
     users: Vec<User>,
     agents: Vec<Agent>,
-    conns: Vec<Conn>,
-    free_conns: Vec<u32>,
-    requests: Vec<Request>,
-    free_requests: Vec<u32>,
+    conns: Slab<Conn>,
+    /// The epoch of the last connection opened.
+    conn_epoch: u32,
+    requests: Slab<Request>,
     n_connected_agents: u32,
     n_active: [f64; 6],
     rr: usize,
@@ -250,152 +237,12 @@ fn backoff_s(rng: &mut SimRng, attempt: u32, min_s: f64, max_s: f64) -> f64 {
     base * rng.random_range(0.8..1.2)
 }
 
-/// One metadata group as the agent timer sees it.
-struct MetaGroupTick {
-    interval_ns: u64,
-    n_items: u32,
-    /// Its items' values per report, kB as sent.
-    kb_sent: f64,
-    /// The same as stored: coderd truncates each value to
-    /// `metadata_value_max_bytes`.
-    kb_stored: f64,
-}
-
-/// The agent timer: constants of a run, computed once instead of on every
-/// tick of every agent.
-struct AgentTimer {
-    /// Period, ns: the fastest metadata interval, or the stats interval for
-    /// a template without metadata.
-    base_ns: u64,
-    /// Agent stats go every this many ticks (the stats interval rounded to
-    /// whole ticks).
-    stats_every: u32,
-    groups: Vec<MetaGroupTick>,
-}
-
-impl AgentTimer {
-    fn new(ag: &crate::scenario::Agents, costs: &Costs) -> AgentTimer {
-        let base_ns = ag
-            .metadata
-            .iter()
-            .map(|m| m.interval.0)
-            .min()
-            .unwrap_or(ag.stats_interval.0);
-        let max_value_b = costs.metadata_value_max_bytes;
-        AgentTimer {
-            base_ns,
-            stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
-            groups: ag
-                .metadata
-                .iter()
-                .map(|m| {
-                    let k = f64::from(m.n_items) / 1e3;
-                    MetaGroupTick {
-                        interval_ns: m.interval.0,
-                        n_items: m.n_items,
-                        kb_sent: k * m.item_bytes,
-                        kb_stored: k * m.item_bytes.min(max_value_b),
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    fn base_s(&self) -> f64 {
-        self.base_ns as f64 / 1e9
-    }
-
-    /// Items due at tick `tick` (a group is due when its interval divides
-    /// the elapsed time) and their values in kB, as sent and as stored.
-    fn due(&self, tick: u32) -> (u32, f64, f64) {
-        let elapsed = self.base_ns * tick as u64;
-        self.groups
-            .iter()
-            .filter(|g| elapsed % g.interval_ns < self.base_ns)
-            .fold((0, 0.0, 0.0), |(n, sent, stored), g| {
-                (n + g.n_items, sent + g.kb_sent, stored + g.kb_stored)
-            })
-    }
-}
-
 impl<'s> World<'s> {
     pub fn new(s: &'s Scenario, streams: &Streams) -> World<'s> {
         let mut rec = Recorder::new(s.warmup, s.bucket, s.duration);
         let mut q = DefaultEventSet::new();
         let prov = Provisioners::new(s, streams, &mut rec, &mut q);
-        let ids = Ids {
-            rps: CLASSES
-                .iter()
-                .map(|c| rec.rate("api_requests_per_second", labels([("class", c)]), "1/s"))
-                .collect(),
-            rps_total: rec.rate(
-                "api_requests_per_second",
-                labels([("class", "total")]),
-                "1/s",
-            ),
-            latency: CLASSES
-                .iter()
-                .map(|c| {
-                    rec.histogram_with_bounds(
-                        "api_latency_seconds",
-                        labels([("class", c)]),
-                        "s",
-                        &super::coder_metrics::API_LATENCY_BOUNDS_S,
-                    )
-                })
-                .collect(),
-            errors: rec.counter("api_errors_total", Labels::new(), "1"),
-            replicas: rec.gauge("coderd_replicas", Labels::new(), "1"),
-            db_util: rec.sampled("database_cpu_utilization", Labels::new(), "ratio"),
-            db_writes: rec.rate("database_writes_per_second", Labels::new(), "1/s"),
-            db_disk_writes: rec.rate("database_disk_write_ops_per_second", Labels::new(), "1/s"),
-            active: KIND_NAMES
-                .iter()
-                .map(|k| rec.gauge("connections_active", labels([("kind", k)]), "1"))
-                .collect(),
-            opened: KIND_NAMES
-                .iter()
-                .map(|k| rec.counter("connections_opened_total", labels([("kind", k)]), "1"))
-                .collect(),
-            closed: KIND_NAMES
-                .iter()
-                .map(|k| rec.counter("connections_closed_total", labels([("kind", k)]), "1"))
-                .collect(),
-            dropped: KIND_NAMES
-                .iter()
-                .map(|k| rec.counter("connections_dropped_total", labels([("kind", k)]), "1"))
-                .collect(),
-            reconnects: KIND_NAMES
-                .iter()
-                .map(|k| rec.counter("reconnects_total", labels([("kind", k)]), "1"))
-                .collect(),
-            interruptions: rec.counter("interruptions_total", Labels::new(), "1"),
-            interruptions_kind: KIND_NAMES[..4]
-                .iter()
-                .map(|k| rec.counter("interruptions_total", labels([("kind", k)]), "1"))
-                .collect(),
-            websockets: rec.gauge("coderd_websockets", Labels::new(), "1"),
-            workspaces: rec.gauge("workspaces_running", Labels::new(), "1"),
-            users_present: rec.gauge("users_present", Labels::new(), "1"),
-            prov_cpu: rec.gauge("provisioner_cpu_cores", Labels::new(), "vCPU"),
-            proxy_util: s
-                .deployment
-                .proxies
-                .iter()
-                .map(|p| {
-                    rec.gauge(
-                        "proxy_cpu_utilization",
-                        labels([("proxy", &p.name)]),
-                        "ratio",
-                    )
-                })
-                .collect(),
-            capacity_failed: rec.counter("builds_capacity_failed_total", Labels::new(), "1"),
-            meta_calls: rec.rate("agent_metadata_calls_per_second", Labels::new(), "1/s"),
-            meta_items: rec.rate("agent_metadata_items_per_second", Labels::new(), "1/s"),
-            meta_bytes: rec.rate("agent_metadata_bytes_per_second", Labels::new(), "B/s"),
-            sessions: rec.counter("user_sessions_total", Labels::new(), "1"),
-        };
+        let ids = Ids::register(&mut rec, s);
         let db_vcpu = s.deployment.database.vcpu;
         let proxies = s
             .deployment
@@ -411,6 +258,7 @@ impl<'s> World<'s> {
             rec,
             prov,
             timer: AgentTimer::new(&s.workload.agents, &s.costs),
+            batches: BatchSpec::of(&s.costs),
             costs: &s.costs,
             replicas: Vec::new(),
             db: PsCpu::new(db_vcpu),
@@ -421,10 +269,9 @@ impl<'s> World<'s> {
             proxies,
             users: Vec::new(),
             agents: Vec::new(),
-            conns: Vec::new(),
-            free_conns: Vec::new(),
-            requests: Vec::new(),
-            free_requests: Vec::new(),
+            conns: Slab::new(),
+            conn_epoch: 0,
+            requests: Slab::new(),
             n_connected_agents: 0,
             n_active: [0.0; 6],
             rr: 0,
@@ -484,7 +331,6 @@ impl<'s> World<'s> {
 
     fn new_replica_slot(&mut self, builtin_group: Option<usize>) -> usize {
         let i = self.replicas.len();
-        let l = i.to_string();
         let vcpu = self.s.deployment.coderd.vcpu_per_replica;
         self.replicas.push(Replica {
             alive: false,
@@ -497,11 +343,7 @@ impl<'s> World<'s> {
             n_agents: 0,
             pins: Vec::new(),
             websockets: 0.0,
-            meta_entries: 0.0,
-            meta_kb: 0.0,
-            meta_flush_at: None,
-            stats_rows: 0.0,
-            stats_flush_at: None,
+            batchers: Default::default(),
             builtin_group,
             busy_mark_core_s: 0.0,
             cpu_work_done_s: 0.0,
@@ -509,15 +351,7 @@ impl<'s> World<'s> {
             cpu_used_before_s: 0.0,
             used_mark_core_s: 0.0,
             up_in_bucket: false,
-            g_util: self
-                .rec
-                .sampled("coderd_cpu_utilization", labels([("replica", &l)]), "ratio"),
-            g_mem: self
-                .rec
-                .gauge("coderd_memory_bytes", labels([("replica", &l)]), "B"),
-            g_conns: self
-                .rec
-                .gauge("coderd_connections", labels([("replica", &l)]), "1"),
+            ids: ReplicaIds::register(&mut self.rec, i),
         });
         i
     }
@@ -571,13 +405,7 @@ impl<'s> World<'s> {
                 conn_rng: streams.stream("user/conn", i as u64),
                 net_rng: streams.stream("user/net", i as u64),
             });
-            self.agents.push(Agent {
-                conn: NONE,
-                epoch: 0,
-                attempt: 0,
-                stats_phase: 0,
-                meta_lag: SimTime::ZERO,
-            });
+            self.agents.push(Agent::new());
         }
         if u.workspaces_running_at_start {
             for i in 0..n {
@@ -773,7 +601,7 @@ impl<'s> World<'s> {
             for _ in 0..n {
                 let sl = u.slots.len() as u32;
                 u.slots.push(Slot {
-                    kind: kind_of(spec.kind),
+                    kind: spec.kind,
                     conn: NONE,
                     bytes_per_s: spec.bytes_per_s,
                     alive: true,
@@ -804,9 +632,7 @@ impl<'s> World<'s> {
         for sl in 0..n {
             let slot = &self.users[user as usize].slots[sl];
             let k = slot.kind;
-            if !slot.alive
-                || !(k == kind_of(ConnKind::Dashboard) || k == kind_of(ConnKind::WebTerminal))
-            {
+            if !slot.alive || !(k == ConnKind::Dashboard || k == ConnKind::WebTerminal) {
                 continue;
             }
             if back {
@@ -844,7 +670,7 @@ impl<'s> World<'s> {
         }
         let kind = slot.kind;
         let bytes = slot.bytes_per_s;
-        let Some(c) = self.open_conn(now, user, kind, sl, bytes) else {
+        let Some(c) = self.open_conn(now, user, Client::User(kind), sl, bytes) else {
             // No replica to take it: try again with back-off.
             self.schedule_reconnect(now, user, sl, 0);
             return;
@@ -862,14 +688,14 @@ impl<'s> World<'s> {
                 Ev::ConnEnd { conn: c, epoch: e },
             );
         }
-        if kind == kind_of(ConnKind::Dashboard) {
+        if kind == ConnKind::Dashboard {
             self.schedule_action(now, c);
         }
     }
 
     fn schedule_action(&mut self, now: SimTime, c: u32) {
         let user = self.conns[c as usize].user;
-        let spec = &self.s.workload.connections[kind_of(ConnKind::Dashboard) as usize];
+        let spec = &self.s.workload.connections[ConnKind::Dashboard as usize];
         let gap = spec
             .action_interval_s
             .sample(&mut self.users[user as usize].conn_rng)
@@ -883,11 +709,10 @@ impl<'s> World<'s> {
     }
 
     fn dash_action(&mut self, now: SimTime, c: u32, epoch: u32) {
-        let cn = &self.conns[c as usize];
-        if !cn.open || cn.epoch != epoch {
-            return;
-        }
-        let spec = &self.s.workload.connections[kind_of(ConnKind::Dashboard) as usize];
+        let Some(cn) = self.conns.get(c as usize).filter(|cn| cn.epoch == epoch) else {
+            return; // closed
+        };
+        let spec = &self.s.workload.connections[ConnKind::Dashboard as usize];
         let user = cn.user as usize;
         let n = spec.requests_per_action.floor() as u32
             + u32::from(
@@ -903,7 +728,7 @@ impl<'s> World<'s> {
         for _ in 0..n {
             if let Some(r) = self.http_replica() {
                 let read = self.costs.db_cpu_ms_read_query;
-                self.start_request(now, C_DASHBOARD, r, cpu, q, q * read, 0.0);
+                self.start_request(now, RequestClass::Dashboard, r, cpu, q, q * read, 0.0);
             } else {
                 self.rec.inc(self.ids.errors, now);
             }
@@ -912,15 +737,14 @@ impl<'s> World<'s> {
     }
 
     fn conn_end(&mut self, now: SimTime, c: u32, epoch: u32) {
-        let cn = &self.conns[c as usize];
-        if !cn.open || cn.epoch != epoch {
-            return;
-        }
-        let (user, sl, kind) = (cn.user, cn.slot, cn.kind);
+        let Some(cn) = self.conns.get(c as usize).filter(|cn| cn.epoch == epoch) else {
+            return; // closed
+        };
+        let (user, sl) = (cn.user, cn.slot);
         self.close_conn(now, c, false);
         let slot = &mut self.users[user as usize].slots[sl as usize];
         slot.conn = NONE;
-        let e = slot.epoch;
+        let (e, kind) = (slot.epoch, slot.kind);
         let spec = &self.s.workload.connections[kind as usize];
         let gap = spec.gap_s.sample(&mut self.users[user as usize].conn_rng);
         self.q.push(
@@ -947,158 +771,6 @@ impl<'s> World<'s> {
         let slot = &mut self.users[user as usize].slots[sl as usize];
         slot.alive = false;
         slot.epoch = slot.epoch.wrapping_add(1);
-    }
-
-    // ----- workspaces and builds ----------------------------------------
-
-    fn request_start(&mut self, now: SimTime, user: u32) {
-        let u = &mut self.users[user as usize];
-        if u.ws != Ws::Stopped {
-            return;
-        }
-        u.ws = Ws::Starting;
-        if let Some(c) = &self.s.deployment.cluster
-            && self.ws_reserved >= self.nodes * c.workspaces_per_node
-        {
-            {
-                match c.when_full {
-                    WhenFull::Fail => {
-                        self.users[user as usize].ws = Ws::Stopped;
-                        self.rec.inc(self.ids.capacity_failed, now);
-                        return;
-                    }
-                    WhenFull::Wait => {
-                        self.cap_waiters.push_back(user);
-                        if self.nodes + self.nodes_pending < c.max_nodes
-                            && (self.nodes_pending as usize) * (c.workspaces_per_node as usize)
-                                < self.cap_waiters.len()
-                        {
-                            self.nodes_pending += 1;
-                            self.q
-                                .push(now + c.scale_up_delay, PRIO_CONTROL, Ev::NodeUp);
-                        }
-                        return;
-                    }
-                }
-            }
-        }
-        self.ws_reserved += 1;
-        self.submit_build(now, user, false);
-    }
-
-    fn submit_build(&mut self, now: SimTime, user: u32, stop: bool) {
-        let t = self.users[user as usize].template;
-        let token = (user as u64) << 1 | stop as u64;
-        self.build_request(now);
-        if stop {
-            self.prov
-                .submit_stop(now, t, token, &mut self.rec, &mut self.q);
-        } else {
-            self.prov
-                .submit(now, t, JobKind::Human, token, &mut self.rec, &mut self.q);
-        }
-        self.after_prov(now);
-    }
-
-    /// A build job costs coderd and the database an API call when it is
-    /// created and when it finishes (acquire, then complete; job log and
-    /// progress updates are folded into these two).
-    fn build_request(&mut self, now: SimTime) {
-        if let Some(r) = self.http_replica() {
-            let k = self.costs;
-            let (cpu, q, w) = (
-                k.coderd_cpu_ms_build_request,
-                k.db_queries_build_request,
-                k.db_cpu_ms_build_write,
-            );
-            let read = k.db_cpu_ms_read_query;
-            self.start_request(now, C_BUILD, r, cpu, q, q * read + w, 1.0);
-        }
-    }
-
-    /// React to builds that finished in the provisioner model.
-    fn after_prov(&mut self, now: SimTime) {
-        let done: Vec<Finished> = std::mem::take(&mut self.prov.finished);
-        for f in done {
-            if f.token == u64::MAX {
-                continue;
-            }
-            self.build_request(now);
-            let user = (f.token >> 1) as u32;
-            let stop = f.token & 1 == 1;
-            let u = &mut self.users[user as usize];
-            match (stop, f.end) {
-                (false, JobEnd::Completed) => {
-                    u.ws = Ws::Running;
-                    self.ws_running += 1;
-                    self.rec
-                        .set(self.ids.workspaces, now, self.ws_running as f64);
-                    let e = self.agents[user as usize].epoch;
-                    // The agent connects once the pod is up (a few seconds).
-                    let d = SimTime::from_secs_f64(
-                        self.users[user as usize].net_rng.random_range(2.0..10.0),
-                    );
-                    self.q
-                        .push(now + d, PRIO_ACTION, Ev::AgentConnect { user, epoch: e });
-                    if self.users[user as usize].present {
-                        self.open_session(now + d, user);
-                    }
-                }
-                (false, _) => {
-                    u.ws = Ws::Stopped;
-                    let retry = u.present && u.build_attempts < 3;
-                    if retry {
-                        u.build_attempts += 1;
-                        let epoch = u.epoch;
-                        self.q.push(
-                            now + SimTime::MINUTE,
-                            PRIO_ACTION,
-                            Ev::BuildRetry { user, epoch },
-                        );
-                    }
-                    self.ws_reserved = self.ws_reserved.saturating_sub(1);
-                    self.serve_cap_waiters(now);
-                }
-                (true, _) => {
-                    u.ws = Ws::Stopped;
-                    self.ws_reserved = self.ws_reserved.saturating_sub(1);
-                    self.serve_cap_waiters(now);
-                    if self.users[user as usize].wants_start {
-                        self.users[user as usize].wants_start = false;
-                        self.request_start(now, user);
-                    }
-                }
-            }
-        }
-        let busy = self.prov.n_busy() as f64;
-        let k = self.costs.provisioner_cpu_vcpu_per_build;
-        self.rec.set(self.ids.prov_cpu, now, busy * k);
-    }
-
-    fn serve_cap_waiters(&mut self, now: SimTime) {
-        let Some(c) = &self.s.deployment.cluster else {
-            return;
-        };
-        while self.ws_reserved < self.nodes * c.workspaces_per_node {
-            let Some(user) = self.cap_waiters.pop_front() else {
-                break;
-            };
-            self.ws_reserved += 1;
-            self.submit_build(now, user, false);
-        }
-    }
-
-    fn stop_workspace(&mut self, now: SimTime, user: u32) {
-        let u = &mut self.users[user as usize];
-        if u.ws != Ws::Running || u.present {
-            return;
-        }
-        u.ws = Ws::Stopping;
-        self.ws_running -= 1;
-        self.rec
-            .set(self.ids.workspaces, now, self.ws_running as f64);
-        self.agent_disconnect(now, user);
-        self.submit_build(now, user, true);
     }
 
     // ----- connections --------------------------------------------------
@@ -1136,57 +808,43 @@ impl<'s> World<'s> {
         None
     }
 
-    fn alloc_conn(&mut self, c: Conn) -> u32 {
-        match self.free_conns.pop() {
-            Some(i) => {
-                let epoch = self.conns[i as usize].epoch.wrapping_add(1);
-                self.conns[i as usize] = Conn { epoch, ..c };
-                i
-            }
-            None => {
-                self.conns.push(c);
-                self.conns.len() as u32 - 1
-            }
-        }
-    }
-
-    /// Open a connection of `kind` for `user`; `None` if no replica can take it.
+    /// Open a connection for `client` of `user`; `None` if no replica can take it.
     fn open_conn(
         &mut self,
         now: SimTime,
         user: u32,
-        kind: u8,
+        client: Client,
         slot: u32,
         bytes_per_s: f64,
     ) -> Option<u32> {
-        let (p2p, proxy) = if kind == K_AGENT {
-            (false, NONE)
-        } else {
-            let u = &self.users[user as usize];
-            let ck = ConnKind::ALL[kind as usize];
-            (
-                u.p2p && ck.can_be_direct(),
-                if ck == ConnKind::Dashboard {
-                    NONE
-                } else {
-                    u.proxy
-                },
-            )
+        let (p2p, proxy) = match client {
+            Client::Agent => (false, NONE),
+            Client::User(kind) => {
+                let u = &self.users[user as usize];
+                (
+                    u.p2p && kind.can_be_direct(),
+                    if kind == ConnKind::Dashboard {
+                        NONE
+                    } else {
+                        u.proxy
+                    },
+                )
+            }
         };
         // Coordination / websocket upgrade goes to coderd in every case.
         let r = self.lb_pick()?;
         let pinned = !p2p && proxy == NONE;
-        let c = self.alloc_conn(Conn {
+        self.conn_epoch = self.conn_epoch.wrapping_add(1);
+        let c = self.conns.insert(Conn {
             user,
-            kind,
+            client,
             slot,
             replica: if pinned { r } else { NONE },
             proxy: if p2p { NONE } else { proxy },
             pos: 0,
             bytes_per_s,
-            epoch: 0,
-            open: true,
-        });
+            epoch: self.conn_epoch,
+        }) as u32;
         let (cpu, q, read) = {
             let k = self.costs;
             (
@@ -1195,13 +853,13 @@ impl<'s> World<'s> {
                 k.db_cpu_ms_read_query,
             )
         };
-        self.start_request(now, C_CONNECT, r, cpu, q, q * read, 0.0);
+        self.start_request(now, RequestClass::Connect, r, cpu, q, q * read, 0.0);
         if pinned {
-            let ws = self.websockets_of(kind);
+            let ws = self.websockets_of(client);
             let rep = &mut self.replicas[r as usize];
             self.conns[c as usize].pos = rep.pins.len() as u32;
             rep.pins.push(c);
-            if kind == K_AGENT {
+            if client == Client::Agent {
                 rep.n_agents += 1;
             }
             rep.websockets += ws;
@@ -1215,32 +873,26 @@ impl<'s> World<'s> {
             self.proxies[proxy as usize].1 += bytes_per_s / 1e6 * k / 1e3;
             self.update_proxy_gauge(now, proxy as usize);
         }
-        self.n_active[kind as usize] += 1.0;
-        self.rec.set(
-            self.ids.active[kind as usize],
-            now,
-            self.n_active[kind as usize],
-        );
-        self.rec.inc(self.ids.opened[kind as usize], now);
+        let i = client.index();
+        self.n_active[i] += 1.0;
+        self.rec.set(self.ids.active[i], now, self.n_active[i]);
+        self.rec.inc(self.ids.opened[i], now);
         self.update_ws_gauge(now);
         Some(c)
     }
 
-    fn websockets_of(&self, kind: u8) -> f64 {
-        if kind == kind_of(ConnKind::Dashboard) {
-            self.s.workload.connections[kind as usize].websockets as f64
+    fn websockets_of(&self, client: Client) -> f64 {
+        if client == Client::User(ConnKind::Dashboard) {
+            self.s.workload.connections[ConnKind::Dashboard as usize].websockets as f64
         } else {
             1.0
         }
     }
 
-    /// Close (or, with `dropped`, lose) connection `c`.
-    fn close_conn(&mut self, now: SimTime, c: u32, dropped: bool) {
-        let cn = self.conns[c as usize].clone();
-        if !cn.open {
-            return;
-        }
-        self.conns[c as usize].open = false;
+    /// Close (or, with `dropped`, lose) connection `c`; what it was, or
+    /// `None` if it was closed already.
+    fn close_conn(&mut self, now: SimTime, c: u32, dropped: bool) -> Option<Conn> {
+        let cn = self.conns.try_remove(c as usize)?;
         if cn.replica != NONE {
             let r = cn.replica as usize;
             if !dropped {
@@ -1253,12 +905,12 @@ impl<'s> World<'s> {
                     self.conns[last as usize].pos = pos as u32;
                 }
             }
-            let ws = self.websockets_of(cn.kind);
+            let ws = self.websockets_of(cn.client);
             let k = self.costs.coderd_cpu_ms_per_relayed_mb;
             let rep = &mut self.replicas[r];
             rep.websockets -= ws;
             rep.relay_cores = (rep.relay_cores - cn.bytes_per_s / 1e6 * k / 1e3).max(0.0);
-            if cn.kind == K_AGENT {
+            if cn.client == Client::Agent {
                 rep.n_agents -= 1;
             }
             if rep.pins.is_empty() {
@@ -1274,19 +926,16 @@ impl<'s> World<'s> {
             p.1 = (p.1 - cn.bytes_per_s / 1e6 * k / 1e3).max(0.0);
             self.update_proxy_gauge(now, cn.proxy as usize);
         }
-        self.n_active[cn.kind as usize] -= 1.0;
-        self.rec.set(
-            self.ids.active[cn.kind as usize],
-            now,
-            self.n_active[cn.kind as usize],
-        );
+        let i = cn.client.index();
+        self.n_active[i] -= 1.0;
+        self.rec.set(self.ids.active[i], now, self.n_active[i]);
         if dropped {
-            self.rec.inc(self.ids.dropped[cn.kind as usize], now);
+            self.rec.inc(self.ids.dropped[i], now);
         } else {
-            self.rec.inc(self.ids.closed[cn.kind as usize], now);
+            self.rec.inc(self.ids.closed[i], now);
         }
-        self.free_conns.push(c);
         self.update_ws_gauge(now);
+        Some(cn)
     }
 
     fn schedule_reconnect(&mut self, now: SimTime, user: u32, sl: u32, attempt: u32) {
@@ -1317,18 +966,19 @@ impl<'s> World<'s> {
             return;
         }
         let (kind, bytes) = (slot.kind, slot.bytes_per_s);
-        match self.open_conn(now, user, kind, sl, bytes) {
+        match self.open_conn(now, user, Client::User(kind), sl, bytes) {
             Some(c) => {
-                self.rec.inc(self.ids.reconnects[kind as usize], now);
+                self.rec
+                    .inc(self.ids.reconnects[Client::User(kind).index()], now);
                 let slot = &mut self.users[user as usize].slots[sl as usize];
                 slot.conn = c;
                 if let Some(t) = slot.dropped_at.take()
-                    && kind == kind_of(ConnKind::WebTerminal)
+                    && kind == ConnKind::WebTerminal
                     && (now - t).as_secs_f64() > self.costs.pty_reattach_timeout_s
                 {
                     self.interrupt(now, kind);
                 }
-                if kind == kind_of(ConnKind::Dashboard) {
+                if kind == ConnKind::Dashboard {
                     self.schedule_action(now, c);
                 }
             }
@@ -1336,398 +986,12 @@ impl<'s> World<'s> {
         }
     }
 
-    fn interrupt(&mut self, now: SimTime, kind: u8) {
+    /// A user lost a session on a connection of `kind`.
+    fn interrupt(&mut self, now: SimTime, kind: ConnKind) {
         self.rec.inc(self.ids.interruptions, now);
-        if (kind as usize) < self.ids.interruptions_kind.len() {
-            self.rec
-                .inc(self.ids.interruptions_kind[kind as usize], now);
+        if let Some(&id) = self.ids.interruptions_kind.get(kind as usize) {
+            self.rec.inc(id, now);
         }
-    }
-
-    // ----- agents -------------------------------------------------------
-
-    fn agent_connect(&mut self, now: SimTime, user: u32, epoch: u32) {
-        let a = &self.agents[user as usize];
-        if a.epoch != epoch || a.conn != NONE || self.users[user as usize].ws != Ws::Running {
-            return;
-        }
-        match self.open_conn(now, user, K_AGENT, NONE, 0.0) {
-            Some(c) => {
-                if self.agents[user as usize].attempt > 0 {
-                    self.rec.inc(self.ids.reconnects[K_AGENT as usize], now);
-                }
-                let a = &mut self.agents[user as usize];
-                a.conn = c;
-                a.attempt = 0;
-                self.n_connected_agents += 1;
-                self.refresh_db_capacity(now);
-                // Ticks run on the fastest metadata interval (the stats interval
-                // without metadata), first at a random phase; stats ride on every
-                // n-th tick at a random phase.
-                let m0 = self.timer.base_s();
-                let rng = &mut self.users[user as usize].net_rng;
-                let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
-                let ticks_per_stats = self.timer.stats_every;
-                let phase = self.users[user as usize]
-                    .net_rng
-                    .random_range(0..ticks_per_stats);
-                self.agents[user as usize].stats_phase = phase;
-                self.q.push(
-                    now + meta,
-                    PRIO_ACTION,
-                    Ev::AgentMeta {
-                        user,
-                        epoch,
-                        tick: 0,
-                    },
-                );
-            }
-            None => {
-                let a = &mut self.agents[user as usize];
-                a.attempt += 1;
-                let att = a.attempt;
-                let (lo, hi) = {
-                    let k = self.costs;
-                    (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
-                };
-                let d = backoff_s(&mut self.users[user as usize].net_rng, att, lo, hi);
-                self.q.push(
-                    now + SimTime::from_secs_f64(d),
-                    PRIO_ACTION,
-                    Ev::AgentConnect { user, epoch },
-                );
-            }
-        }
-    }
-
-    fn agent_disconnect(&mut self, now: SimTime, user: u32) {
-        let a = &mut self.agents[user as usize];
-        a.epoch = a.epoch.wrapping_add(1);
-        a.attempt = 0;
-        let c = std::mem::replace(&mut a.conn, NONE);
-        if c != NONE {
-            self.n_connected_agents -= 1;
-            self.close_conn(now, c, false);
-            self.refresh_db_capacity(now);
-        }
-    }
-
-    /// A metadata tick: all groups due now go in one call (or one call per
-    /// item without agent-side batching). `tick` counts ticks since connect.
-    fn agent_meta(&mut self, now: SimTime, user: u32, epoch: u32, tick: u32) {
-        let a = &self.agents[user as usize];
-        if a.epoch != epoch || a.conn == NONE {
-            return;
-        }
-        let r = self.conns[a.conn as usize].replica;
-        let (items, kb_sent, kb_stored) = self.timer.due(tick);
-        if items > 0 && r != NONE {
-            let k = self.costs;
-            let calls = if k.metadata_agent_batching { 1 } else { items };
-            let items_per_call = items as f64 / calls as f64;
-            let kb_sent_per_call = kb_sent / calls as f64;
-            let kb_stored_per_call = kb_stored / calls as f64;
-            self.rec.tick(self.ids.meta_calls, now, calls as f64);
-            self.rec.tick(self.ids.meta_items, now, items as f64);
-            self.rec.tick(self.ids.meta_bytes, now, kb_sent * 1e3);
-            for _ in 0..calls {
-                let cpu = k.coderd_cpu_ms_agent_metadata_call
-                    + items_per_call * k.coderd_cpu_ms_agent_metadata_item
-                    + kb_sent_per_call * k.coderd_cpu_ms_per_metadata_kb;
-                let reads = k.db_queries_agent_metadata_call;
-                match k.metadata_write_path {
-                    MetadataWritePath::PerCall => {
-                        let w = k.db_cpu_ms_metadata_write
-                            + items_per_call * k.db_cpu_ms_metadata_write_item
-                            + kb_stored_per_call * k.db_cpu_ms_per_metadata_kb;
-                        self.start_request(
-                            now,
-                            C_AGENT,
-                            r,
-                            cpu,
-                            reads + 1.0,
-                            reads * k.db_cpu_ms_read_query + w,
-                            1.0,
-                        );
-                    }
-                    MetadataWritePath::Batched => {
-                        self.start_request(
-                            now,
-                            C_AGENT,
-                            r,
-                            cpu,
-                            reads,
-                            reads * k.db_cpu_ms_read_query,
-                            0.0,
-                        );
-                        let rep = &mut self.replicas[r as usize];
-                        rep.meta_entries += items_per_call;
-                        rep.meta_kb += kb_stored_per_call;
-                        if rep.meta_entries >= k.metadata_flush_max_entries {
-                            self.flush_meta(now, r as usize);
-                        } else if rep.meta_flush_at.is_none() {
-                            let at = now + SimTime::from_secs_f64(k.metadata_flush_interval_s);
-                            rep.meta_flush_at = Some(at);
-                            let e = rep.epoch;
-                            self.q.push(
-                                at,
-                                PRIO_ACTION,
-                                Ev::MetaFlush {
-                                    replica: r,
-                                    epoch: e,
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        if r != NONE && tick % self.timer.stats_every == self.agents[user as usize].stats_phase {
-            self.agent_stats(now, user, r);
-        }
-        // The agent sends a report on its 1 s report tick after the items'
-        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
-        // report tick 1s), so each report lags its interval's tick by a
-        // varying fraction of a second: drawn anew each tick, without drift.
-        let lag = SimTime::from_secs_f64(
-            self.users[user as usize].net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0),
-        );
-        let a = &mut self.agents[user as usize];
-        // Tick 0 of a connection is not lagged.
-        let prev = std::mem::replace(&mut a.meta_lag, lag);
-        let prev = if tick == 0 { SimTime::ZERO } else { prev };
-        self.q.push(
-            now - prev + SimTime(self.timer.base_ns) + lag,
-            PRIO_ACTION,
-            Ev::AgentMeta {
-                user,
-                epoch,
-                tick: tick.wrapping_add(1),
-            },
-        );
-    }
-
-    fn flush_meta(&mut self, now: SimTime, r: usize) {
-        let entries = std::mem::take(&mut self.replicas[r].meta_entries);
-        let kb = std::mem::take(&mut self.replicas[r].meta_kb);
-        self.replicas[r].meta_flush_at = None;
-        if entries > 0.0 {
-            let k = self.costs;
-            let w = k.db_cpu_ms_metadata_write
-                + entries * k.db_cpu_ms_metadata_write_item
-                + kb * k.db_cpu_ms_per_metadata_kb;
-            self.start_db_only(now, w, 1.0);
-        }
-    }
-
-    fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
-        {
-            let k = self.costs;
-            let reads = k.db_queries_agent_stats_call;
-            // A report that counts open sessions bumps the workspace's activity
-            // (deadline and last_used_at) inside the request, as coderd v2.x did.
-            let bump = self.users[user as usize]
-                .slots
-                .iter()
-                .any(|s| s.conn != NONE && s.kind < kind_of(ConnKind::Dashboard));
-            let (n_q, db_ms, n_w) = if bump {
-                (
-                    reads + 1.0,
-                    reads * k.db_cpu_ms_read_query + k.db_cpu_ms_activity_bump,
-                    1.0,
-                )
-            } else {
-                (reads, reads * k.db_cpu_ms_read_query, 0.0)
-            };
-            let id = self.start_request(
-                now,
-                C_AGENT,
-                r,
-                k.coderd_cpu_ms_agent_stats_call,
-                n_q,
-                db_ms,
-                n_w,
-            );
-            if let (true, Some(id)) = (bump, id) {
-                self.requests[id as usize].wait_s = k.db_activity_bump_wait_ms / 1e3;
-            }
-            let rep = &mut self.replicas[r as usize];
-            rep.stats_rows += 1.0;
-            if rep.stats_rows >= k.stats_flush_max_rows {
-                self.flush_stats(now, r as usize);
-            } else if rep.stats_flush_at.is_none() {
-                let at = now + SimTime::from_secs_f64(k.stats_flush_interval_s);
-                rep.stats_flush_at = Some(at);
-                let e = rep.epoch;
-                self.q.push(
-                    at,
-                    PRIO_ACTION,
-                    Ev::StatsFlush {
-                        replica: r,
-                        epoch: e,
-                    },
-                );
-            }
-        }
-    }
-
-    fn flush_stats(&mut self, now: SimTime, r: usize) {
-        let rows = std::mem::take(&mut self.replicas[r].stats_rows);
-        self.replicas[r].stats_flush_at = None;
-        if rows > 0.0 {
-            let k = self.costs;
-            let w = k.db_cpu_ms_stats_flush + rows * k.db_cpu_ms_stats_row;
-            self.start_db_only(now, w, 1.0);
-        }
-    }
-
-    // ----- CPU and database ----------------------------------------------
-
-    fn alloc_request(&mut self, r: Request) -> u32 {
-        match self.free_requests.pop() {
-            Some(i) => {
-                self.requests[i as usize] = r;
-                i
-            }
-            None => {
-                self.requests.push(r);
-                self.requests.len() as u32 - 1
-            }
-        }
-    }
-
-    /// An API request of `class` on replica `r`: `cpu_ms` of coderd CPU, then
-    /// `db_cpu_ms` of database CPU over `n_queries` queries, `n_writes` of them writes.
-    /// Returns the request's id (`None` if the replica refused it).
-    #[allow(clippy::too_many_arguments)]
-    fn start_request(
-        &mut self,
-        now: SimTime,
-        class: u8,
-        r: u32,
-        cpu_ms: f64,
-        n_queries: f64,
-        db_cpu_ms: f64,
-        n_writes: f64,
-    ) -> Option<u32> {
-        let rep = &mut self.replicas[r as usize];
-        if rep.cpu.in_service() >= MAX_IN_SERVICE {
-            self.rejected_requests += 1;
-            self.rec.inc(self.ids.errors, now);
-            return None;
-        }
-        self.rec.tick(self.ids.rps[class as usize], now, 1.0);
-        self.rec.tick(self.ids.rps_total, now, 1.0);
-        if n_writes > 0.0 {
-            self.count_writes(now, n_writes);
-        }
-        let id = self.alloc_request(Request {
-            class,
-            t0: now,
-            cpu_work_s: cpu_ms / 1e3,
-            db_work_s: db_cpu_ms / 1e3,
-            n_queries,
-            wait_s: 0.0,
-        });
-        let rep = &mut self.replicas[r as usize];
-        rep.cpu.arrive(now, cpu_ms / 1e3, id);
-        if let Some(t) = rep.cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
-        }
-        Some(id)
-    }
-
-    /// Database work with no API request in front of it (batch flushes).
-    fn start_db_only(&mut self, now: SimTime, db_cpu_ms: f64, n_writes: f64) {
-        self.count_writes(now, n_writes);
-        let id = self.alloc_request(Request {
-            class: C_INTERNAL,
-            t0: now,
-            cpu_work_s: 0.0,
-            db_work_s: db_cpu_ms / 1e3,
-            n_queries: 1.0,
-            wait_s: 0.0,
-        });
-        self.db_arrive(now, id);
-    }
-
-    fn count_writes(&mut self, now: SimTime, n: f64) {
-        self.rec.tick(self.ids.db_writes, now, n);
-        let f = self.costs.db_disk_write_ops_per_write;
-        self.rec.tick(self.ids.db_disk_writes, now, n * f);
-    }
-
-    fn db_arrive(&mut self, now: SimTime, id: u32) {
-        if self.db.in_service() >= MAX_IN_SERVICE {
-            self.rejected_requests += 1;
-            self.rec.inc(self.ids.errors, now);
-            self.free_requests.push(id);
-            return;
-        }
-        let w = self.requests[id as usize].db_work_s;
-        self.db.arrive(now, w, id);
-        if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
-        }
-    }
-
-    fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
-        if !self.replicas[r as usize].cpu.take_wakeup(now) {
-            return;
-        }
-        while let Some(id) = self.replicas[r as usize].cpu.pop_finished(now) {
-            self.replicas[r as usize].cpu_work_done_s += self.requests[id as usize].cpu_work_s;
-            if self.requests[id as usize].db_work_s > 0.0 {
-                self.db_arrive(now, id);
-            } else {
-                self.finish_request(now, id);
-            }
-        }
-        if let Some(t) = self.replicas[r as usize].cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
-        }
-    }
-
-    fn db_wakeup(&mut self, now: SimTime) {
-        if !self.db.take_wakeup(now) {
-            return;
-        }
-        while let Some(id) = self.db.pop_finished(now) {
-            self.finish_request(now, id);
-        }
-        if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
-        }
-    }
-
-    fn finish_request(&mut self, now: SimTime, id: u32) {
-        let r = &self.requests[id as usize];
-        if r.class != C_INTERNAL {
-            let rtt = self.costs.db_rtt_ms / 1e3;
-            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt + r.wait_s;
-            self.rec
-                .record(self.ids.latency[r.class as usize], now, lat);
-        }
-        self.free_requests.push(id);
-    }
-
-    /// Request capacity of replica `r`: its vCPUs less relayed traffic and heartbeats.
-    fn refresh_capacity(&mut self, now: SimTime, r: usize) {
-        let hb = self.costs.coderd_cpu_ms_agent_heartbeat
-            / 1e3
-            / self.s.workload.agents.heartbeat_interval.as_secs_f64();
-        let rep = &mut self.replicas[r];
-        let bg = rep.relay_cores + rep.n_agents as f64 * hb;
-        rep.cpu
-            .set_capacity(now, (rep.vcpu - bg).max(0.0), bg.min(rep.vcpu));
-        if let Some(t) = rep.cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r as u32 });
-        }
-    }
-
-    fn background_cores(&self, r: usize) -> f64 {
-        let rep = &self.replicas[r];
-        rep.vcpu - rep.cpu.cores()
     }
 
     fn check_memory(&mut self, now: SimTime, r: usize) {
@@ -1739,7 +1003,7 @@ impl<'s> World<'s> {
             + k.coderd_ram_mb_per_agent * rep.n_agents as f64
             + k.coderd_ram_mb_per_connection * user_ws;
         let bytes = mb * 1e6;
-        let (gm, gc, n) = (rep.g_mem, rep.g_conns, rep.pins.len());
+        let (gm, gc, n) = (rep.ids.mem, rep.ids.conns, rep.pins.len());
         self.rec.set(gm, now, bytes);
         self.rec.set(gc, now, n as f64);
         if bytes > self.s.deployment.coderd.ram_bytes_per_replica {
@@ -1753,27 +1017,6 @@ impl<'s> World<'s> {
                 now.as_secs_f64()
             ));
             self.kill_replica(now, r, true);
-        }
-    }
-
-    fn refresh_db_capacity(&mut self, now: SimTime) {
-        let k = self.costs;
-        let hb = k.db_cpu_ms_heartbeat_write
-            / 1e3
-            / self.s.workload.agents.heartbeat_interval.as_secs_f64();
-        self.db_bg_cores = self.n_connected_agents as f64 * hb;
-        // In an outage the database serves nothing and is not busy.
-        let (cap, bg) = if self.db_outage_depth > 0 {
-            (0.0, 0.0)
-        } else {
-            (
-                (self.db_vcpu - self.db_bg_cores).max(0.0),
-                self.db_bg_cores.min(self.db_vcpu),
-            )
-        };
-        self.db.set_capacity(now, cap, bg);
-        if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
         }
     }
 
@@ -1792,17 +1035,6 @@ impl<'s> World<'s> {
         self.rec.set(self.ids.websockets, now, ws);
     }
 
-    /// Once a second: heartbeat writes (folded into a rate rather than one
-    /// event per heartbeat).
-    fn fluid(&mut self, now: SimTime) {
-        let hb_per_s = self.n_connected_agents as f64
-            / self.s.workload.agents.heartbeat_interval.as_secs_f64();
-        if hb_per_s > 0.0 {
-            self.count_writes(now, hb_per_s);
-        }
-        self.q.push(now + SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
-    }
-
     // ----- replicas: loss, scaling, autoscaling ----------------------------
 
     /// Replica `r` goes away: every connection pinned to it drops, its
@@ -1816,50 +1048,29 @@ impl<'s> World<'s> {
             rep.alive = false;
             rep.ready = false;
             rep.epoch = rep.epoch.wrapping_add(1);
-            rep.meta_entries = 0.0;
-            rep.meta_kb = 0.0;
-            rep.stats_rows = 0.0;
-            rep.meta_flush_at = None;
-            rep.stats_flush_at = None;
+            // What the batchers held is lost, and their flushes are stale.
+            rep.batchers = Default::default();
         }
-        for id in self.replicas[r].cpu.drain(now) {
-            self.rec.inc(self.ids.errors, now);
-            self.free_requests.push(id);
-        }
+        self.fail_requests_of(now, r);
         let pins = std::mem::take(&mut self.replicas[r].pins);
         for c in pins {
-            let cn = self.conns[c as usize].clone();
-            self.close_conn(now, c, true);
-            if cn.kind == K_AGENT {
-                let user = cn.user;
-                self.n_connected_agents -= 1;
-                let a = &mut self.agents[user as usize];
-                a.conn = NONE;
-                a.epoch = a.epoch.wrapping_add(1);
-                a.attempt = 1;
-                let e = a.epoch;
-                let (lo, hi) = {
-                    let k = self.costs;
-                    (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
-                };
-                let d = backoff_s(&mut self.users[user as usize].net_rng, 0, lo, hi);
-                self.q.push(
-                    now + SimTime::from_secs_f64(d),
-                    PRIO_ACTION,
-                    Ev::AgentConnect { user, epoch: e },
-                );
-            } else {
-                let (user, sl) = (cn.user, cn.slot);
-                let kind = ConnKind::ALL[cn.kind as usize];
-                match kind {
-                    ConnKind::Ssh | ConnKind::Ide | ConnKind::App => self.interrupt(now, cn.kind),
-                    ConnKind::WebTerminal => {
-                        self.users[user as usize].slots[sl as usize].dropped_at = Some(now)
+            let cn = self
+                .close_conn(now, c, true)
+                .expect("pinned connections are open");
+            let (user, sl) = (cn.user, cn.slot);
+            match cn.client {
+                Client::Agent => self.agent_dropped(now, user),
+                Client::User(kind) => {
+                    match kind {
+                        ConnKind::Ssh | ConnKind::Ide | ConnKind::App => self.interrupt(now, kind),
+                        ConnKind::WebTerminal => {
+                            self.users[user as usize].slots[sl as usize].dropped_at = Some(now)
+                        }
+                        ConnKind::Dashboard => {}
                     }
-                    ConnKind::Dashboard => {}
+                    self.users[user as usize].slots[sl as usize].conn = NONE;
+                    self.schedule_reconnect(now, user, sl, 0);
                 }
-                self.users[user as usize].slots[sl as usize].conn = NONE;
-                self.schedule_reconnect(now, user, sl, 0);
             }
         }
         {
@@ -1879,7 +1090,7 @@ impl<'s> World<'s> {
             self.prov.kill_group(now, g, &mut self.rec);
             self.after_prov(now);
         }
-        let (gm, gc) = (self.replicas[r].g_mem, self.replicas[r].g_conns);
+        let (gm, gc) = (self.replicas[r].ids.mem, self.replicas[r].ids.conns);
         self.rec.set(gm, now, 0.0);
         self.rec.set(gc, now, 0.0);
         self.update_ws_gauge(now);
@@ -1912,121 +1123,5 @@ impl<'s> World<'s> {
             PRIO_CONTROL,
             Ev::ReplicaUp { replica: r as u32 },
         );
-    }
-}
-
-/// `coderd_cpu_cores`: the vCPUs in use across replicas, per bucket. The
-/// time-weighted mean of a sum is the sum of the means, so it is derived
-/// exactly from the per-replica utilisation series instead of being updated
-/// on every request.
-pub fn derive_total_cpu(
-    s: &Scenario,
-    metrics: &mut Vec<crate::engine::Metric>,
-    series: &mut crate::engine::TimeSeries,
-) {
-    let vcpu = s.deployment.coderd.vcpu_per_replica;
-    let n = series.n_buckets();
-    let mut total = vec![0.0; n];
-    let mut any = false;
-    for sr in series
-        .series
-        .iter()
-        .filter(|x| x.name == "coderd_cpu_utilization" && x.stat == "mean")
-    {
-        any = true;
-        // A replica absent in a bucket (NaN) contributes no cores.
-        for (t, v) in total.iter_mut().zip(&sr.values) {
-            if v.is_finite() {
-                *t += v * vcpu;
-            }
-        }
-    }
-    if !any {
-        return;
-    }
-    let mean = if n == 0 {
-        0.0
-    } else {
-        total.iter().sum::<f64>() / n as f64
-    };
-    let mut sorted = total.clone();
-    sorted.sort_by(f64::total_cmp);
-    let p50 = if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    };
-    let peak = sorted.last().copied().unwrap_or(0.0);
-    for (stat, v) in [("mean", mean), ("p50", p50), ("peak", peak)] {
-        metrics.push(crate::engine::Metric {
-            name: "coderd_cpu_cores".into(),
-            stat: stat.into(),
-            labels: Labels::new(),
-            value: v,
-            unit: "vCPU".into(),
-        });
-    }
-    series.series.push(crate::engine::Series {
-        name: "coderd_cpu_cores".into(),
-        stat: "mean".into(),
-        labels: Labels::new(),
-        unit: "vCPU".into(),
-        values: total,
-    });
-}
-
-impl World<'_> {
-    /// Whole-run CPU accounting per replica: (busy core-seconds, work of the
-    /// requests finished), both in core-seconds. They agree to rounding, less
-    /// the work of requests still in service at the end.
-    pub fn cpu_accounting(&mut self, end: SimTime) -> Vec<(f64, f64)> {
-        self.replicas
-            .iter_mut()
-            .map(|r| {
-                (
-                    r.cpu_busy_before_s + r.cpu.busy_core_s(end),
-                    r.cpu_work_done_s,
-                )
-            })
-            .collect()
-    }
-}
-
-impl World<'_> {
-    /// Start the per-bucket CPU accounting at the end of the warm-up.
-    pub fn start_sampling(&mut self, at: SimTime) {
-        for r in &mut self.replicas {
-            r.used_mark_core_s = r.cpu_used_before_s + r.cpu.used_core_s(at);
-            r.up_in_bucket = r.alive;
-        }
-        self.db_used_mark_core_s = self.db.used_core_s(at);
-    }
-
-    /// Close the open bucket at `end`: CPU utilisation of each replica and of
-    /// the database over the bucket, from the exact busy core-seconds.
-    pub fn sample_bucket(&mut self, end: SimTime) {
-        let len_s = (end - self.rec.bucket_start()).as_secs_f64();
-        if len_s <= 0.0 {
-            return;
-        }
-        for i in 0..self.replicas.len() {
-            let r = &mut self.replicas[i];
-            let used = r.cpu_used_before_s + r.cpu.used_core_s(end);
-            let util = if r.alive || r.up_in_bucket {
-                ((used - r.used_mark_core_s) / (r.vcpu * len_s)).clamp(0.0, 1.0)
-            } else {
-                f64::NAN
-            };
-            r.used_mark_core_s = used;
-            r.up_in_bucket = r.alive;
-            let g = r.g_util;
-            self.rec.sample(g, util);
-        }
-        let used = self.db.used_core_s(end);
-        let util = ((used - self.db_used_mark_core_s) / (self.db_vcpu * len_s)).clamp(0.0, 1.0);
-        self.db_used_mark_core_s = used;
-        self.rec.sample(self.ids.db_util, util);
     }
 }

@@ -31,16 +31,14 @@ impl World<'_> {
             } => self.reconnect(now, user, slot, epoch, attempt),
             Ev::AgentConnect { user, epoch } => self.agent_connect(now, user, epoch),
             Ev::AgentMeta { user, epoch, tick } => self.agent_meta(now, user, epoch, tick),
-            Ev::MetaFlush { replica, epoch } => {
+            Ev::Flush {
+                replica,
+                epoch,
+                batch,
+            } => {
                 let rep = &self.replicas[replica as usize];
-                if rep.epoch == epoch && rep.meta_flush_at == Some(now) {
-                    self.flush_meta(now, replica as usize);
-                }
-            }
-            Ev::StatsFlush { replica, epoch } => {
-                let rep = &self.replicas[replica as usize];
-                if rep.epoch == epoch && rep.stats_flush_at == Some(now) {
-                    self.flush_stats(now, replica as usize);
+                if rep.epoch == epoch && rep.batchers[batch as usize].flush_at == Some(now) {
+                    self.flush(now, replica as usize, batch);
                 }
             }
             Ev::Autostart { user } => {
@@ -378,7 +376,7 @@ impl World<'_> {
 
     fn phase_start(&mut self, now: SimTime, idx: usize) {
         let p = self.s.workload.phases[idx].clone();
-        let kind = kind_of(p.kind);
+        let kind = p.kind;
         let mut opened = Vec::with_capacity(p.n_users as usize);
         for user in 0..p.n_users.min(self.users.len() as u32) {
             let u = &mut self.users[user as usize];
@@ -418,55 +416,5 @@ impl World<'_> {
         for (user, sl) in std::mem::take(&mut self.phase_users[idx]) {
             self.close_slot(now, user, sl);
         }
-    }
-
-    /// Close the books: saturation verdicts from the recorded series.
-    pub fn verdicts(&self, series: &crate::engine::TimeSeries) -> (bool, Vec<String>) {
-        let mut saturated = false;
-        let mut notes = self.notes.clone();
-        let bucket_s = series.bucket_s;
-        // A resource pinned at >= 99% for 5 minutes or more is saturated.
-        let need = ((300.0 / bucket_s).ceil() as usize).max(1);
-        for s in series.series.iter().filter(|s| {
-            s.stat == "mean"
-                && (s.name == "coderd_cpu_utilization"
-                    || s.name == "database_cpu_utilization"
-                    || s.name == "proxy_cpu_utilization")
-        }) {
-            let mut run = 0;
-            let mut first = None;
-            for (i, v) in s.values.iter().enumerate() {
-                if *v >= 0.99 {
-                    run += 1;
-                    if run >= need && first.is_none() {
-                        first = Some(i + 1 - run);
-                    }
-                } else {
-                    run = 0;
-                }
-            }
-            if let Some(i) = first {
-                saturated = true;
-                let who = s
-                    .labels
-                    .values()
-                    .next()
-                    .map(|v| format!(" {v}"))
-                    .unwrap_or_default();
-                notes.push(format!(
-                    "{}{who}: at 100% from {:.0} min for 5 min or more: requests queue without bound",
-                    s.name.trim_end_matches("_cpu_utilization"),
-                    (series.start_s + i as f64 * bucket_s) / 60.0
-                ));
-            }
-        }
-        if self.rejected_requests > 0 {
-            saturated = true;
-            notes.push(format!(
-                "{} API requests refused: more than {MAX_IN_SERVICE} in service on one CPU",
-                self.rejected_requests
-            ));
-        }
-        (saturated, notes)
     }
 }

@@ -1,0 +1,169 @@
+//! End of the run: CPU accounting per bucket and over the whole run, the
+//! total coderd CPU derived from the per-replica series, and the saturation
+//! verdicts read from the recorded series.
+
+use super::*;
+
+/// `coderd_cpu_cores`: the vCPUs in use across replicas, per bucket. The
+/// time-weighted mean of a sum is the sum of the means, so it is derived
+/// exactly from the per-replica utilisation series instead of being updated
+/// on every request.
+pub fn derive_total_cpu(
+    s: &Scenario,
+    metrics: &mut Vec<crate::engine::Metric>,
+    series: &mut crate::engine::TimeSeries,
+) {
+    let vcpu = s.deployment.coderd.vcpu_per_replica;
+    let n = series.n_buckets();
+    let mut total = vec![0.0; n];
+    let mut any = false;
+    for sr in series
+        .series
+        .iter()
+        .filter(|x| x.name == "coderd_cpu_utilization" && x.stat == "mean")
+    {
+        any = true;
+        // A replica absent in a bucket (NaN) contributes no cores.
+        for (t, v) in total.iter_mut().zip(&sr.values) {
+            if v.is_finite() {
+                *t += v * vcpu;
+            }
+        }
+    }
+    if !any {
+        return;
+    }
+    let mean = if n == 0 {
+        0.0
+    } else {
+        total.iter().sum::<f64>() / n as f64
+    };
+    let mut sorted = total.clone();
+    sorted.sort_by(f64::total_cmp);
+    let p50 = if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    let peak = sorted.last().copied().unwrap_or(0.0);
+    for (stat, v) in [("mean", mean), ("p50", p50), ("peak", peak)] {
+        metrics.push(crate::engine::Metric {
+            name: "coderd_cpu_cores".into(),
+            stat: stat.into(),
+            labels: Labels::new(),
+            value: v,
+            unit: "vCPU".into(),
+        });
+    }
+    series.series.push(crate::engine::Series {
+        name: "coderd_cpu_cores".into(),
+        stat: "mean".into(),
+        labels: Labels::new(),
+        unit: "vCPU".into(),
+        values: total,
+    });
+}
+
+impl World<'_> {
+    /// Whole-run CPU accounting per replica: (busy core-seconds, work of the
+    /// requests finished), both in core-seconds. They agree to rounding, less
+    /// the work of requests still in service at the end.
+    pub fn cpu_accounting(&mut self, end: SimTime) -> Vec<(f64, f64)> {
+        self.replicas
+            .iter_mut()
+            .map(|r| {
+                (
+                    r.cpu_busy_before_s + r.cpu.busy_core_s(end),
+                    r.cpu_work_done_s,
+                )
+            })
+            .collect()
+    }
+
+    /// Start the per-bucket CPU accounting at the end of the warm-up.
+    pub fn start_sampling(&mut self, at: SimTime) {
+        for r in &mut self.replicas {
+            r.used_mark_core_s = r.cpu_used_before_s + r.cpu.used_core_s(at);
+            r.up_in_bucket = r.alive;
+        }
+        self.db_used_mark_core_s = self.db.used_core_s(at);
+    }
+
+    /// Close the open bucket at `end`: CPU utilisation of each replica and of
+    /// the database over the bucket, from the exact busy core-seconds.
+    pub fn sample_bucket(&mut self, end: SimTime) {
+        let len_s = (end - self.rec.bucket_start()).as_secs_f64();
+        if len_s <= 0.0 {
+            return;
+        }
+        for i in 0..self.replicas.len() {
+            let r = &mut self.replicas[i];
+            let used = r.cpu_used_before_s + r.cpu.used_core_s(end);
+            let util = if r.alive || r.up_in_bucket {
+                ((used - r.used_mark_core_s) / (r.vcpu * len_s)).clamp(0.0, 1.0)
+            } else {
+                f64::NAN
+            };
+            r.used_mark_core_s = used;
+            r.up_in_bucket = r.alive;
+            let g = r.ids.util;
+            self.rec.sample(g, util);
+        }
+        let used = self.db.used_core_s(end);
+        let util = ((used - self.db_used_mark_core_s) / (self.db_vcpu * len_s)).clamp(0.0, 1.0);
+        self.db_used_mark_core_s = used;
+        self.rec.sample(self.ids.db_util, util);
+    }
+
+    /// Close the books: saturation verdicts from the recorded series.
+    pub fn verdicts(&self, series: &crate::engine::TimeSeries) -> (bool, Vec<String>) {
+        let mut saturated = false;
+        let mut notes = self.notes.clone();
+        let bucket_s = series.bucket_s;
+        // A resource pinned at >= 99% for 5 minutes or more is saturated.
+        let need = ((300.0 / bucket_s).ceil() as usize).max(1);
+        for s in series.series.iter().filter(|s| {
+            s.stat == "mean"
+                && (s.name == "coderd_cpu_utilization"
+                    || s.name == "database_cpu_utilization"
+                    || s.name == "proxy_cpu_utilization")
+        }) {
+            let mut run = 0;
+            let mut first = None;
+            for (i, v) in s.values.iter().enumerate() {
+                if *v >= 0.99 {
+                    run += 1;
+                    if run >= need && first.is_none() {
+                        first = Some(i + 1 - run);
+                    }
+                } else {
+                    run = 0;
+                }
+            }
+            if let Some(i) = first {
+                saturated = true;
+                let who = s
+                    .labels
+                    .values()
+                    .next()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default();
+                notes.push(format!(
+                    "{}{who}: at 100% from {:.0} min for 5 min or more: requests queue without bound",
+                    s.name.trim_end_matches("_cpu_utilization"),
+                    (series.start_s + i as f64 * bucket_s) / 60.0
+                ));
+            }
+        }
+        if self.rejected_requests > 0 {
+            saturated = true;
+            notes.push(format!(
+                "{} API requests refused: more than {MAX_IN_SERVICE} in service on one CPU",
+                self.rejected_requests
+            ));
+        }
+        (saturated, notes)
+    }
+}

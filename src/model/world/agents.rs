@@ -1,0 +1,419 @@
+//! Workspace agents: their API connection to coderd, the metadata and stats
+//! reports on one timer, heartbeats folded into a rate, and coderd's write
+//! batchers that turn reports into database writes.
+
+use super::*;
+
+/// The agent of one user's workspace.
+#[derive(Clone, Debug)]
+pub(super) struct Agent {
+    /// Its API connection, or `NONE`.
+    pub(super) conn: u32,
+    /// Bumped on every (dis)connection: stale timers are ignored.
+    pub(super) epoch: u32,
+    /// Connection attempts since the last success (back-off).
+    pub(super) attempt: u32,
+    /// The tick (modulo `AgentTimer::stats_every`) that carries stats.
+    stats_phase: u32,
+    /// Delay of the current metadata report behind its tick (see `agent_meta`).
+    meta_lag: SimTime,
+}
+
+impl Agent {
+    pub(super) fn new() -> Agent {
+        Agent {
+            conn: NONE,
+            epoch: 0,
+            attempt: 0,
+            stats_phase: 0,
+            meta_lag: SimTime::ZERO,
+        }
+    }
+}
+
+/// One metadata group as the agent timer sees it.
+struct MetaGroupTick {
+    interval_ns: u64,
+    n_items: u32,
+    /// Its items' values per report, kB as sent.
+    kb_sent: f64,
+    /// The same as stored: coderd truncates each value to
+    /// `metadata_value_max_bytes`.
+    kb_stored: f64,
+}
+
+/// The agent timer: constants of a run, computed once instead of on every
+/// tick of every agent.
+pub(super) struct AgentTimer {
+    /// Period, ns: the fastest metadata interval, or the stats interval for
+    /// a template without metadata.
+    base_ns: u64,
+    /// Agent stats go every this many ticks (the stats interval rounded to
+    /// whole ticks).
+    stats_every: u32,
+    groups: Vec<MetaGroupTick>,
+}
+
+impl AgentTimer {
+    pub(super) fn new(ag: &crate::scenario::Agents, costs: &Costs) -> AgentTimer {
+        let base_ns = ag
+            .metadata
+            .iter()
+            .map(|m| m.interval.0)
+            .min()
+            .unwrap_or(ag.stats_interval.0);
+        let max_value_b = costs.metadata_value_max_bytes;
+        AgentTimer {
+            base_ns,
+            stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
+            groups: ag
+                .metadata
+                .iter()
+                .map(|m| {
+                    let k = f64::from(m.n_items) / 1e3;
+                    MetaGroupTick {
+                        interval_ns: m.interval.0,
+                        n_items: m.n_items,
+                        kb_sent: k * m.item_bytes,
+                        kb_stored: k * m.item_bytes.min(max_value_b),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn base_s(&self) -> f64 {
+        self.base_ns as f64 / 1e9
+    }
+
+    /// Items due at tick `tick` (a group is due when its interval divides
+    /// the elapsed time) and their values in kB, as sent and as stored.
+    fn due(&self, tick: u32) -> (u32, f64, f64) {
+        let elapsed = self.base_ns * tick as u64;
+        self.groups
+            .iter()
+            .filter(|g| elapsed % g.interval_ns < self.base_ns)
+            .fold((0, 0.0, 0.0), |(n, sent, stored), g| {
+                (n + g.n_items, sent + g.kb_sent, stored + g.kb_stored)
+            })
+    }
+}
+
+/// coderd's two write batchers of agent reports, one of each per replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Batch {
+    /// Metadata entries (`coderd/agentapi/metadatabatcher`), when the model's
+    /// `metadata_write_path` is `batched`.
+    Metadata,
+    /// Agent stats rows.
+    Stats,
+}
+
+/// How a batcher flushes and what its write costs (from the model file).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BatchSpec {
+    /// A batch holding this many entries flushes at once.
+    max_entries: f64,
+    /// Otherwise it flushes this long after its first entry.
+    interval: SimTime,
+    /// Database CPU of one write, ms: a base, per entry and per kB of values.
+    db_ms: f64,
+    db_ms_per_entry: f64,
+    db_ms_per_kb: f64,
+}
+
+impl BatchSpec {
+    /// The specs of [`Batch::Metadata`] and [`Batch::Stats`], in that order.
+    pub(super) fn of(k: &Costs) -> [BatchSpec; 2] {
+        [
+            BatchSpec {
+                max_entries: k.metadata_flush_max_entries,
+                interval: SimTime::from_secs_f64(k.metadata_flush_interval_s),
+                db_ms: k.db_cpu_ms_metadata_write,
+                db_ms_per_entry: k.db_cpu_ms_metadata_write_item,
+                db_ms_per_kb: k.db_cpu_ms_per_metadata_kb,
+            },
+            BatchSpec {
+                max_entries: k.stats_flush_max_rows,
+                interval: SimTime::from_secs_f64(k.stats_flush_interval_s),
+                db_ms: k.db_cpu_ms_stats_flush,
+                db_ms_per_entry: k.db_cpu_ms_stats_row,
+                // Stats rows carry no values whose size costs.
+                db_ms_per_kb: 0.0,
+            },
+        ]
+    }
+
+    /// Database CPU of one write of `entries` with `kb` of values, ms.
+    fn write_ms(&self, entries: f64, kb: f64) -> f64 {
+        self.db_ms + entries * self.db_ms_per_entry + kb * self.db_ms_per_kb
+    }
+}
+
+/// What one batcher of one replica holds.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Batcher {
+    entries: f64,
+    /// Values waiting, kB as stored.
+    kb: f64,
+    /// When the pending flush is due (`None`: empty, nothing scheduled).
+    pub(super) flush_at: Option<SimTime>,
+}
+
+impl Batcher {
+    /// Empty it: what it held, and no flush pending.
+    fn take(&mut self) -> (f64, f64) {
+        self.flush_at = None;
+        (
+            std::mem::take(&mut self.entries),
+            std::mem::take(&mut self.kb),
+        )
+    }
+}
+
+impl World<'_> {
+    pub(super) fn agent_connect(&mut self, now: SimTime, user: u32, epoch: u32) {
+        let a = &self.agents[user as usize];
+        if a.epoch != epoch || a.conn != NONE || self.users[user as usize].ws != Ws::Running {
+            return;
+        }
+        match self.open_conn(now, user, Client::Agent, NONE, 0.0) {
+            Some(c) => {
+                if self.agents[user as usize].attempt > 0 {
+                    self.rec
+                        .inc(self.ids.reconnects[Client::Agent.index()], now);
+                }
+                let a = &mut self.agents[user as usize];
+                a.conn = c;
+                a.attempt = 0;
+                self.n_connected_agents += 1;
+                self.refresh_db_capacity(now);
+                // Ticks run on the fastest metadata interval (the stats interval
+                // without metadata), first at a random phase; stats ride on every
+                // n-th tick at a random phase.
+                let m0 = self.timer.base_s();
+                let rng = &mut self.users[user as usize].net_rng;
+                let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
+                let ticks_per_stats = self.timer.stats_every;
+                let phase = self.users[user as usize]
+                    .net_rng
+                    .random_range(0..ticks_per_stats);
+                self.agents[user as usize].stats_phase = phase;
+                self.q.push(
+                    now + meta,
+                    PRIO_ACTION,
+                    Ev::AgentMeta {
+                        user,
+                        epoch,
+                        tick: 0,
+                    },
+                );
+            }
+            None => {
+                let a = &mut self.agents[user as usize];
+                a.attempt += 1;
+                let att = a.attempt;
+                let (lo, hi) = {
+                    let k = self.costs;
+                    (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
+                };
+                let d = backoff_s(&mut self.users[user as usize].net_rng, att, lo, hi);
+                self.q.push(
+                    now + SimTime::from_secs_f64(d),
+                    PRIO_ACTION,
+                    Ev::AgentConnect { user, epoch },
+                );
+            }
+        }
+    }
+
+    /// The workspace stops: its agent closes its connection.
+    pub(super) fn agent_disconnect(&mut self, now: SimTime, user: u32) {
+        let a = &mut self.agents[user as usize];
+        a.epoch = a.epoch.wrapping_add(1);
+        a.attempt = 0;
+        let c = std::mem::replace(&mut a.conn, NONE);
+        if c != NONE {
+            self.n_connected_agents -= 1;
+            self.close_conn(now, c, false);
+            self.refresh_db_capacity(now);
+        }
+    }
+
+    /// The agent's connection dropped (its replica went away): it
+    /// reconnects after a back-off.
+    pub(super) fn agent_dropped(&mut self, now: SimTime, user: u32) {
+        self.n_connected_agents -= 1;
+        let a = &mut self.agents[user as usize];
+        a.conn = NONE;
+        a.epoch = a.epoch.wrapping_add(1);
+        a.attempt = 1;
+        let e = a.epoch;
+        let (lo, hi) = {
+            let k = self.costs;
+            (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
+        };
+        let d = backoff_s(&mut self.users[user as usize].net_rng, 0, lo, hi);
+        self.q.push(
+            now + SimTime::from_secs_f64(d),
+            PRIO_ACTION,
+            Ev::AgentConnect { user, epoch: e },
+        );
+    }
+
+    /// A metadata tick: all groups due now go in one call (or one call per
+    /// item without agent-side batching). `tick` counts ticks since connect.
+    pub(super) fn agent_meta(&mut self, now: SimTime, user: u32, epoch: u32, tick: u32) {
+        let a = &self.agents[user as usize];
+        if a.epoch != epoch || a.conn == NONE {
+            return;
+        }
+        let r = self.conns[a.conn as usize].replica;
+        let (items, kb_sent, kb_stored) = self.timer.due(tick);
+        if items > 0 && r != NONE {
+            let k = self.costs;
+            let calls = if k.metadata_agent_batching { 1 } else { items };
+            let items_per_call = items as f64 / calls as f64;
+            let kb_sent_per_call = kb_sent / calls as f64;
+            let kb_stored_per_call = kb_stored / calls as f64;
+            self.rec.tick(self.ids.meta_calls, now, calls as f64);
+            self.rec.tick(self.ids.meta_items, now, items as f64);
+            self.rec.tick(self.ids.meta_bytes, now, kb_sent * 1e3);
+            for _ in 0..calls {
+                let cpu = k.coderd_cpu_ms_agent_metadata_call
+                    + items_per_call * k.coderd_cpu_ms_agent_metadata_item
+                    + kb_sent_per_call * k.coderd_cpu_ms_per_metadata_kb;
+                let reads = k.db_queries_agent_metadata_call;
+                match k.metadata_write_path {
+                    MetadataWritePath::PerCall => {
+                        let w = self.batches[Batch::Metadata as usize]
+                            .write_ms(items_per_call, kb_stored_per_call);
+                        self.start_request(
+                            now,
+                            RequestClass::Agent,
+                            r,
+                            cpu,
+                            reads + 1.0,
+                            reads * k.db_cpu_ms_read_query + w,
+                            1.0,
+                        );
+                    }
+                    MetadataWritePath::Batched => {
+                        self.start_request(
+                            now,
+                            RequestClass::Agent,
+                            r,
+                            cpu,
+                            reads,
+                            reads * k.db_cpu_ms_read_query,
+                            0.0,
+                        );
+                        self.batch(now, r, Batch::Metadata, items_per_call, kb_stored_per_call);
+                    }
+                }
+            }
+        }
+        if r != NONE && tick % self.timer.stats_every == self.agents[user as usize].stats_phase {
+            self.agent_stats(now, user, r);
+        }
+        // The agent sends a report on its 1 s report tick after the items'
+        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
+        // report tick 1s), so each report lags its interval's tick by a
+        // varying fraction of a second: drawn anew each tick, without drift.
+        let lag = SimTime::from_secs_f64(
+            self.users[user as usize].net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0),
+        );
+        let a = &mut self.agents[user as usize];
+        // Tick 0 of a connection is not lagged.
+        let prev = std::mem::replace(&mut a.meta_lag, lag);
+        let prev = if tick == 0 { SimTime::ZERO } else { prev };
+        self.q.push(
+            now - prev + SimTime(self.timer.base_ns) + lag,
+            PRIO_ACTION,
+            Ev::AgentMeta {
+                user,
+                epoch,
+                tick: tick.wrapping_add(1),
+            },
+        );
+    }
+
+    fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
+        let k = self.costs;
+        let reads = k.db_queries_agent_stats_call;
+        // A report that counts open sessions bumps the workspace's activity
+        // (deadline and last_used_at) inside the request, as coderd v2.x did.
+        let bump = self.users[user as usize]
+            .slots
+            .iter()
+            .any(|s| s.conn != NONE && s.kind != ConnKind::Dashboard);
+        let (n_q, db_ms, n_w) = if bump {
+            (
+                reads + 1.0,
+                reads * k.db_cpu_ms_read_query + k.db_cpu_ms_activity_bump,
+                1.0,
+            )
+        } else {
+            (reads, reads * k.db_cpu_ms_read_query, 0.0)
+        };
+        let id = self.start_request(
+            now,
+            RequestClass::Agent,
+            r,
+            k.coderd_cpu_ms_agent_stats_call,
+            n_q,
+            db_ms,
+            n_w,
+        );
+        if let (true, Some(id)) = (bump, id) {
+            self.requests[id as usize].wait_s = k.db_activity_bump_wait_ms / 1e3;
+        }
+        self.batch(now, r, Batch::Stats, 1.0, 0.0);
+    }
+
+    /// Put `entries` with `kb` of values into replica `r`'s `batch`: flush
+    /// when it is full, else make sure a flush is scheduled.
+    fn batch(&mut self, now: SimTime, r: u32, batch: Batch, entries: f64, kb: f64) {
+        let spec = self.batches[batch as usize];
+        let rep = &mut self.replicas[r as usize];
+        let b = &mut rep.batchers[batch as usize];
+        b.entries += entries;
+        b.kb += kb;
+        if b.entries >= spec.max_entries {
+            self.flush(now, r as usize, batch);
+        } else if b.flush_at.is_none() {
+            let at = now + spec.interval;
+            b.flush_at = Some(at);
+            let epoch = rep.epoch;
+            self.q.push(
+                at,
+                PRIO_ACTION,
+                Ev::Flush {
+                    replica: r,
+                    epoch,
+                    batch,
+                },
+            );
+        }
+    }
+
+    /// Replica `r` writes what its `batch` holds to the database.
+    pub(super) fn flush(&mut self, now: SimTime, r: usize, batch: Batch) {
+        let (entries, kb) = self.replicas[r].batchers[batch as usize].take();
+        if entries > 0.0 {
+            let w = self.batches[batch as usize].write_ms(entries, kb);
+            self.start_db_only(now, w, 1.0);
+        }
+    }
+
+    /// Once a second: heartbeat writes (folded into a rate rather than one
+    /// event per heartbeat).
+    pub(super) fn fluid(&mut self, now: SimTime) {
+        let hb_per_s = self.n_connected_agents as f64
+            / self.s.workload.agents.heartbeat_interval.as_secs_f64();
+        if hb_per_s > 0.0 {
+            self.count_writes(now, hb_per_s);
+        }
+        self.q.push(now + SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
+    }
+}
