@@ -3,6 +3,7 @@
 //! `World` owns every component and the event set; `simulate` runs it.
 
 pub mod coder_metrics;
+pub mod metric_names;
 pub mod provisioner;
 pub mod world;
 
@@ -168,8 +169,8 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     for (i, (busy, work)) in w.cpu_accounting(end).into_iter().enumerate() {
         let l = crate::engine::metrics::labels([("replica", &i.to_string())]);
         for (name, v) in [
-            ("coderd_cpu_busy_seconds_total", busy),
-            ("coderd_cpu_work_seconds_total", work),
+            (metric_names::CODERD_CPU_BUSY_SECONDS_TOTAL, busy),
+            (metric_names::CODERD_CPU_WORK_SECONDS_TOTAL, work),
         ] {
             notes_metrics.push(Metric {
                 name: name.into(),
@@ -194,12 +195,13 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     metrics.extend(notes_metrics);
     // A build-queue-only scenario (no coderd, no users) reports only the build queue.
     if scenario.deployment.coderd.n_replicas == 0 && scenario.workload.users.is_none() {
-        let keep = |name: &str| name.starts_with("build") || name.starts_with("provisioner");
-        metrics.retain(|m| keep(&m.name));
-        series.series.retain(|s| keep(&s.name));
+        metrics.retain(|m| metric_names::is_build_queue(&m.name));
+        series
+            .series
+            .retain(|s| metric_names::is_build_queue(&s.name));
     }
     metrics.push(Metric {
-        name: "build_queue_wait_probability".into(),
+        name: metric_names::BUILD_QUEUE_WAIT_PROBABILITY.into(),
         stat: "mean".into(),
         labels: Labels::new(),
         value: wait_p,

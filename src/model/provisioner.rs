@@ -17,6 +17,7 @@ use crate::engine::dist::Dist;
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, Recorder, labels};
 use crate::engine::station::{Ticket, WaitingLine};
 use crate::engine::{DefaultEventSet, EventSet, SimRng, SimTime, Streams};
+use crate::model::metric_names as m;
 use crate::scenario::resolve::tags_match;
 use crate::scenario::{Scenario, Template};
 use rand::RngExt;
@@ -210,7 +211,7 @@ impl Provisioners {
         let n_alive = daemons.len();
         let ids = Ids {
             wait: rec.histogram_with_bounds(
-                "build_queue_wait_seconds",
+                m::BUILD_QUEUE_WAIT_SECONDS,
                 Labels::new(),
                 "s",
                 &QUEUE_WAIT_BOUNDS_S,
@@ -220,7 +221,7 @@ impl Provisioners {
                 .map(|t| {
                     let mut h = |transition: &str| {
                         rec.histogram_with_bounds(
-                            "build_time_seconds",
+                            m::BUILD_TIME_SECONDS,
                             labels([("template", &t.name), ("transition", transition)]),
                             "s",
                             &BUILD_TIME_BOUNDS_S,
@@ -230,15 +231,15 @@ impl Provisioners {
                     (h("start"), s.workload.users.is_some().then(|| h("stop")))
                 })
                 .collect(),
-            started: rec.counter("builds_started_total", Labels::new(), "1"),
-            completed: rec.counter("builds_completed_total", Labels::new(), "1"),
-            failed: rec.counter("builds_failed_total", Labels::new(), "1"),
-            cancelled: rec.counter("builds_cancelled_total", Labels::new(), "1"),
-            created: rec.counter("builds_created_total", Labels::new(), "1"),
-            busy: rec.gauge("provisioner_busy_daemons", Labels::new(), "1"),
-            util: rec.gauge("provisioner_utilization", Labels::new(), "ratio"),
-            qlen: rec.gauge("build_queue_length", Labels::new(), "1"),
-            daemons: rec.gauge("provisioner_daemons", Labels::new(), "1"),
+            started: rec.counter(m::BUILDS_STARTED_TOTAL, Labels::new(), "1"),
+            completed: rec.counter(m::BUILDS_COMPLETED_TOTAL, Labels::new(), "1"),
+            failed: rec.counter(m::BUILDS_FAILED_TOTAL, Labels::new(), "1"),
+            cancelled: rec.counter(m::BUILDS_CANCELLED_TOTAL, Labels::new(), "1"),
+            created: rec.counter(m::BUILDS_CREATED_TOTAL, Labels::new(), "1"),
+            busy: rec.gauge(m::PROVISIONER_BUSY_DAEMONS, Labels::new(), "1"),
+            util: rec.gauge(m::PROVISIONER_UTILIZATION, Labels::new(), "ratio"),
+            qlen: rec.gauge(m::BUILD_QUEUE_LENGTH, Labels::new(), "1"),
+            daemons: rec.gauge(m::PROVISIONER_DAEMONS, Labels::new(), "1"),
         };
         rec.set(ids.daemons, SimTime::ZERO, n_alive as f64);
         let timeout_s = s.costs.provisioner_pending_timeout_s;

@@ -3,6 +3,7 @@
 //! verdicts read from the recorded series.
 
 use super::*;
+use crate::model::metric_names as m;
 
 /// `coderd_cpu_cores`: the vCPUs in use across replicas, per bucket. The
 /// time-weighted mean of a sum is the sum of the means, so it is derived
@@ -20,7 +21,7 @@ pub fn derive_total_cpu(
     for sr in series
         .series
         .iter()
-        .filter(|x| x.name == "coderd_cpu_utilization" && x.stat == "mean")
+        .filter(|x| x.name == m::CODERD_CPU_UTILIZATION && x.stat == "mean")
     {
         any = true;
         // A replica absent in a bucket (NaN) contributes no cores.
@@ -50,7 +51,7 @@ pub fn derive_total_cpu(
     let peak = sorted.last().copied().unwrap_or(0.0);
     for (stat, v) in [("mean", mean), ("p50", p50), ("peak", peak)] {
         metrics.push(crate::engine::Metric {
-            name: "coderd_cpu_cores".into(),
+            name: m::CODERD_CPU_CORES.into(),
             stat: stat.into(),
             labels: Labels::new(),
             value: v,
@@ -58,7 +59,7 @@ pub fn derive_total_cpu(
         });
     }
     series.series.push(crate::engine::Series {
-        name: "coderd_cpu_cores".into(),
+        name: m::CODERD_CPU_CORES.into(),
         stat: "mean".into(),
         labels: Labels::new(),
         unit: "vCPU".into(),
@@ -126,9 +127,9 @@ impl World<'_> {
         let need = ((300.0 / bucket_s).ceil() as usize).max(1);
         for s in series.series.iter().filter(|s| {
             s.stat == "mean"
-                && (s.name == "coderd_cpu_utilization"
-                    || s.name == "database_cpu_utilization"
-                    || s.name == "proxy_cpu_utilization")
+                && (s.name == m::CODERD_CPU_UTILIZATION
+                    || s.name == m::DATABASE_CPU_UTILIZATION
+                    || s.name == m::PROXY_CPU_UTILIZATION)
         }) {
             let mut run = 0;
             let mut first = None;

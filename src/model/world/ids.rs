@@ -2,6 +2,7 @@
 //! order the outputs list them (registration order is output order).
 
 use super::*;
+use crate::model::metric_names as m;
 
 /// The world's metrics. Vectors are indexed by `RequestClass` (the API
 /// classes), `Client::index` or `ConnKind` (interruptions: the first four).
@@ -40,14 +41,14 @@ impl Ids {
                 .iter()
                 .map(|c| {
                     rec.rate(
-                        "api_requests_per_second",
+                        m::API_REQUESTS_PER_SECOND,
                         labels([("class", c.name())]),
                         "1/s",
                     )
                 })
                 .collect(),
             rps_total: rec.rate(
-                "api_requests_per_second",
+                m::API_REQUESTS_PER_SECOND,
                 labels([("class", "total")]),
                 "1/s",
             ),
@@ -55,27 +56,27 @@ impl Ids {
                 .iter()
                 .map(|c| {
                     rec.histogram_with_bounds(
-                        "api_latency_seconds",
+                        m::API_LATENCY_SECONDS,
                         labels([("class", c.name())]),
                         "s",
                         &crate::model::coder_metrics::API_LATENCY_BOUNDS_S,
                     )
                 })
                 .collect(),
-            errors: rec.counter("api_errors_total", Labels::new(), "1"),
-            replicas: rec.gauge("coderd_replicas", Labels::new(), "1"),
-            db_util: rec.sampled("database_cpu_utilization", Labels::new(), "ratio"),
-            db_writes: rec.rate("database_writes_per_second", Labels::new(), "1/s"),
-            db_disk_writes: rec.rate("database_disk_write_ops_per_second", Labels::new(), "1/s"),
+            errors: rec.counter(m::API_ERRORS_TOTAL, Labels::new(), "1"),
+            replicas: rec.gauge(m::CODERD_REPLICAS, Labels::new(), "1"),
+            db_util: rec.sampled(m::DATABASE_CPU_UTILIZATION, Labels::new(), "ratio"),
+            db_writes: rec.rate(m::DATABASE_WRITES_PER_SECOND, Labels::new(), "1/s"),
+            db_disk_writes: rec.rate(m::DATABASE_DISK_WRITE_OPS_PER_SECOND, Labels::new(), "1/s"),
             active: Client::ALL
                 .iter()
-                .map(|k| rec.gauge("connections_active", labels([("kind", k.name())]), "1"))
+                .map(|k| rec.gauge(m::CONNECTIONS_ACTIVE, labels([("kind", k.name())]), "1"))
                 .collect(),
             opened: Client::ALL
                 .iter()
                 .map(|k| {
                     rec.counter(
-                        "connections_opened_total",
+                        m::CONNECTIONS_OPENED_TOTAL,
                         labels([("kind", k.name())]),
                         "1",
                     )
@@ -85,7 +86,7 @@ impl Ids {
                 .iter()
                 .map(|k| {
                     rec.counter(
-                        "connections_closed_total",
+                        m::CONNECTIONS_CLOSED_TOTAL,
                         labels([("kind", k.name())]),
                         "1",
                     )
@@ -95,7 +96,7 @@ impl Ids {
                 .iter()
                 .map(|k| {
                     rec.counter(
-                        "connections_dropped_total",
+                        m::CONNECTIONS_DROPPED_TOTAL,
                         labels([("kind", k.name())]),
                         "1",
                     )
@@ -103,34 +104,34 @@ impl Ids {
                 .collect(),
             reconnects: Client::ALL
                 .iter()
-                .map(|k| rec.counter("reconnects_total", labels([("kind", k.name())]), "1"))
+                .map(|k| rec.counter(m::RECONNECTS_TOTAL, labels([("kind", k.name())]), "1"))
                 .collect(),
-            interruptions: rec.counter("interruptions_total", Labels::new(), "1"),
+            interruptions: rec.counter(m::INTERRUPTIONS_TOTAL, Labels::new(), "1"),
             interruptions_kind: ConnKind::ALL[..4]
                 .iter()
-                .map(|k| rec.counter("interruptions_total", labels([("kind", k.name())]), "1"))
+                .map(|k| rec.counter(m::INTERRUPTIONS_TOTAL, labels([("kind", k.name())]), "1"))
                 .collect(),
-            websockets: rec.gauge("coderd_websockets", Labels::new(), "1"),
-            workspaces: rec.gauge("workspaces_running", Labels::new(), "1"),
-            users_present: rec.gauge("users_present", Labels::new(), "1"),
-            prov_cpu: rec.gauge("provisioner_cpu_cores", Labels::new(), "vCPU"),
+            websockets: rec.gauge(m::CODERD_WEBSOCKETS, Labels::new(), "1"),
+            workspaces: rec.gauge(m::WORKSPACES_RUNNING, Labels::new(), "1"),
+            users_present: rec.gauge(m::USERS_PRESENT, Labels::new(), "1"),
+            prov_cpu: rec.gauge(m::PROVISIONER_CPU_CORES, Labels::new(), "vCPU"),
             proxy_util: s
                 .deployment
                 .proxies
                 .iter()
                 .map(|p| {
                     rec.gauge(
-                        "proxy_cpu_utilization",
+                        m::PROXY_CPU_UTILIZATION,
                         labels([("proxy", &p.name)]),
                         "ratio",
                     )
                 })
                 .collect(),
-            capacity_failed: rec.counter("builds_capacity_failed_total", Labels::new(), "1"),
-            meta_calls: rec.rate("agent_metadata_calls_per_second", Labels::new(), "1/s"),
-            meta_items: rec.rate("agent_metadata_items_per_second", Labels::new(), "1/s"),
-            meta_bytes: rec.rate("agent_metadata_bytes_per_second", Labels::new(), "B/s"),
-            sessions: rec.counter("user_sessions_total", Labels::new(), "1"),
+            capacity_failed: rec.counter(m::BUILDS_CAPACITY_FAILED_TOTAL, Labels::new(), "1"),
+            meta_calls: rec.rate(m::AGENT_METADATA_CALLS_PER_SECOND, Labels::new(), "1/s"),
+            meta_items: rec.rate(m::AGENT_METADATA_ITEMS_PER_SECOND, Labels::new(), "1/s"),
+            meta_bytes: rec.rate(m::AGENT_METADATA_BYTES_PER_SECOND, Labels::new(), "B/s"),
+            sessions: rec.counter(m::USER_SESSIONS_TOTAL, Labels::new(), "1"),
         }
     }
 }
@@ -146,9 +147,9 @@ impl ReplicaIds {
     pub(super) fn register(rec: &mut Recorder, replica: usize) -> ReplicaIds {
         let l = labels([("replica", replica.to_string().as_str())]);
         ReplicaIds {
-            util: rec.sampled("coderd_cpu_utilization", l.clone(), "ratio"),
-            mem: rec.gauge("coderd_memory_bytes", l.clone(), "B"),
-            conns: rec.gauge("coderd_connections", l, "1"),
+            util: rec.sampled(m::CODERD_CPU_UTILIZATION, l.clone(), "ratio"),
+            mem: rec.gauge(m::CODERD_MEMORY_BYTES, l.clone(), "B"),
+            conns: rec.gauge(m::CODERD_CONNECTIONS, l, "1"),
         }
     }
 }

@@ -1,0 +1,173 @@
+//! The name of every metric a run produces, owned by the model that
+//! records them. Outputs, calibration targets and tests refer to these
+//! constants rather than spell the names again. README.md ("Metrics")
+//! documents each one: its statistics, unit, labels and meaning.
+//!
+//! Names follow Prometheus conventions and, where Coder has an equivalent,
+//! echo its name (`../shared/data/coder-prometheus-metrics.csv`).
+
+// ----- the build queue (`provisioner.rs`) -----------------------------------
+
+/// Time from a build's creation until a daemon starts it, s.
+pub const BUILD_QUEUE_WAIT_SECONDS: &str = "build_queue_wait_seconds";
+/// Fraction of started builds that waited at all, ratio.
+pub const BUILD_QUEUE_WAIT_PROBABILITY: &str = "build_queue_wait_probability";
+/// Successful builds' time on their daemon, by `template` and `transition`
+/// (`start`, `stop`), s.
+pub const BUILD_TIME_SECONDS: &str = "build_time_seconds";
+/// Builds waiting for a daemon.
+pub const BUILD_QUEUE_LENGTH: &str = "build_queue_length";
+pub const BUILDS_CREATED_TOTAL: &str = "builds_created_total";
+pub const BUILDS_STARTED_TOTAL: &str = "builds_started_total";
+pub const BUILDS_COMPLETED_TOTAL: &str = "builds_completed_total";
+/// Failed, timed out waiting, or rejected by the waiting-line cap.
+pub const BUILDS_FAILED_TOTAL: &str = "builds_failed_total";
+pub const BUILDS_CANCELLED_TOTAL: &str = "builds_cancelled_total";
+/// Workspace starts refused because the cluster was full.
+pub const BUILDS_CAPACITY_FAILED_TOTAL: &str = "builds_capacity_failed_total";
+/// Busy daemons over live daemons, ratio.
+pub const PROVISIONER_UTILIZATION: &str = "provisioner_utilization";
+pub const PROVISIONER_BUSY_DAEMONS: &str = "provisioner_busy_daemons";
+pub const PROVISIONER_DAEMONS: &str = "provisioner_daemons";
+/// Provisioner CPU in use, vCPU.
+pub const PROVISIONER_CPU_CORES: &str = "provisioner_cpu_cores";
+
+// ----- the API and coderd ----------------------------------------------------
+
+/// By `class` (`dashboard`, `agent`, `connect`, `build`, `total`), 1/s.
+pub const API_REQUESTS_PER_SECOND: &str = "api_requests_per_second";
+/// By `class`, s.
+pub const API_LATENCY_SECONDS: &str = "api_latency_seconds";
+pub const API_ERRORS_TOTAL: &str = "api_errors_total";
+/// One coderd `replica`'s CPU over its vCPUs, ratio.
+pub const CODERD_CPU_UTILIZATION: &str = "coderd_cpu_utilization";
+/// vCPUs in use across all replicas, derived from the per-replica series.
+pub const CODERD_CPU_CORES: &str = "coderd_cpu_cores";
+/// Core-seconds a `replica` spent on requests over the whole run, s.
+pub const CODERD_CPU_BUSY_SECONDS_TOTAL: &str = "coderd_cpu_busy_seconds_total";
+/// CPU cost of the requests a `replica` finished over the whole run, s.
+pub const CODERD_CPU_WORK_SECONDS_TOTAL: &str = "coderd_cpu_work_seconds_total";
+/// One `replica`'s memory, B.
+pub const CODERD_MEMORY_BYTES: &str = "coderd_memory_bytes";
+/// Long-lived connections pinned to one `replica`.
+pub const CODERD_CONNECTIONS: &str = "coderd_connections";
+pub const CODERD_WEBSOCKETS: &str = "coderd_websockets";
+/// Ready coderd replicas.
+pub const CODERD_REPLICAS: &str = "coderd_replicas";
+
+// ----- the database and proxies ----------------------------------------------
+
+/// The database's CPU over its vCPUs, ratio.
+pub const DATABASE_CPU_UTILIZATION: &str = "database_cpu_utilization";
+pub const DATABASE_WRITES_PER_SECOND: &str = "database_writes_per_second";
+pub const DATABASE_DISK_WRITE_OPS_PER_SECOND: &str = "database_disk_write_ops_per_second";
+/// One workspace `proxy`'s CPU over its vCPUs, ratio.
+pub const PROXY_CPU_UTILIZATION: &str = "proxy_cpu_utilization";
+
+// ----- agents ------------------------------------------------------------------
+
+pub const AGENT_METADATA_CALLS_PER_SECOND: &str = "agent_metadata_calls_per_second";
+pub const AGENT_METADATA_ITEMS_PER_SECOND: &str = "agent_metadata_items_per_second";
+/// Metadata values sent, B/s.
+pub const AGENT_METADATA_BYTES_PER_SECOND: &str = "agent_metadata_bytes_per_second";
+
+// ----- connections and users ---------------------------------------------------
+
+/// Open connections by `kind` (`ssh`, `ide`, `web_terminal`, `app`, `dashboard`, `agent`).
+pub const CONNECTIONS_ACTIVE: &str = "connections_active";
+pub const CONNECTIONS_OPENED_TOTAL: &str = "connections_opened_total";
+pub const CONNECTIONS_CLOSED_TOTAL: &str = "connections_closed_total";
+/// Lost because their replica went away, by `kind`.
+pub const CONNECTIONS_DROPPED_TOTAL: &str = "connections_dropped_total";
+pub const RECONNECTS_TOTAL: &str = "reconnects_total";
+/// Sessions users lost, in total and by `kind`.
+pub const INTERRUPTIONS_TOTAL: &str = "interruptions_total";
+pub const USER_SESSIONS_TOTAL: &str = "user_sessions_total";
+pub const USERS_PRESENT: &str = "users_present";
+pub const WORKSPACES_RUNNING: &str = "workspaces_running";
+
+/// Every metric name, in the order of README.md's table.
+pub const ALL: [&str; 41] = [
+    BUILD_QUEUE_WAIT_SECONDS,
+    BUILD_TIME_SECONDS,
+    BUILD_QUEUE_WAIT_PROBABILITY,
+    BUILDS_CREATED_TOTAL,
+    BUILDS_STARTED_TOTAL,
+    BUILDS_COMPLETED_TOTAL,
+    BUILDS_FAILED_TOTAL,
+    BUILDS_CANCELLED_TOTAL,
+    BUILDS_CAPACITY_FAILED_TOTAL,
+    PROVISIONER_UTILIZATION,
+    PROVISIONER_BUSY_DAEMONS,
+    PROVISIONER_DAEMONS,
+    PROVISIONER_CPU_CORES,
+    BUILD_QUEUE_LENGTH,
+    API_REQUESTS_PER_SECOND,
+    API_LATENCY_SECONDS,
+    API_ERRORS_TOTAL,
+    CODERD_CPU_UTILIZATION,
+    CODERD_CPU_CORES,
+    CODERD_CPU_BUSY_SECONDS_TOTAL,
+    CODERD_CPU_WORK_SECONDS_TOTAL,
+    CODERD_MEMORY_BYTES,
+    CODERD_CONNECTIONS,
+    CODERD_WEBSOCKETS,
+    CODERD_REPLICAS,
+    DATABASE_CPU_UTILIZATION,
+    DATABASE_WRITES_PER_SECOND,
+    DATABASE_DISK_WRITE_OPS_PER_SECOND,
+    AGENT_METADATA_CALLS_PER_SECOND,
+    AGENT_METADATA_ITEMS_PER_SECOND,
+    AGENT_METADATA_BYTES_PER_SECOND,
+    CONNECTIONS_ACTIVE,
+    CONNECTIONS_OPENED_TOTAL,
+    CONNECTIONS_CLOSED_TOTAL,
+    CONNECTIONS_DROPPED_TOTAL,
+    RECONNECTS_TOTAL,
+    INTERRUPTIONS_TOTAL,
+    USER_SESSIONS_TOTAL,
+    USERS_PRESENT,
+    WORKSPACES_RUNNING,
+    PROXY_CPU_UTILIZATION,
+];
+
+/// Metrics of the build queue alone: what a scenario without coderd and
+/// users reports.
+pub fn is_build_queue(name: &str) -> bool {
+    name.starts_with("build") || name.starts_with("provisioner")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_every_run_metric_is_listed() {
+        let mut sorted = ALL.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ALL.len());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (file, duration) in [
+            ("scenarios/coder/replica-crash-peak.toml", "4h"),
+            (
+                "scenarios/scale-tests/published-v2.10.2-1000-users.toml",
+                "20m",
+            ),
+            ("scenarios/build-queue/mmc.toml", "3h"),
+        ] {
+            let s = crate::scenario::load_with_overrides(
+                &root.join(file),
+                &[("duration".into(), toml::Value::String(duration.into()))],
+            )
+            .unwrap();
+            let r = crate::simulate(&s, s.seed);
+            for m in &r.metrics {
+                assert!(ALL.contains(&m.name.as_str()), "{file}: {}", m.name);
+            }
+            for sr in &r.series.series {
+                assert!(ALL.contains(&sr.name.as_str()), "{file}: {}", sr.name);
+            }
+        }
+    }
+}
