@@ -11,6 +11,11 @@ use super::units::{Quantity, parse_time_of_day_s};
 use super::*;
 use crate::engine::{Dist, SimTime};
 
+/// Assumed: a coderd pod is ready about 30 s after it is scheduled (the
+/// autoscaler's `startup` default, and the start-up of replicas a
+/// `scale_coderd` event adds without an autoscaler).
+pub const CODERD_STARTUP_S: u64 = 30;
+
 fn dur_or(
     ctx: &Ctx,
     q: &Option<Quantity>,
@@ -554,8 +559,12 @@ pub fn autoscaling(
                 )?,
                 cooldown: dur_or(ctx, &c.cooldown, &format!("{f}.cooldown"), 60.0)?,
                 sync_period: pos_dur_or(ctx, &c.sync_period, &format!("{f}.sync_period"), 15.0)?,
-                // Assumed: a coderd pod is ready about 30 s after it is scheduled.
-                startup: dur_or(ctx, &c.startup, &format!("{f}.startup"), 30.0)?,
+                startup: dur_or(
+                    ctx,
+                    &c.startup,
+                    &format!("{f}.startup"),
+                    CODERD_STARTUP_S as f64,
+                )?,
             })
         }
     };

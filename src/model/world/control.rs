@@ -213,12 +213,10 @@ impl World<'_> {
                 }
             }
             Action::ScaleCoderd { replicas } => {
-                let startup = self
-                    .s
-                    .autoscaling
-                    .coderd
-                    .as_ref()
-                    .map_or(SimTime::from_secs(30), |a| a.startup);
+                let startup = self.s.autoscaling.coderd.as_ref().map_or(
+                    SimTime::from_secs(crate::scenario::resolve_model::CODERD_STARTUP_S),
+                    |a| a.startup,
+                );
                 self.scale_coderd(now, replicas, startup, "scheduled");
             }
             Action::AddProvisioners { count } => {
