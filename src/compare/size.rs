@@ -40,10 +40,7 @@
 
 use super::{SloCheck, check_slos};
 use crate::cost::{MonthlyCost, PriceList, monthly_cost};
-use crate::engine::rng::replication_seed;
 use crate::scenario::{self, Scenario, ScenarioError};
-use crate::simulate;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -427,14 +424,11 @@ impl<'a> Search<'a> {
             }
         };
         let seed = self.opts.seed;
-        let runs: Vec<crate::RunResult> = (0..self.opts.replications)
-            .into_par_iter()
-            .map(|r| {
-                let mut run = simulate(&s, replication_seed(seed, r));
-                run.series.series.clear();
-                run
-            })
-            .collect();
+        // Time series are not needed here: drop each as it finishes.
+        let runs = crate::model::replications_map(&s, seed, self.opts.replications, |mut run| {
+            run.series.series.clear();
+            run
+        });
         self.simulations += runs.len() as u64;
         let slos = check_slos(&s, &runs);
         let saturated = runs.iter().any(|r| r.saturated);

@@ -110,18 +110,34 @@ pub enum Ev {
     },
 }
 
-/// Run `scenario` once with `seed`. Pure: no I/O, no clock, no global state.
 /// Replications `0..n` of `scenario`, replication `r` on
 /// `replication_seed(seed, r)`, in parallel on the current rayon pool; the
 /// result does not depend on the number of threads.
 pub fn replications(scenario: &Scenario, seed: u64, n: u32) -> Vec<RunResult> {
+    replications_map(scenario, seed, n, |run| run)
+}
+
+/// [`replications`], with `keep` applied to each replication as it
+/// finishes (to drop what the caller does not need before the others end).
+pub fn replications_map<T: Send>(
+    scenario: &Scenario,
+    seed: u64,
+    n: u32,
+    keep: impl Fn(RunResult) -> T + Sync + Send,
+) -> Vec<T> {
     use rayon::prelude::*;
     (0..n)
         .into_par_iter()
-        .map(|r| simulate(scenario, crate::engine::rng::replication_seed(seed, r)))
+        .map(|r| {
+            keep(simulate(
+                scenario,
+                crate::engine::rng::replication_seed(seed, r),
+            ))
+        })
         .collect()
 }
 
+/// Run `scenario` once with `seed`. Pure: no I/O, no clock, no global state.
 pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let streams = Streams::new(seed);
     let end = scenario.duration;
