@@ -18,6 +18,16 @@ pub fn fmt_value(v: Option<f64>, unit: &str) -> String {
     fmt_scaled(v, unit, v)
 }
 
+/// A value and a target in one scale, the scale of the larger: `2.6 min`
+/// and `2.0 min`, not `154.7 s` and `2.0 min`.
+pub fn fmt_pair(value: Option<f64>, target: f64, unit: &str) -> (String, String) {
+    let reference = value.map_or(target.abs(), |v| v.abs().max(target.abs()));
+    (
+        value.map_or("-".into(), |v| fmt_scaled(v, unit, reference)),
+        fmt_scaled(target, unit, reference),
+    )
+}
+
 /// `v` shown in the scale `reference` would be shown in (so an interval
 /// reads `1.98 min .. 4.70 min`, not `118.95 s .. 4.7 min`).
 fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
@@ -44,7 +54,10 @@ fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
             format!("{} {u}{per_s}", fmt_scaled(v / k, "1", a / k))
         }
         _ => {
-            let n = if a == 0.0 || a >= 100.0 {
+            let whole = v == v.trunc() && reference == v && a < 1e15;
+            let n = if whole && a >= 1000.0 {
+                format!("{}{}", if v < 0.0 { "-" } else { "" }, thousands(a as u64))
+            } else if whole || a == 0.0 || a >= 100.0 {
                 format!("{v:.0}")
             } else if a >= 1.0 {
                 format!("{v:.2}")
@@ -181,20 +194,28 @@ pub fn signed_pct(pct: f64, decimals: usize) -> String {
 /// `€1,234`, `£1,234`, `1,234 CHF` otherwise.
 pub fn money(amount: f64, currency: &str) -> String {
     let rounded = amount.round();
-    let digits = format!("{:.0}", rounded.abs());
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
+    let grouped = thousands(rounded.abs() as u64);
     let sign = if rounded < 0.0 { "-" } else { "" };
     match currency {
         "USD" => format!("{sign}${grouped}"),
         "EUR" => format!("{sign}€{grouped}"),
         "GBP" => format!("{sign}£{grouped}"),
         c => format!("{sign}{grouped} {c}"),
+    }
+}
+
+/// An amount of money with cents below 100: `$2.35`, `$1,234`.
+pub fn money_cents(amount: f64, currency: &str) -> String {
+    if amount.abs() >= 100.0 {
+        return money(amount, currency);
+    }
+    let s = format!("{:.2}", amount.abs());
+    let sign = if amount < 0.0 { "-" } else { "" };
+    match currency {
+        "USD" => format!("{sign}${s}"),
+        "EUR" => format!("{sign}€{s}"),
+        "GBP" => format!("{sign}£{s}"),
+        c => format!("{sign}{s} {c}"),
     }
 }
 
@@ -275,6 +296,30 @@ pub fn clock(s: f64, multi_day: bool) -> String {
     }
 }
 
+/// Seconds since midnight of the first day as (day, `HH:MM:SS`): day 1 is
+/// the first day.
+pub fn day_and_time(s: f64) -> (u64, String) {
+    let total = s.round().max(0.0) as u64;
+    let (day, sec) = (total / 86_400, total % 86_400);
+    (
+        day + 1,
+        format!("{:02}:{:02}:{:02}", sec / 3600, sec / 60 % 60, sec % 60),
+    )
+}
+
+/// An integer with thousands separators: `1,500`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// A path with `a/../` folded away (lexically: `scenarios/x/../../models/m.toml`
 /// reads `models/m.toml`).
 pub fn tidy_path(p: &std::path::Path) -> String {
@@ -312,12 +357,17 @@ mod tests {
         assert_eq!(fmt_value(Some(5.16), "1/s"), "5.16/s");
         assert_eq!(fmt_value(Some(120.0), "1/s"), "120/s");
         assert_eq!(fmt_value(Some(128_000.0), "B/s"), "128 kB/s");
-        assert_eq!(fmt_value(Some(16e9), "B"), "16.00 GB");
+        assert_eq!(fmt_value(Some(16e9), "B"), "16 GB");
         assert_eq!(fmt_value(Some(512.0), "B"), "512 B");
         assert_eq!(fmt_value(Some(0.125), "ratio"), "12.5%");
-        assert_eq!(fmt_value(Some(3.0), "vCPU"), "3.00 vCPU");
+        assert_eq!(fmt_value(Some(3.0), "vCPU"), "3 vCPU");
+        assert_eq!(fmt_value(Some(3.25), "vCPU"), "3.25 vCPU");
         assert_eq!(fmt_value(Some(0.5), "1"), "0.5000");
         assert_eq!(fmt_value(Some(1234.4), ""), "1234");
+        // Counts read as whole numbers, grouped by thousands.
+        assert_eq!(fmt_value(Some(49.0), "1"), "49");
+        assert_eq!(fmt_value(Some(3895.0), "1"), "3,895");
+        assert_eq!(fmt_value(Some(2.0), "vCPU"), "2 vCPU");
     }
 
     #[test]
@@ -349,6 +399,16 @@ mod tests {
         assert_eq!(signed(Some(0.0), "s"), "0");
         assert_eq!(signed(Some(-0.012), "ratio"), "-1.2%");
         assert_eq!(signed(None, "s"), "-");
+        // A value and its target read in one unit.
+        assert_eq!(
+            fmt_pair(Some(154.665), 120.0, "s"),
+            ("2.6 min".into(), "2.0 min".into())
+        );
+        assert_eq!(
+            fmt_pair(Some(0.013), 0.3, "s"),
+            ("13.0 ms".into(), "300.0 ms".into())
+        );
+        assert_eq!(fmt_pair(None, 0.5, "ratio"), ("-".into(), "50.0%".into()));
     }
 
     #[test]
@@ -395,6 +455,11 @@ mod tests {
         assert_eq!(money(-1500.0, "EUR"), "-€1,500");
         assert_eq!(money(12.0, "CHF"), "12 CHF");
         assert_eq!(signed_money(142.0, "USD"), "+$142");
+        assert_eq!(money_cents(2.345, "USD"), "$2.35");
+        assert_eq!(money_cents(1234.4, "USD"), "$1,234");
+        assert_eq!(money_cents(0.5, "CHF"), "0.50 CHF");
+        assert_eq!(thousands(1500), "1,500");
+        assert_eq!(thousands(12), "12");
         assert_eq!(signed_money(-30.0, "USD"), "-$30");
     }
 
@@ -419,6 +484,8 @@ mod tests {
             ("max", "min")
         );
         assert_eq!(clock(9.5 * 3600.0, false), "09:30");
+        assert_eq!(day_and_time(9.5 * 3600.0 + 5.0), (1, "09:30:05".into()));
+        assert_eq!(day_and_time(86_400.0 + 60.0), (2, "00:01:00".into()));
         assert_eq!(clock(86_400.0 + 60.0, true), "d2 00:01");
         assert_eq!(
             tidy_path(Path::new("scenarios/x/../../models/m.toml")),

@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use capsim::cli::{Cli, EXIT_FAILURE, dispatch};
+use capsim::cli::{Cli, EXIT_FAILURE, dispatch, report_error};
 use clap::Parser;
 
 fn main() {
@@ -10,7 +10,7 @@ fn main() {
     let code = match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            report_error(&e);
             EXIT_FAILURE
         }
     };

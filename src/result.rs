@@ -7,7 +7,7 @@
 //! ```json
 //! {"capsim_version", "scenario", "scenario_sha256", "seed", "replications", "saturated",
 //!  "metrics": [{"name", "stat", "labels": {..}, "value", "ci_low", "ci_high", "unit"}],
-//!  "slo": [{"name", "target", "value", "pass"}]}
+//!  "slo": [{"name", "target", "value", "pass", "status"}]}
 //! ```
 
 use crate::engine::metrics::{Labels, Metric, TimeSeries};
@@ -60,6 +60,45 @@ pub struct SummaryMetric {
     pub unit: String,
 }
 
+/// The three states of an SLO verdict: the target is met, it is missed, or
+/// the run has no value to judge (`no_data` in JSON, CSV and the store).
+///
+/// [`verdict`] gives `Pass` or `Fail` today; `NoData` is the state of a
+/// statistic without samples, which the model will report as such (every
+/// output already shows it as "no data", never as a pass or a fail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SloStatus {
+    Pass,
+    Fail,
+    NoData,
+}
+
+impl SloStatus {
+    /// The word in CSV, JSON and the store: `pass`, `fail`, `no_data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SloStatus::Pass => "pass",
+            SloStatus::Fail => "fail",
+            SloStatus::NoData => "no_data",
+        }
+    }
+    /// Parse [`SloStatus::as_str`].
+    pub fn parse(s: &str) -> Option<SloStatus> {
+        [SloStatus::Pass, SloStatus::Fail, SloStatus::NoData]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+    /// The word for people: `pass`, `fail`, `no data`.
+    pub fn words(self) -> &'static str {
+        match self {
+            SloStatus::Pass => "pass",
+            SloStatus::Fail => "fail",
+            SloStatus::NoData => "no data",
+        }
+    }
+}
+
 /// An SLO checked against the summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SloVerdict {
@@ -67,6 +106,8 @@ pub struct SloVerdict {
     pub target: f64,
     pub value: Option<f64>,
     pub pass: bool,
+    /// Pass, fail or no data; `pass` is true exactly when this is `Pass`.
+    pub status: SloStatus,
 }
 
 /// The JSON summary contract.
@@ -193,6 +234,11 @@ impl Summary {
     pub fn value(&self, name: &str, stat: &str) -> Option<f64> {
         self.get(name, stat).and_then(|m| m.value)
     }
+    /// SLOs per status: (pass, fail, no data).
+    pub fn slo_counts(&self) -> (usize, usize, usize) {
+        let n = |st: SloStatus| self.slo.iter().filter(|v| v.status == st).count();
+        (n(SloStatus::Pass), n(SloStatus::Fail), n(SloStatus::NoData))
+    }
 }
 
 /// Find the summary metric an SLO refers to: name, stat and every SLO label.
@@ -210,6 +256,11 @@ fn verdict(slo: &Slo, metrics: &[SummaryMetric]) -> SloVerdict {
         target: slo.target,
         value,
         pass,
+        status: if pass {
+            SloStatus::Pass
+        } else {
+            SloStatus::Fail
+        },
     }
 }
 

@@ -2,7 +2,7 @@
 //! progress bar, one line per finished scenario, then `batch-summary.csv`.
 
 use super::run::{REPORTS_ROOT, path_str, run_all};
-use super::{BatchArgs, EXIT_BAD_INPUT, EXIT_FAILURE};
+use super::{BatchArgs, EXIT_BAD_INPUT, EXIT_FAILURE, ui};
 use crate::report::csv::{BatchRow, write_batch_summary};
 use crate::scenario::{self, Scenario};
 use anyhow::Context;
@@ -49,7 +49,7 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
     let files = match discover(&args.paths) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            ui::error(format!("{e:#}"));
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -64,13 +64,13 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
                 scenarios.push(s);
             }
             Err(e) => {
-                eprintln!("invalid: {e}");
+                ui::error(format!("invalid: {e}"));
                 entries.push((f, Entry::Invalid(e.to_string())));
             }
         }
     }
     let n_invalid = entries.len() - scenarios.len();
-    eprintln!(
+    ui::info(format!(
         "batch: {} scenarios to run x {} replications{}{}",
         scenarios.len(),
         exec.replications,
@@ -84,9 +84,9 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
         } else {
             String::new()
         }
-    );
+    ));
     if entries.is_empty() {
-        eprintln!("error: no scenario files (*.toml) found");
+        ui::error("no scenario files (*.toml) found");
         return Ok(EXIT_BAD_INPUT);
     }
     let done = match run_all(exec, scenarios, Vec::new(), "batch")? {
@@ -125,11 +125,11 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     write_batch_summary(std::io::BufWriter::new(file), &rows)?;
     let n_err = done.iter().filter(|d| d.error.is_some()).count();
-    eprintln!(
+    ui::info(format!(
         "batch: {} ok, {n_invalid} invalid, {n_err} failed; summary {}",
         done.len() - n_err,
         summary_path.display()
-    );
+    ));
     Ok(if n_invalid > 0 {
         EXIT_BAD_INPUT
     } else if n_err > 0 {

@@ -1,11 +1,11 @@
 //! `capsim calibrate`: fit a model file's free parameters to measured targets.
 
-use super::{EXIT_BAD_INPUT, Format};
+use super::progress::Progress;
+use super::{EXIT_BAD_INPUT, Format, ui};
 use crate::calibrate::{self, Calibration, Options, Setup};
 use crate::format::{sig4, signed_pct};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CalibrateArgs {
@@ -45,13 +45,13 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
     let setup = match Setup::load(&args.targets, &args.model, args.seed) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            ui::error(e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
     let pool = super::pool(args.jobs.map(|j| j as u32))?;
     if let Err(e) = pool.install(|| setup.check()) {
-        eprintln!("error: {e}");
+        ui::error(e);
         return Ok(EXIT_BAD_INPUT);
     }
     let opts = Options {
@@ -61,25 +61,20 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
         loo: args.loo,
         ..Options::default()
     };
-    let pb = super::progress(0, "calibrating (replications simulated)");
-    let done = AtomicU64::new(0);
-    let tick = |n: u64| {
-        let d = done.fetch_add(n, Ordering::Relaxed) + n;
-        pb.set_length(d);
-        pb.set_position(d);
-    };
+    let pb = Progress::new("calibrate", "simulations", 0);
+    let tick = |n: u64| pb.inc(n);
     let c = pool.install(|| calibrate::calibrate(&setup, &opts, &tick));
-    pb.finish_and_clear();
+    pb.finish();
     if args.write {
         let fitted: Vec<(String, f64)> =
             c.params.iter().map(|p| (p.name.clone(), p.value)).collect();
         calibrate::write::write_model(&args.model, &fitted, &provenance(args, &c))
             .map_err(anyhow::Error::msg)?;
-        eprintln!(
+        ui::info(format!(
             "wrote {} fitted values to {}",
             fitted.len(),
             args.model.display()
-        );
+        ));
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&c)?),

@@ -1,6 +1,6 @@
 //! `capsim compare`: architectures side by side on the same seeds.
 
-use super::{EXIT_BAD_INPUT, Format};
+use super::{EXIT_BAD_INPUT, Format, ui};
 use crate::compare::{self, Arch, DEFAULT_REPLICATIONS, output};
 use crate::cost::{self, PriceList};
 use crate::scenario;
@@ -94,18 +94,18 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
     let archs = match architectures(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("error: {e}");
+            ui::error(e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
     let seed = args.seed.unwrap_or(archs[0].scenario.seed);
     let pool = super::pool(args.jobs)?;
     let wall = Instant::now();
-    eprintln!(
+    ui::info(format!(
         "comparing {} architectures x {} replications on master seed {seed} ...",
         archs.len(),
         args.replications
-    );
+    ));
     let c = pool.install(|| compare::compare(archs, seed, args.replications));
     let sim_s = wall.elapsed().as_secs_f64();
     let dir = args.out.clone().unwrap_or_else(|| default_dir(&c.id));
@@ -114,12 +114,12 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
         Format::Table => print!("{}", output::text_table(&c)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&output::to_json(&c))?),
     }
-    eprintln!(
+    ui::info(format!(
         "{} simulations in {sim_s:.1} s; wrote {} ({})",
         c.archs.len() as u32 * c.replications,
         dir.join("compare.md").display(),
         files.join(", ")
-    );
+    ));
     Ok(0)
 }
 

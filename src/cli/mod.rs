@@ -4,10 +4,13 @@
 pub mod batch;
 pub mod calibrate;
 pub mod compare;
+pub mod docs;
 pub mod import;
+pub mod progress;
 pub mod run;
 pub mod runs;
 pub mod size;
+pub mod ui;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -15,6 +18,13 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "capsim", version, about = "Capacity what-if simulation for Coder deployments", long_about = None)]
 pub struct Cli {
+    /// No progress and no informational lines on stderr (errors and
+    /// warnings still show).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour: auto (when a terminal, and NO_COLOR is not set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ui::ColorWhen::Auto, global = true)]
+    pub color: ui::ColorWhen,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -84,6 +94,9 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Print every statistic after the verdict and the headline table.
+    #[arg(short, long, visible_alias = "all")]
+    pub verbose: bool,
     /// Price file for the monthly cost [default: each scenario's `prices`].
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
@@ -152,7 +165,7 @@ pub enum RunsCommand {
     },
     /// Delete runs from the store (report folders are left alone).
     Delete {
-        /// Run ids (full ids: no prefixes).
+        /// Run ids (or unique prefixes).
         #[arg(required = true)]
         ids: Vec<String>,
     },
@@ -179,6 +192,17 @@ pub enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Build a scenario (and calibration targets) from a live deployment's metrics.
     Import(import::ImportArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: docs::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into DIR.
+    Man {
+        /// Write capsim.1 and capsim-<command>.1 into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Exit code for bad input (scenario, model or targets files; usage).
@@ -188,6 +212,7 @@ pub const EXIT_FAILURE: i32 = 1;
 
 /// Run the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    ui::setup(cli.color, cli.quiet);
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Batch(args) => batch::batch(&args),
@@ -197,7 +222,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Validate { scenarios } => run::validate(&scenarios),
         Command::Calibrate(args) => calibrate::calibrate(&args),
         Command::Import(args) => import::import(&args),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(out.as_deref()),
     }
+}
+
+/// Print an error that ended the process (`error: ...`, styled).
+pub fn report_error(e: &anyhow::Error) {
+    ui::error(format!("{e:#}"));
 }
 
 /// Build a rayon pool with `jobs` threads (all cores when `None`).
@@ -207,22 +239,4 @@ pub fn pool(jobs: Option<u32>) -> anyhow::Result<rayon::ThreadPool> {
         b = b.num_threads(j.max(1) as usize);
     }
     Ok(b.build()?)
-}
-
-/// A progress bar on stderr, hidden when stderr is not a terminal.
-pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(len);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    pb.set_message(what.to_string());
-    pb
 }

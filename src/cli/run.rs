@@ -2,6 +2,8 @@
 //! shares: replications of many scenarios on one rayon pool, each scenario
 //! stored and reported as soon as its last replication finishes.
 
+use super::progress::Progress;
+use super::ui;
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
 use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::rng::replication_seed;
@@ -29,7 +31,7 @@ pub fn load_all(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
         match scenario::load(p) {
             Ok(s) => ok.push(s),
             Err(e) => {
-                eprintln!("error: {e}");
+                ui::error(&e);
                 failed = true;
             }
         }
@@ -165,6 +167,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
                 summary: &summary,
                 runs: &runs,
                 series: &agg,
+                cost: cost.as_ref().and_then(|c| c.as_ref().ok()),
             });
             match r {
                 Ok(()) => stored = true,
@@ -232,7 +235,7 @@ pub fn execute(
     jobs: &[Job],
     replications: u32,
     sinks: &Sinks,
-    progress: &indicatif::ProgressBar,
+    progress: &Progress,
     on_done: &(dyn Fn(usize, &Done) + Sync),
 ) -> Vec<Done> {
     let reps = replications as usize;
@@ -280,9 +283,14 @@ pub fn execute(
 /// The stderr line for a finished scenario.
 pub fn done_line(d: &Done, db: &Path) -> String {
     let s = &d.summary;
-    let passed = s.slo.iter().filter(|v| v.pass).count();
+    let (passed, _, no_data) = s.slo_counts();
     let slos = if s.slo.is_empty() {
         "no SLOs".to_string()
+    } else if no_data > 0 {
+        format!(
+            "SLOs {passed}/{} pass ({no_data} without data)",
+            s.slo.len()
+        )
     } else {
         format!("SLOs {passed}/{} pass", s.slo.len())
     };
@@ -320,7 +328,7 @@ pub fn run_all(
     let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            ui::error(&e);
             let code = if e.is_bad_input() {
                 EXIT_BAD_INPUT
             } else {
@@ -360,24 +368,27 @@ pub fn run_all(
         })
         .collect();
     let pool = super::pool(exec.jobs)?;
-    let pb = super::progress(jobs.len() as u64 * exec.replications as u64, what);
+    let pb = Progress::new(
+        what,
+        "replications",
+        jobs.len() as u64 * exec.replications as u64,
+    );
     let n_jobs = jobs.len();
     let finished = AtomicUsize::new(0);
     let done = execute(&pool, &jobs, exec.replications, &sinks, &pb, &|_, d| {
         let k = finished.fetch_add(1, Ordering::Relaxed) + 1;
-        pb.suspend(|| eprintln!("[{k}/{n_jobs}] {}", done_line(d, &exec.db)));
+        pb.println(&format!("[{k}/{n_jobs}] {}", done_line(d, &exec.db)));
     });
-    pb.finish_and_clear();
+    pb.finish();
     let t = Instant::now();
     drop(sinks.store.take());
     Timings::add(&sinks.timings.store_ns, t);
     Timings::add(&sinks.timings.store_open_close_ns, t);
     if exec.timings {
-        eprintln!(
-            "{}",
+        ui::info(
             sinks
                 .timings
-                .line(wall.elapsed().as_secs_f64(), pool.current_num_threads())
+                .line(wall.elapsed().as_secs_f64(), pool.current_num_threads()),
         );
     }
     Ok(Ok(done))
@@ -392,53 +403,41 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                ui::error(e);
             }
             return Ok(EXIT_BAD_INPUT);
         }
     };
     for s in &scenarios {
         if s.is_abstract {
-            eprintln!(
-                "note: {} is abstract (a base to extend); running it anyway",
+            ui::note(format!(
+                "{} is abstract (a base to extend); running it anyway",
                 path_str(s.path.as_deref())
-            );
+            ));
         }
     }
+    let slos: Vec<Vec<crate::scenario::Slo>> = scenarios.iter().map(|s| s.slos.clone()).collect();
     let done = match run_all(exec, scenarios, prices, "simulating")? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };
     match args.format {
         Format::Json => {
-            /// The summary contract, plus `monthly_cost` when a price file applies.
-            #[derive(serde::Serialize)]
-            struct WithCost<'a> {
-                #[serde(flatten)]
-                summary: &'a Summary,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                monthly_cost: Option<&'a MonthlyCost>,
-            }
-            let all: Vec<WithCost> = done
+            let all: Vec<report::RunJson> = done
                 .iter()
-                .map(|d| WithCost {
-                    summary: &d.summary,
-                    monthly_cost: d.cost.as_ref().and_then(|c| c.as_ref().ok()),
-                })
+                .map(|d| report::RunJson::new(&d.summary, d.cost.as_ref()))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Format::Table => {
-            for d in &done {
-                let table = text::summary_table(&d.summary, &d.notes);
-                print!("{}", table.trim_end_matches('\n'));
-                println!();
-                match &d.cost {
-                    Some(Ok(c)) => print!("{}", report::cost::text(c)),
-                    Some(Err(e)) => println!("  monthly cost: cannot cost: {e}"),
-                    None => {}
-                }
-                println!();
+            for (d, slos) in done.iter().zip(&slos) {
+                let t = text::RunText {
+                    summary: &d.summary,
+                    slos,
+                    notes: &d.notes,
+                    cost: d.cost.as_ref(),
+                };
+                ui::out(&text::run_text(&t, args.verbose));
             }
         }
     }

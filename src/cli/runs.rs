@@ -1,8 +1,8 @@
 //! `capsim runs list|show|export|delete`: the run store from the command line.
 
-use super::{EXIT_BAD_INPUT, ExportFormat, Format, RunsArgs, RunsCommand};
+use super::{EXIT_BAD_INPUT, ExportFormat, Format, RunsArgs, RunsCommand, ui};
 use crate::prom::openmetrics::{self, ExportContext};
-use crate::report::{csv, text};
+use crate::report::{self, csv, text};
 use crate::store::{RunInfo, Store, StoreError};
 use std::fmt::Write;
 
@@ -11,7 +11,7 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<i32> {
         Ok(code) => Ok(code),
         Err(e) => match e.downcast_ref::<StoreError>() {
             Some(se) if se.is_bad_input() => {
-                eprintln!("error: {se}");
+                ui::error(se);
                 Ok(EXIT_BAD_INPUT)
             }
             _ => Err(e),
@@ -44,7 +44,13 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                 .collect::<Result<Vec<_>, _>>()?;
             match format {
                 Format::Json => {
-                    let all: Vec<_> = runs.iter().map(|r| &r.summary).collect();
+                    let all: Vec<report::RunJson> = runs
+                        .iter()
+                        .map(|r| report::RunJson {
+                            summary: &r.summary,
+                            monthly_cost: r.cost.as_ref(),
+                        })
+                        .collect();
                     println!("{}", serde_json::to_string_pretty(&all)?);
                 }
                 Format::Table => {
@@ -64,8 +70,15 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                             i.model_path.as_deref().unwrap_or("-"),
                             i.model_sha256
                         );
-                        println!("  capsim    {}", i.capsim_version);
-                        print!("{}", text::summary_table(&r.summary, &r.notes));
+                        println!("  capsim    {}\n", i.capsim_version);
+                        let cost = r.cost.clone().map(Ok);
+                        let t = text::RunText {
+                            summary: &r.summary,
+                            slos: &r.slos,
+                            notes: &r.notes,
+                            cost: cost.as_ref(),
+                        };
+                        ui::out(&text::run_text(&t, true));
                     }
                 }
             }
@@ -85,23 +98,34 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                 (ExportFormat::Csv, Some(dir), _) => {
                     for id in &ids {
                         let run = store.get(id)?;
-                        let bucket_s = bucket_s(&run.scenario_json);
-                        let ts = store.series(id, bucket_s)?;
+                        let ts = store.series(id, run.bucket_s())?;
                         let out = dir.join(id);
                         std::fs::create_dir_all(&out)?;
-                        csv::write_pair(&out, &run.summary, &run.slos, &ts)?;
-                        eprintln!("exported {id} to {}", out.display());
+                        let cols = csv::RunColumns {
+                            run_id: id,
+                            scenario: &run.summary.scenario,
+                            seed: run.summary.seed,
+                            replications: run.summary.replications,
+                            start_time_of_day_s: run.start_time_of_day_s(),
+                        };
+                        csv::write_pair(
+                            &out,
+                            &cols,
+                            &run.summary,
+                            &run.slos,
+                            run.cost.as_ref(),
+                            &ts,
+                        )?;
+                        ui::info(format!("exported {id} to {}", out.display()));
                     }
                 }
                 (ExportFormat::Csv, None, _) => {
-                    eprintln!(
-                        "error: runs export: --csv DIR is required (or --format openmetrics)"
-                    );
+                    ui::error("runs export: --csv DIR is required (or --format openmetrics)");
                     return Ok(EXIT_BAD_INPUT);
                 }
                 (ExportFormat::Openmetrics, _, None) => {
-                    eprintln!(
-                        "error: runs export --format openmetrics: --start DATE is required (the date of t = 0, e.g. 2025-03-10)"
+                    ui::error(
+                        "runs export --format openmetrics: --start DATE is required (the date of t = 0, e.g. 2025-03-10)",
                     );
                     return Ok(EXIT_BAD_INPUT);
                 }
@@ -114,16 +138,16 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                             Err(e) => anyhow::bail!(e),
                         };
                         if let Some(note) = weekday_note(&run.scenario_json, start) {
-                            eprintln!("note: run {id}: {note}");
+                            ui::note(format!("run {id}: {note}"));
                         }
-                        let ts = store.series(id, bucket_s(&run.scenario_json))?;
+                        let ts = store.series(id, run.bucket_s())?;
                         all.push(openmetrics::families(&ts, &ctx));
                     }
                     let text = openmetrics::render(&openmetrics::merge(all));
                     match out {
                         Some(path) => {
                             std::fs::write(path, text)?;
-                            eprintln!("exported {} to {}", ids.join(" "), path.display());
+                            ui::info(format!("exported {} to {}", ids.join(" "), path.display()));
                         }
                         None => print!("{text}"),
                     }
@@ -132,11 +156,11 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
         }
         RunsCommand::Delete { ids } => {
             let n = store.delete(ids)?;
-            eprintln!(
+            ui::info(format!(
                 "deleted {n} run{} from {}",
                 if n == 1 { "" } else { "s" },
                 store.path().display()
-            );
+            ));
         }
     }
     Ok(0)
@@ -148,14 +172,6 @@ fn weekday_note(scenario_json: &str, start: &openmetrics::Start) -> Option<Strin
     let day = v.pointer("/workload/users/start_weekday")?.as_u64()? as u32;
     let tod = v.get("start_time_of_day")?.as_f64()? / 1e9;
     super::run::weekday_note(*start, tod, day)
-}
-
-/// Bucket length of a stored scenario, seconds (from its JSON: `bucket` in ns).
-fn bucket_s(scenario_json: &str) -> f64 {
-    serde_json::from_str::<serde_json::Value>(scenario_json)
-        .ok()
-        .and_then(|v| v.get("bucket")?.as_f64())
-        .map_or(f64::NAN, |ns| ns / 1e9)
 }
 
 fn list_table(rows: &[RunInfo]) -> String {

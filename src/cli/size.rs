@@ -1,6 +1,7 @@
 //! `capsim size`: the cheapest architecture that meets every SLO.
 
-use super::EXIT_BAD_INPUT;
+use super::progress::Progress;
+use super::{EXIT_BAD_INPUT, ui};
 use crate::compare::size::{self, Resource, SizeOptions};
 use crate::compare::{DEFAULT_REPLICATIONS, parse_set, size_report};
 use crate::cost;
@@ -55,7 +56,7 @@ pub struct SizeArgs {
 }
 
 fn bad(e: impl std::fmt::Display) -> anyhow::Result<i32> {
-    eprintln!("error: {e}");
+    ui::error(e);
     Ok(EXIT_BAD_INPUT)
 }
 
@@ -124,17 +125,22 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         ));
     }
     if args.replications < 2 {
-        eprintln!(
-            "warning: with 1 replication there is no confidence bound: SLOs are judged on the single run"
+        ui::warning(
+            "with 1 replication there is no confidence bound: SLOs are judged on the single run",
         );
     }
+    let progress = std::sync::Arc::new(Progress::new("size", "simulations", 0));
+    let p = std::sync::Arc::clone(&progress);
+    opts.on_simulations = Some(size::OnSimulations(std::sync::Arc::new(move |n| p.inc(n))));
     let id = size::size_id(&args.scenario, &base, &prices, &opts, &args.growth);
     let dir = args.out.clone().unwrap_or_else(|| default_dir(&id));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let pool = super::pool(args.jobs)?;
     let wall = Instant::now();
     if args.growth.is_empty() {
-        let r = match pool.install(|| size::size(&args.scenario, base, &prices, opts)) {
+        let r = pool.install(|| size::size(&args.scenario, base, &prices, opts));
+        finish(progress);
+        let r = match r {
             Ok(r) => r,
             Err(e) => return bad(e),
         };
@@ -143,9 +149,15 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         std::fs::write(dir.join("size.md"), size_report::markdown(&r, secs))
             .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
         size_report::write_candidates(&dir.join("candidates.csv"), &r)?;
-        eprintln!("wrote {}", dir.join("size.md").display());
+        ui::info(format!("wrote {}", dir.join("size.md").display()));
         return Ok(0);
     }
+    let mut sorted = args.growth.clone();
+    sorted.sort_unstable();
+    progress.set_message(&format!(
+        "{} users",
+        crate::format::thousands(u64::from(sorted[0]))
+    ));
     let mut last = Instant::now();
     let mut md = String::new();
     let points = pool.install(|| {
@@ -158,6 +170,13 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             &mut |p| {
                 let secs = last.elapsed().as_secs_f64();
                 last = Instant::now();
+                if let Some(next) = sorted.iter().find(|n| **n > p.users) {
+                    progress.set_message(&format!(
+                        "{} users",
+                        crate::format::thousands(u64::from(*next))
+                    ));
+                }
+                progress.println(&format!("size: {} users done", p.users));
                 println!("== {} users", p.users);
                 print!("{}", size_report::text(&p.result, secs));
                 println!();
@@ -173,6 +192,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             },
         )
     });
+    finish(progress);
     let points = match points {
         Ok(p) => p,
         Err(e) => return bad(e),
@@ -192,15 +212,23 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         points.len(),
         wall.elapsed().as_secs_f64()
     );
-    eprintln!(
+    ui::info(format!(
         "wrote {} ({})",
         dir.display(),
         std::iter::once("size.md".to_string())
             .chain(files)
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    ));
     Ok(0)
+}
+
+/// Stop the progress lines (the options' hook holds the other reference).
+fn finish(p: std::sync::Arc<Progress>) {
+    match std::sync::Arc::try_unwrap(p) {
+        Ok(p) => p.finish(),
+        Err(p) => p.set_message("done"),
+    }
 }
 
 /// `reports/size/<id>/`.

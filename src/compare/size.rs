@@ -117,6 +117,17 @@ fn ladder_with(base: &[f64], given: f64) -> Vec<f64> {
     v
 }
 
+/// Told how many simulations have just finished (for progress lines; it
+/// changes no result).
+#[derive(Clone)]
+pub struct OnSimulations(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for OnSimulations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnSimulations")
+    }
+}
+
 /// Search bounds and choices.
 #[derive(Clone, Debug)]
 pub struct SizeOptions {
@@ -128,6 +139,8 @@ pub struct SizeOptions {
     pub max_provisioners: Option<u32>,
     /// Evaluations allowed in the best-first phase.
     pub max_evaluations: usize,
+    /// Called after each candidate's replications (progress).
+    pub on_simulations: Option<OnSimulations>,
 }
 
 impl SizeOptions {
@@ -139,6 +152,7 @@ impl SizeOptions {
             max_replicas: None,
             max_provisioners: None,
             max_evaluations: 60,
+            on_simulations: None,
         }
     }
 }
@@ -430,6 +444,9 @@ impl<'a> Search<'a> {
             run
         });
         self.simulations += runs.len() as u64;
+        if let Some(f) = &self.opts.on_simulations {
+            (f.0)(runs.len() as u64);
+        }
         let slos = check_slos(&s, &runs);
         let saturated = runs.iter().any(|r| r.saturated);
         let feasible = super::meets_confidently(saturated, &slos);

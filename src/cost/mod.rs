@@ -53,6 +53,11 @@ pub struct MonthlyCost {
     pub lines: Vec<CostLine>,
     /// What is not costed, and why.
     pub notes: Vec<String>,
+    /// The users the architecture serves (`workload.users.count`), if any.
+    pub users: Option<u32>,
+    /// `total / users`: the monthly cost per user (every user, not only
+    /// the active ones).
+    pub per_user: Option<f64>,
 }
 
 impl ComponentPrice {
@@ -203,8 +208,11 @@ pub fn monthly_cost(
             "autoscaled components are costed at their initial size".into()
         });
     }
-    let total = lines.iter().map(|l| l.monthly).sum();
+    let total: f64 = lines.iter().map(|l| l.monthly).sum();
+    let users = s.workload.users.as_ref().map(|u| u.n_users);
     Ok(MonthlyCost {
+        users,
+        per_user: users.filter(|n| *n > 0).map(|n| total / f64::from(n)),
         currency: prices.currency.clone(),
         total,
         hours_per_month: h,

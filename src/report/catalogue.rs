@@ -28,6 +28,185 @@ pub const KEY_METRICS: &[(&str, &[&str])] = &[
     ("interruptions_total", &["total"]),
 ];
 
+/// Every metric in plain words, for people (stdout, `report.md`, plots):
+/// `{class}` and `{kind}` read the label of that name (in words, see
+/// [`label_words`]); other labels follow in parentheses.
+pub const METRIC_WORDS: &[(&str, &str)] = &[
+    ("build_queue_wait_seconds", "build queue wait"),
+    ("build_queue_wait_probability", "builds that waited"),
+    ("build_queue_length", "builds waiting"),
+    ("builds_created_total", "builds created"),
+    ("builds_started_total", "builds started"),
+    ("builds_completed_total", "builds completed"),
+    ("builds_failed_total", "builds failed"),
+    ("builds_cancelled_total", "builds cancelled"),
+    (
+        "builds_capacity_failed_total",
+        "workspace starts refused (cluster full)",
+    ),
+    ("provisioner_utilization", "provisioner utilisation"),
+    ("provisioner_busy_daemons", "busy provisioner daemons"),
+    ("provisioner_daemons", "provisioner daemons"),
+    ("provisioner_cpu_cores", "provisioner CPU"),
+    ("api_requests_per_second", "{class} API requests"),
+    ("api_latency_seconds", "{class} API latency"),
+    ("api_errors_total", "API errors"),
+    ("api_success_ratio", "{class} API success ratio"),
+    ("coderd_available", "coderd available"),
+    ("coderd_cpu_utilization", "coderd CPU"),
+    ("coderd_cpu_cores", "coderd CPU in use"),
+    ("coderd_cpu_busy_seconds_total", "coderd CPU busy time"),
+    ("coderd_cpu_work_seconds_total", "coderd CPU work"),
+    ("coderd_memory_bytes", "coderd memory"),
+    ("coderd_connections", "connections on coderd"),
+    ("coderd_websockets", "websockets"),
+    ("coderd_replicas", "coderd replicas"),
+    ("database_cpu_utilization", "database CPU"),
+    ("database_writes_per_second", "database writes"),
+    ("database_disk_write_ops_per_second", "database disk writes"),
+    ("agent_metadata_calls_per_second", "agent metadata calls"),
+    ("agent_metadata_items_per_second", "agent metadata items"),
+    ("agent_metadata_bytes_per_second", "agent metadata sent"),
+    ("connections_active", "open {kind} connections"),
+    ("connections_opened_total", "{kind} connections opened"),
+    ("connections_closed_total", "{kind} connections closed"),
+    ("connections_dropped_total", "dropped {kind} connections"),
+    ("reconnects_total", "{kind} reconnects"),
+    ("interruptions_total", "interrupted {kind} sessions"),
+    ("user_sessions_total", "user sessions"),
+    ("users_present", "users present"),
+    ("workspaces_running", "running workspaces"),
+    ("proxy_cpu_utilization", "proxy CPU"),
+];
+
+/// Statistics in plain words.
+pub const STAT_WORDS: &[(&str, &str)] = &[
+    ("p50", "median"),
+    ("peak", "busiest bucket"),
+    ("last", "at the end"),
+];
+
+/// Label values in plain words (connection kinds, request classes).
+pub const LABEL_WORDS: &[(&str, &str)] = &[
+    ("ssh", "SSH"),
+    ("ide", "IDE"),
+    ("web_terminal", "web terminal"),
+    ("app", "app"),
+    ("dashboard", "dashboard"),
+    ("agent", "agent"),
+    ("connect", "connection set-up"),
+    ("build", "build"),
+    // The sum over every class or kind reads as the metric alone.
+    ("total", ""),
+    ("all", ""),
+];
+
+/// A label value in words (`web_terminal` reads `web terminal`).
+pub fn label_words(value: &str) -> &str {
+    LABEL_WORDS
+        .iter()
+        .find(|(k, _)| *k == value)
+        .map_or(value, |(_, w)| w)
+}
+
+/// A statistic in words (`p50` reads `median`, `peak` `busiest bucket`).
+pub fn stat_words(stat: &str) -> &str {
+    STAT_WORDS
+        .iter()
+        .find(|(k, _)| *k == stat)
+        .map_or(stat, |(_, w)| w)
+}
+
+/// A metric and its labels in words: `dashboard API latency`,
+/// `coderd CPU (replica 0)`, `dropped SSH connections`; an unknown metric
+/// reads as its name and labels (`x{a=b}`).
+pub fn metric_words(metric: &str, labels: &crate::engine::metrics::Labels) -> String {
+    let Some((_, words)) = METRIC_WORDS.iter().find(|(m, _)| *m == metric) else {
+        return format!("{metric}{}", crate::format::braced(labels));
+    };
+    let mut text = words.to_string();
+    let mut rest = Vec::new();
+    for (k, v) in labels {
+        let slot = format!("{{{k}}}");
+        if text.contains(&slot) {
+            text = text.replace(&slot, label_words(v));
+        } else {
+            rest.push(format!("{} {}", k.replace('_', " "), label_words(v)));
+        }
+    }
+    // Placeholders without a label: the metric over all of them.
+    for slot in ["{class} ", "{kind} ", " {kind}"] {
+        text = text.replace(slot, "");
+    }
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if rest.is_empty() {
+        text
+    } else {
+        format!("{text} ({})", rest.join(", "))
+    }
+}
+
+/// A statistic of a metric in words: `build queue wait p95`,
+/// `coderd CPU (replica 0) busiest bucket`.
+pub fn stat_line_words(
+    metric: &str,
+    stat: &str,
+    labels: &crate::engine::metrics::Labels,
+) -> String {
+    format!("{} {}", metric_words(metric, labels), stat_words(stat))
+}
+
+/// A row of [`HEADLINE`]: metric, labels (`*`: every value of the key, summed
+/// for totals, else the highest), statistics.
+pub type HeadlineRow = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+/// The rows of the short table `capsim run` prints by default: each a
+/// metric (every label set of it, or the one `labels` names) and the
+/// statistics shown side by side. A row is left out when the run has none
+/// of its statistics, or when all of them are 0 and no SLO judges them
+/// (a build-queue scenario has no dropped connections to show).
+pub const HEADLINE: &[HeadlineRow] = &[
+    ("build_queue_wait_seconds", &[], &["mean", "p95", "p99"]),
+    ("builds_completed_total", &[], &["total"]),
+    ("builds_failed_total", &[], &["total"]),
+    ("provisioner_utilization", &[], &["mean", "peak"]),
+    (
+        "api_latency_seconds",
+        &[("class", "dashboard")],
+        &["p50", "p95", "p99"],
+    ),
+    (
+        "api_latency_seconds",
+        &[("class", "agent")],
+        &["p50", "p95", "p99"],
+    ),
+    (
+        "api_latency_seconds",
+        &[("class", "connect")],
+        &["p50", "p95", "p99"],
+    ),
+    (
+        "api_requests_per_second",
+        &[("class", "total")],
+        &["mean", "max"],
+    ),
+    ("api_errors_total", &[], &["total"]),
+    (
+        "coderd_cpu_utilization",
+        &[("replica", "*")],
+        &["mean", "peak"],
+    ),
+    ("database_cpu_utilization", &[], &["mean", "peak"]),
+    ("coderd_replicas", &[], &["mean", "max"]),
+    ("users_present", &[], &["peak"]),
+    ("connections_dropped_total", &[("kind", "*")], &["total"]),
+    ("interruptions_total", &[], &["total"]),
+];
+
 /// Statistics `capsim compare` shows besides [`KEY_METRICS`]: the busiest
 /// bucket of the CPUs.
 pub const COMPARE_EXTRA_METRICS: &[(&str, &[&str])] = &[

@@ -3,12 +3,29 @@
 //! `compare.md` and the cost section of `report.md` and `size.md`.
 
 use crate::cost::MonthlyCost;
-use crate::format::{count_str, money};
+use crate::format::{count_str, money, money_cents, thousands};
 use std::fmt::Write;
 
 /// `$1,234/month`.
 pub fn per_month(c: &MonthlyCost) -> String {
     format!("{}/month", money(c.total, &c.currency))
+}
+
+/// `$2.35 per user and month (1,000 users)`, or nothing without users.
+pub fn per_user(c: &MonthlyCost) -> Option<String> {
+    Some(format!(
+        "{} per user and month ({} users)",
+        money_cents(c.per_user?, &c.currency),
+        thousands(u64::from(c.users?))
+    ))
+}
+
+/// `$1,234/month, $2.35 per user and month (1,000 users)`.
+pub fn headline(c: &MonthlyCost) -> String {
+    match per_user(c) {
+        Some(u) => format!("{}, {u}", per_month(c)),
+        None => per_month(c),
+    }
 }
 
 /// A few lines for the text table of `capsim run` and `capsim size`.
@@ -17,7 +34,7 @@ pub fn text(c: &MonthlyCost) -> String {
     let _ = writeln!(
         o,
         "  monthly cost: {}  ({} h/month at {} prices of {}; indicative, put in your own)",
-        per_month(c),
+        headline(c),
         c.hours_per_month,
         c.price_file,
         c.prices_date
@@ -65,7 +82,7 @@ pub fn markdown(c: &MonthlyCost) -> String {
     let _ = writeln!(
         o,
         "\n## Monthly cost\n\n**{}** at the prices of `{}` ({}, {} hours a month). These are indicative list prices: put in your own.\n\n| component | units | unit | per month |\n|---|---|---|---|",
-        per_month(c),
+        headline(c),
         c.price_file,
         c.prices_date,
         c.hours_per_month

@@ -65,13 +65,50 @@ pub struct ReportInput<'a> {
     pub cost: Option<&'a Result<crate::cost::MonthlyCost, String>>,
 }
 
+/// The JSON summary contract as `summary.json`, `capsim run --format json`
+/// and `capsim runs show --format json` write it: the [`Summary`] and,
+/// when a price file applies, its `monthly_cost`.
+#[derive(serde::Serialize)]
+pub struct RunJson<'a> {
+    #[serde(flatten)]
+    pub summary: &'a Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_cost: Option<&'a crate::cost::MonthlyCost>,
+}
+
+impl<'a> RunJson<'a> {
+    pub fn new(
+        summary: &'a Summary,
+        cost: Option<&'a Result<crate::cost::MonthlyCost, String>>,
+    ) -> RunJson<'a> {
+        RunJson {
+            summary,
+            monthly_cost: cost.and_then(|c| c.as_ref().ok()),
+        }
+    }
+}
+
 /// Write the report folder `dir`; returns the files written, in order.
 pub fn write_report(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(input.summary)? + "\n";
+    let json = serde_json::to_string_pretty(&RunJson::new(input.summary, input.cost))? + "\n";
     std::fs::write(dir.join("summary.json"), json)
         .with_context(|| format!("cannot write {}", dir.join("summary.json").display()))?;
-    csv::write_pair(dir, input.summary, &input.scenario.slos, input.series)?;
+    let run = csv::RunColumns {
+        run_id: input.run_id,
+        scenario: &input.summary.scenario,
+        seed: input.summary.seed,
+        replications: input.summary.replications,
+        start_time_of_day_s: input.scenario.start_time_of_day.as_secs_f64(),
+    };
+    csv::write_pair(
+        dir,
+        &run,
+        input.summary,
+        &input.scenario.slos,
+        input.cost.and_then(|c| c.as_ref().ok()),
+        input.series,
+    )?;
     let plots = plot::write_plots(dir, input)?;
     let md = markdown::report(input, &plots);
     std::fs::write(dir.join("report.md"), md)

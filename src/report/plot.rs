@@ -159,7 +159,13 @@ fn panel(
     quantity: &str,
 ) -> Option<Panel> {
     let series: Vec<&AggSeries> = stats.iter().flat_map(|st| ts.all(metric, st)).collect();
-    if series.iter().all(|s| s.points.is_empty()) {
+    // A panel whose every point is 0 (connections in a run without users,
+    // drops in a run without a replica loss) says nothing a plot should.
+    if series
+        .iter()
+        .flat_map(|s| &s.points)
+        .all(|p| p.value == 0.0)
+    {
         return None;
     }
     let labelled = series.iter().any(|s| !s.labels.is_empty());

@@ -17,11 +17,12 @@
 
 pub mod schema;
 
+use crate::cost::{CostLine, MonthlyCost};
 use crate::engine::metrics::Labels;
 use crate::format::{bound_str, labels_json};
 use crate::report::series::{AggPoint, AggSeries, AggTimeSeries};
 use crate::report::slos_by_row;
-use crate::result::{RunResult, SloVerdict, Summary, SummaryMetric};
+use crate::result::{RunResult, SloStatus, SloVerdict, Summary, SummaryMetric};
 use crate::scenario::{Bound, Scenario, Slo};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -119,6 +120,8 @@ pub struct NewRun<'a> {
     /// The replications, in replication order.
     pub runs: &'a [RunResult],
     pub series: &'a AggTimeSeries,
+    /// The monthly cost of the architecture, when a price file applies.
+    pub cost: Option<&'a MonthlyCost>,
 }
 
 /// A row of `runs`, with its SLO tally.
@@ -151,6 +154,28 @@ pub struct StoredRun {
     pub notes: Vec<String>,
     /// The full resolved scenario as JSON.
     pub scenario_json: String,
+    /// The monthly cost, when the run had a price file.
+    pub cost: Option<MonthlyCost>,
+}
+
+impl StoredRun {
+    /// A number of the stored scenario (its JSON) at `key`, if any.
+    fn scenario_number(&self, key: &str) -> Option<f64> {
+        serde_json::from_str::<serde_json::Value>(&self.scenario_json)
+            .ok()?
+            .get(key)?
+            .as_f64()
+    }
+    /// Bucket length of the stored scenario, seconds (NaN if unknown).
+    pub fn bucket_s(&self) -> f64 {
+        self.scenario_number("bucket")
+            .map_or(f64::NAN, |ns| ns / 1e9)
+    }
+    /// Time of day at t = 0 of the stored scenario, seconds since midnight.
+    pub fn start_time_of_day_s(&self) -> f64 {
+        self.scenario_number("start_time_of_day")
+            .map_or(0.0, |ns| ns / 1e9)
+    }
 }
 
 pub struct Store {
@@ -393,7 +418,7 @@ impl Store {
             .map_err(|e| self.sql(e))?;
         let slo_rows: Vec<(Slo, SloVerdict)> = c
             .prepare(
-                "SELECT name, metric, stat, labels, bound, target, value, pass \
+                "SELECT name, metric, stat, labels, bound, target, value, status \
                  FROM slos WHERE run_id = ?1 ORDER BY ord",
             )
             .and_then(|mut st| {
@@ -414,11 +439,16 @@ impl Store {
                             },
                             target,
                         },
-                        SloVerdict {
-                            name,
-                            target,
-                            value: r.get(6)?,
-                            pass: r.get(7)?,
+                        {
+                            let status: String = r.get(7)?;
+                            let status = SloStatus::parse(&status).unwrap_or(SloStatus::NoData);
+                            SloVerdict {
+                                name,
+                                target,
+                                value: r.get(6)?,
+                                pass: status == SloStatus::Pass,
+                                status,
+                            }
                         },
                     ))
                 })?
@@ -439,6 +469,7 @@ impl Store {
             notes.extend(list);
         }
         let notes = crate::result::distinct_notes(&notes);
+        let cost = self.cost(id)?;
         let (slos, verdicts) = slo_rows.into_iter().unzip();
         let summary = Summary {
             capsim_version: info.capsim_version.clone(),
@@ -456,7 +487,80 @@ impl Store {
             slos,
             notes,
             scenario_json,
+            cost,
         })
+    }
+
+    /// The monthly cost of a run, if it was costed.
+    fn cost(&self, id: &str) -> Result<Option<MonthlyCost>> {
+        let c = &self.conn;
+        let head = c
+            .query_row(
+                "SELECT currency, total, users, per_user, hours_per_month, price_file, \
+                        prices_date, notes FROM costs WHERE run_id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, f64>(1)?,
+                        r.get::<_, Option<u32>>(2)?,
+                        r.get::<_, Option<f64>>(3)?,
+                        r.get::<_, f64>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        let Some((
+            currency,
+            total,
+            users,
+            per_user,
+            hours_per_month,
+            price_file,
+            prices_date,
+            notes,
+        )) = head
+        else {
+            return Ok(None);
+        };
+        let lines: Vec<CostLine> = c
+            .prepare(
+                "SELECT component, unit, count, per_unit_hour, monthly FROM cost_lines \
+                 WHERE run_id = ?1 ORDER BY ord",
+            )
+            .and_then(|mut st| {
+                st.query_map([id], |r| {
+                    Ok(CostLine {
+                        component: r.get(0)?,
+                        unit: r.get(1)?,
+                        count: r.get(2)?,
+                        per_unit_hour: r.get(3)?,
+                        monthly: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.sql(e))?;
+        let notes: Vec<String> =
+            serde_json::from_str(&notes).map_err(|source| StoreError::Json {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(Some(MonthlyCost {
+            currency,
+            total,
+            hours_per_month,
+            price_file,
+            prices_date,
+            lines,
+            notes,
+            users,
+            per_user,
+        }))
     }
 
     /// The aggregated time series of a run.
@@ -511,15 +615,22 @@ impl Store {
         Ok(out)
     }
 
-    /// Delete runs (all of them or none: every id must exist).
+    /// Delete runs (all of them or none: every id, or unique prefix, must
+    /// name a run).
     pub fn delete(&mut self, ids: &[String]) -> Result<usize> {
+        let mut ids = ids
+            .iter()
+            .map(|id| self.resolve_id(id))
+            .collect::<Result<Vec<_>>>()?;
+        ids.sort();
+        ids.dedup();
         let path = self.path.clone();
         let n = retry(|| {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut n = 0;
-            for id in ids {
+            for id in &ids {
                 n += tx.execute("DELETE FROM runs WHERE id = ?1", [id])?;
             }
             if n == ids.len() {
@@ -638,7 +749,12 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
         )?;
         for (i, (m, slos)) in sm.metrics.iter().zip(&judged).enumerate() {
             let pass = (!slos.is_empty())
-                .then(|| slos.iter().all(|&k| sm.slo.get(k).is_some_and(|v| v.pass)));
+                .then(|| slos.iter().all(|&k| sm.slo.get(k).is_some_and(|v| v.pass)))
+                .filter(|_| {
+                    !slos
+                        .iter()
+                        .any(|&k| sm.slo.get(k).is_some_and(|v| v.status == SloStatus::NoData))
+                });
             st.execute(params![
                 run.id,
                 i as i64,
@@ -653,8 +769,8 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
             ])?;
         }
         let mut st = tx.prepare_cached(
-            "INSERT INTO slos (run_id, ord, name, metric, stat, labels, bound, target, value, pass) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO slos (run_id, ord, name, metric, stat, labels, bound, target, value, pass, status) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for (i, (def, v)) in sc.slos.iter().zip(&sm.slo).enumerate() {
             st.execute(params![
@@ -667,7 +783,42 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
                 bound_str(def.bound),
                 v.target,
                 v.value,
-                v.pass
+                (v.status != SloStatus::NoData).then_some(v.pass),
+                v.status.as_str()
+            ])?;
+        }
+    }
+    if let Some(c) = run.cost {
+        let notes = serde_json::to_string(&c.notes)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        tx.execute(
+            "INSERT INTO costs (run_id, currency, total, users, per_user, hours_per_month, \
+                 price_file, prices_date, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                run.id,
+                c.currency,
+                c.total,
+                c.users,
+                c.per_user,
+                c.hours_per_month,
+                c.price_file,
+                c.prices_date,
+                notes
+            ],
+        )?;
+        let mut st = tx.prepare_cached(
+            "INSERT INTO cost_lines (run_id, ord, component, unit, count, per_unit_hour, monthly) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (i, l) in c.lines.iter().enumerate() {
+            st.execute(params![
+                run.id,
+                i as i64,
+                l.component,
+                l.unit,
+                l.count,
+                l.per_unit_hour,
+                l.monthly
             ])?;
         }
     }

@@ -12,6 +12,10 @@
 //!   the statistics' order; time series are split into `series` and `points`
 //!   (each series' name, labels and unit once, not once per bucket), with a
 //!   `timeseries` view that keeps the flat, tidy shape for queries.
+//! - v3: the monthly cost of a run (`costs`: total, per user, currency and
+//!   price file; `cost_lines`: one row per component), and SLO verdicts in
+//!   three states (`slos.status` is `pass`, `fail` or `no_data`; `pass` is
+//!   NULL when there is no data).
 
 /// `PRAGMA application_id` of a capsim store ("caps" in ASCII).
 pub const APPLICATION_ID: i32 = 0x6361_7073;
@@ -19,7 +23,7 @@ pub const APPLICATION_ID: i32 = 0x6361_7073;
 /// Migrations: `MIGRATIONS[i]` upgrades version `i` to `i + 1`; an empty
 /// database (version 0) gets all of them, so every new store is built by the
 /// same steps that upgrade an old one.
-pub const MIGRATIONS: [&str; 2] = [V0_TO_V1, V1_TO_V2];
+pub const MIGRATIONS: [&str; 3] = [V0_TO_V1, V1_TO_V2, V2_TO_V3];
 
 /// The schema version this capsim writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -161,4 +165,51 @@ CREATE VIEW timeseries AS
     SELECT s.run_id, p.bucket_start_s, s.metric, s.stat, s.labels,
            p.value, p.ci_low, p.ci_high, p.n, s.unit
     FROM series s JOIN points p ON p.series_id = s.id;
+"#;
+
+const V2_TO_V3: &str = r#"
+CREATE TABLE costs (
+    run_id          TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    currency        TEXT NOT NULL,
+    total           REAL NOT NULL,
+    users           INTEGER,
+    per_user        REAL,
+    hours_per_month REAL NOT NULL,
+    price_file      TEXT NOT NULL,
+    prices_date     TEXT NOT NULL,
+    notes           TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cost_lines (
+    run_id        TEXT NOT NULL REFERENCES costs(run_id) ON DELETE CASCADE,
+    ord           INTEGER NOT NULL,
+    component     TEXT NOT NULL,
+    unit          TEXT NOT NULL,
+    count         REAL NOT NULL,
+    per_unit_hour REAL NOT NULL,
+    monthly       REAL NOT NULL,
+    PRIMARY KEY (run_id, ord)
+) WITHOUT ROWID;
+
+-- SLO verdicts gain a status; `pass` may be NULL (no data).
+CREATE TABLE slos_v3 (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ord    INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    stat   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    bound  TEXT NOT NULL CHECK (bound IN ('max', 'min')),
+    target REAL NOT NULL,
+    value  REAL,
+    pass   INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'no_data')),
+    PRIMARY KEY (run_id, ord)
+) WITHOUT ROWID;
+INSERT INTO slos_v3
+    SELECT run_id, ord, name, metric, stat, labels, bound, target, value, pass,
+           CASE WHEN pass THEN 'pass' ELSE 'fail' END
+    FROM slos;
+DROP TABLE slos;
+ALTER TABLE slos_v3 RENAME TO slos;
 "#;

@@ -362,7 +362,8 @@ fn run_reports_the_monthly_cost_beside_the_slos() {
     // 8 Fargate daemons of 0.5 vCPU and 512 MB (the defaults), and the EKS fee.
     let want = 730.0 * (8.0 * (0.5 * 0.04048 + 0.512 * 0.004445) + 0.10);
     assert!(
-        text.contains(&format!("monthly cost: ${:.0}/month", want)),
+        text.lines()
+            .any(|l| l.contains("monthly cost") && l.contains(&format!("${:.0}/month", want))),
         "{text}"
     );
     let md = std::fs::read_to_string(dir.join("r/finite-queue/report.md")).unwrap();

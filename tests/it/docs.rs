@@ -4,7 +4,7 @@
 
 use crate::support::{repo, scenario_files};
 
-const RUN_EXAMPLE: &str = "cargo run --release -- run scenarios/build-queue/working-day.toml";
+pub const RUN_EXAMPLE: &str = "cargo run --release -- run scenarios/build-queue/working-day.toml";
 const RUN_TESTS: &str = "cargo test --release --all-targets";
 
 fn read(rel: &str) -> String {

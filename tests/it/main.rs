@@ -6,6 +6,7 @@ mod support;
 
 mod batch;
 mod calibration;
+mod cli_output;
 mod compare;
 mod determinism;
 mod docs;

@@ -279,7 +279,7 @@ fn full_report_with_coder_metrics_and_replica_loss() {
         .find(|r| {
             r[col("metric")] == "api_latency_seconds"
                 && r[col("stat")] == "p95"
-                && r[col("labels")] == r#"{"class":"dashboard"}"#
+                && r[col("class")] == "dashboard"
         })
         .expect("dashboard p95 row");
     assert_eq!(api[col("slo")], "pass");
@@ -290,7 +290,7 @@ fn full_report_with_coder_metrics_and_replica_loss() {
         .find(|r| {
             r[col("metric")] == "api_latency_seconds"
                 && r[col("stat")] == "p95"
-                && r[col("labels")] == r#"{"class":"agent"}"#
+                && r[col("class")] == "agent"
         })
         .unwrap();
     assert_eq!(
@@ -300,13 +300,24 @@ fn full_report_with_coder_metrics_and_replica_loss() {
     );
     // Cumulative interruptions are not in the CSV (derived for the plot only),
     // but the per-bucket counts are; a lost replica's series stops at 11:00.
-    let (_, ts) = read_csv(&dir.join("timeseries.csv"));
-    let r3: Vec<f64> = ts
+    let (h, ts) = read_csv(&dir.join("timeseries.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let r3: Vec<(f64, &str)> = ts
         .iter()
-        .filter(|r| r[1] == "coderd_cpu_utilization" && r[3] == r#"{"replica":"3"}"#)
-        .map(|r| r[0].parse().unwrap())
+        .filter(|r| r[col("metric")] == "coderd_cpu_utilization" && r[col("replica")] == "3")
+        .map(|r| {
+            (
+                r[col("bucket_start_s")].parse().unwrap(),
+                r[col("time_of_day")].as_str(),
+            )
+        })
         .collect();
-    assert!(!r3.is_empty() && r3.iter().all(|t| *t < 11.0 * 3600.0));
+    assert!(!r3.is_empty() && r3.iter().all(|(t, _)| *t < 11.0 * 3600.0));
+    // The scenario starts at midnight: a bucket's time of day is its start.
+    assert!(
+        r3.iter()
+            .all(|(t, tod)| *tod == capsim::format::day_and_time(*t).1)
+    );
 }
 
 #[test]
@@ -333,48 +344,60 @@ fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     );
     check_pngs(&dir, &files);
 
-    // summary.csv: one row per statistic, values bit-for-bit.
+    // summary.csv: the run's columns, then one row per statistic, values
+    // bit-for-bit.
     let (h, rows) = read_csv(&dir.join("summary.csv"));
-    assert_eq!(h, report::csv::SUMMARY_HEADER);
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    assert_eq!(h[..6], report::csv::SUMMARY_HEAD);
+    assert_eq!(h[h.len() - 7..], report::csv::SUMMARY_TAIL);
     assert_eq!(rows.len(), summary.metrics.len());
     for (row, m) in rows.iter().zip(&summary.metrics) {
         assert_eq!(
-            (row[0].as_str(), row[1].as_str()),
+            (row[col("run_id")].as_str(), row[col("scenario")].as_str()),
+            ("test-run", "build-queue-working-day")
+        );
+        assert_eq!(
+            (row[col("metric")].as_str(), row[col("stat")].as_str()),
             (m.name.as_str(), m.stat.as_str())
         );
         let parse = |s: &str| (!s.is_empty()).then(|| s.parse::<f64>().unwrap());
-        assert_eq!(parse(&row[3]), m.value);
-        assert_eq!(parse(&row[4]), m.ci_low);
-        assert_eq!(parse(&row[5]), m.ci_high);
-        assert_eq!(row[6], m.unit);
+        assert_eq!(parse(&row[col("value")]), m.value);
+        assert_eq!(parse(&row[col("ci_low")]), m.ci_low);
+        assert_eq!(parse(&row[col("ci_high")]), m.ci_high);
+        assert_eq!(row[col("unit")], m.unit);
     }
     let p95 = rows
         .iter()
-        .find(|r| r[0] == "build_queue_wait_seconds" && r[1] == "p95")
+        .find(|r| r[col("metric")] == "build_queue_wait_seconds" && r[col("stat")] == "p95")
         .unwrap();
-    let pass = summary.slo[0].pass;
-    assert_eq!(p95[7], if pass { "pass" } else { "fail" });
+    assert_eq!(p95[col("slo")], summary.slo[0].status.as_str());
 
     // timeseries.csv: tidy rows equal to the aggregated series.
     let agg = series::aggregate(&runs);
     let (h, rows) = read_csv(&dir.join("timeseries.csv"));
-    assert_eq!(h, report::csv::TIMESERIES_HEADER);
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    assert_eq!(h[..9], report::csv::TIMESERIES_HEAD);
+    assert_eq!(h[h.len() - 5..], report::csv::TIMESERIES_TAIL);
     assert_eq!(rows.len(), agg.n_points());
     let mut it = rows.iter();
     for s in &agg.series {
         for p in &s.points {
             let r = it.next().unwrap();
-            assert_eq!(r[0].parse::<f64>().unwrap(), p.bucket_start_s);
             assert_eq!(
-                (r[1].as_str(), r[2].as_str()),
+                r[col("bucket_start_s")].parse::<f64>().unwrap(),
+                p.bucket_start_s
+            );
+            assert_eq!(
+                (r[col("metric")].as_str(), r[col("stat")].as_str()),
                 (s.name.as_str(), s.stat.as_str())
             );
-            assert_eq!(r[4].parse::<f64>().unwrap(), p.value);
-            assert_eq!(r[5].parse::<f64>().ok(), p.ci_low);
+            assert_eq!(r[col("value")].parse::<f64>().unwrap(), p.value);
+            assert_eq!(r[col("ci_low")].parse::<f64>().ok(), p.ci_low);
+            assert_eq!(r[col("n")].parse::<u32>().unwrap(), p.n);
         }
     }
     // NaN buckets (no builds waited) are skipped, never written as NaN.
-    assert!(rows.iter().all(|r| r[4] != "NaN"));
+    assert!(rows.iter().all(|r| r[col("value")] != "NaN"));
     let wait_p95 = agg.all("build_queue_wait_seconds", "p95")[0];
     assert!(wait_p95.points.len() <= agg.all("build_queue_length", "mean")[0].points.len());
 
@@ -382,4 +405,10 @@ fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     let back: Summary =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(back, summary);
+    // Without a price file there is no monthly cost in it, nor in the CSV.
+    assert!(
+        !std::fs::read_to_string(dir.join("summary.json"))
+            .unwrap()
+            .contains("monthly_cost")
+    );
 }

@@ -471,6 +471,7 @@ fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
         summary: &summary,
         runs: &runs,
         series: &agg,
+        cost: None,
     };
     store.insert(&run).unwrap();
     let e = store.insert(&run).expect_err("the id is taken");

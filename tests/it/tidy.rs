@@ -49,7 +49,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "store",
-        &["engine", "scenario", "format", "result", "model", "report"],
+        &[
+            "engine", "scenario", "format", "result", "model", "cost", "report",
+        ],
     ),
     (
         "compare",
