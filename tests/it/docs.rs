@@ -93,3 +93,68 @@ fn readme_lists_every_metric_with_its_unit() {
         "README metrics table lacks: {missing:?}"
     );
 }
+
+/// The committed completion scripts and man pages are what the CLI
+/// definition generates today (`CAPSIM_BLESS=1` rewrites them).
+#[test]
+fn completions_and_man_pages_are_current() {
+    use capsim::cli::docs::{Shell, completion_script, man_pages};
+    let bless = std::env::var("CAPSIM_BLESS").is_ok_and(|v| v == "1");
+    let mut want: Vec<(std::path::PathBuf, Vec<u8>)> = Shell::ALL
+        .iter()
+        .map(|s| {
+            (
+                repo().join("assets/completions").join(s.file_name()),
+                completion_script(*s),
+            )
+        })
+        .collect();
+    let man_dir = repo().join("assets/man");
+    for (file, page) in man_pages().unwrap() {
+        want.push((man_dir.join(file), page));
+    }
+    let mut stale = Vec::new();
+    for (path, bytes) in &want {
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        } else if std::fs::read(path).ok().as_ref() != Some(bytes) {
+            stale.push(path.display().to_string());
+        }
+    }
+    // No page of a command that is gone.
+    for dir in ["assets/completions", "assets/man"] {
+        let Ok(entries) = std::fs::read_dir(repo().join(dir)) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if !want.iter().any(|(w, _)| *w == p) {
+                stale.push(format!("{} (no longer generated)", p.display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated files are out of date: {stale:?}\n\
+         regenerate with: CAPSIM_BLESS=1 cargo test --release --test it docs::"
+    );
+    // The scripts complete the commands.
+    let bash = String::from_utf8(completion_script(Shell::Bash)).unwrap();
+    for cmd in [
+        "run",
+        "batch",
+        "runs",
+        "compare",
+        "size",
+        "calibrate",
+        "completions",
+    ] {
+        assert!(bash.contains(cmd), "{cmd}");
+    }
+    let man = String::from_utf8(man_pages().unwrap()[0].1.clone()).unwrap();
+    assert!(
+        man.contains(".TH capsim 1") && man.contains("capsim\\-run(1)"),
+        "{man}"
+    );
+}

@@ -1,0 +1,195 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_capsim_global_optspecs
+    string join \n q/quiet color= h/help V/version
+end
+
+function __fish_capsim_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_capsim_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_capsim_using_subcommand
+    set -l cmd (__fish_capsim_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c capsim -n "__fish_capsim_needs_command" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_needs_command" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_needs_command" -s V -l version -d 'Print version'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "runs" -d 'Stored runs: list, show, export, delete'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "validate" -d 'Check scenario files without running them'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l format -d 'Output format on stdout' -r -f -a "table\t''
+json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l prices -d 'Price file for the monthly cost [default: each scenario\'s `prices`]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand run" -s v -l verbose -l all -d 'Print every statistic after the verdict and the headline table'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l no-store -d 'Do not store the runs'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l no-report -d 'Do not write report folders (CSV, PNG, Markdown)'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l timings -d 'Print where the time went (simulation, reports, SQLite) on stderr'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l no-store -d 'Do not store the runs'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l no-report -d 'Do not write report folders (CSV, PNG, Markdown)'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l timings -d 'Print where the time went (simulation, reports, SQLite) on stderr'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "list" -d 'List stored runs, newest first'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l scenario -d 'Only runs of this scenario (its `name`)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l limit -d 'At most N runs (0: all)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
+json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -l format -r -f -a "table\t''
+json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l csv -d 'Folder to write into' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored runs, newest first'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l vary -d 'Variants of one scenario: a dotted field and its values, e.g. deployment.coderd.replicas=2,3,4. Several --vary make a grid' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l replications -d 'Replications per architecture (replication r of every one uses the same seed)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l seed -d 'Master seed [default: the first scenario\'s `seed`]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l prices -d 'Price file for every architecture [default: each scenario\'s `prices`]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l out -d 'Write the comparison here [default: reports/compare/<id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l format -d 'Output on stdout: the table, or compare.json' -r -f -a "table\t''
+json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l slo -d 'Replace the scenario\'s SLOs: METRIC[{label=value}].STAT<=TARGET (or >=), e.g. \'api_latency_seconds{class=dashboard}.p95<=300ms\'. Repeatable' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l prices -d 'Price file [default: the scenario\'s `prices`]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l replications -d 'Replications per candidate (the 95% bound needs at least 2)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l seed -d 'Master seed [default: the scenario\'s `seed`]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l growth -d 'Repeat the search for these user counts (workload.users.count), e.g. 500,1000,2000' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l resources -d 'Resources to search [default: all the scenario has]: coderd_replicas, coderd_vcpu, provisioners, database_vcpu, proxy_vcpu' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-replicas -d 'Most coderd replicas to try [default: max(12, 2 x the scenario\'s)]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-provisioners -d 'Most external provisioner daemons to try [default: max(64, 4 x the scenario\'s)]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-evaluations -d 'Evaluations allowed after the per-resource binary searches' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l set -d 'Set a scenario field for the whole search, e.g. duration=4h or start_time=07:00 (to simulate only the peak). Repeatable' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l out -d 'Write size.md and candidates.csv (with --growth: growth.*, and candidates-<users>.csv per user count) here [default: reports/size/<id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand size" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand validate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand validate" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l targets -d 'Targets file (CSV; format in the README and src/calibrate/targets.rs)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l model -d 'Model file whose `free = true` parameters are fitted' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l seed -d 'Master seed for every scenario (default: each scenario\'s own seed)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l replications -d 'Replications for the fit table and leave-one-out predictions' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l search-replications -d 'Replications per evaluation during the search' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l max-evals -d 'Evaluations per fit at most' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l format -d 'Output format on stdout' -r -f -a "table\t''
+json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l write -d 'Store the fitted values and their provenance in the model file'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l loo -d 'Leave-one-out: refit without each target and predict it'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand completions" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand completions" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand man" -l out -d 'Write capsim.1 and capsim-<command>.1 into DIR' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand man" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand man" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "runs" -d 'Stored runs: list, show, export, delete'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "validate" -d 'Check scenario files without running them'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "list" -d 'List stored runs, newest first'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
