@@ -31,6 +31,9 @@ _capsim() {
             capsim,help)
                 cmd="capsim__subcmd__help"
                 ;;
+            capsim,import)
+                cmd="capsim__subcmd__import"
+                ;;
             capsim,man)
                 cmd="capsim__subcmd__man"
                 ;;
@@ -61,6 +64,9 @@ _capsim() {
             capsim__subcmd__help,help)
                 cmd="capsim__subcmd__help__subcmd__help"
                 ;;
+            capsim__subcmd__help,import)
+                cmd="capsim__subcmd__help__subcmd__import"
+                ;;
             capsim__subcmd__help,man)
                 cmd="capsim__subcmd__help__subcmd__man"
                 ;;
@@ -76,6 +82,9 @@ _capsim() {
             capsim__subcmd__help,validate)
                 cmd="capsim__subcmd__help__subcmd__validate"
                 ;;
+            capsim__subcmd__help__subcmd__import,prometheus)
+                cmd="capsim__subcmd__help__subcmd__import__subcmd__prometheus"
+                ;;
             capsim__subcmd__help__subcmd__runs,delete)
                 cmd="capsim__subcmd__help__subcmd__runs__subcmd__delete"
                 ;;
@@ -87,6 +96,18 @@ _capsim() {
                 ;;
             capsim__subcmd__help__subcmd__runs,show)
                 cmd="capsim__subcmd__help__subcmd__runs__subcmd__show"
+                ;;
+            capsim__subcmd__import,help)
+                cmd="capsim__subcmd__import__subcmd__help"
+                ;;
+            capsim__subcmd__import,prometheus)
+                cmd="capsim__subcmd__import__subcmd__prometheus"
+                ;;
+            capsim__subcmd__import__subcmd__help,help)
+                cmd="capsim__subcmd__import__subcmd__help__subcmd__help"
+                ;;
+            capsim__subcmd__import__subcmd__help,prometheus)
+                cmd="capsim__subcmd__import__subcmd__help__subcmd__prometheus"
                 ;;
             capsim__subcmd__runs,delete)
                 cmd="capsim__subcmd__runs__subcmd__delete"
@@ -125,7 +146,7 @@ _capsim() {
 
     case "${cmd}" in
         capsim)
-            opts="-q -h -V --quiet --color --help --version run batch runs compare size validate calibrate completions man help"
+            opts="-q -h -V --quiet --color --help --version run batch runs compare size validate calibrate import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,7 +164,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__batch)
-            opts="-q -h --seed --replications --jobs --out --db --no-store --no-report --timings --quiet --color --help"
+            opts="-q -h --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --start --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -166,6 +187,10 @@ _capsim() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -295,7 +320,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__help)
-            opts="run batch runs compare size validate calibrate completions man help"
+            opts="run batch runs compare size validate calibrate import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +392,34 @@ _capsim() {
         capsim__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__help__subcmd__import)
+            opts="prometheus"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__help__subcmd__import__subcmd__prometheus)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -504,6 +557,104 @@ _capsim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        capsim__subcmd__import)
+            opts="-q -h --quiet --color --help prometheus help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__import__subcmd__help)
+            opts="prometheus help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__import__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__import__subcmd__help__subcmd__prometheus)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__import__subcmd__prometheus)
+            opts="-q -h --out --targets --model --name --utc-offset --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --targets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --utc-offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         capsim__subcmd__man)
             opts="-q -h --out --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -527,7 +678,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__run)
-            opts="-v -q -h --format --all --verbose --prices --seed --replications --jobs --out --db --no-store --no-report --timings --quiet --color --help"
+            opts="-v -q -h --format --all --verbose --prices --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --start --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,6 +709,10 @@ _capsim() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -617,13 +772,25 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__runs__subcmd__export)
-            opts="-q -h --csv --db --quiet --color --help"
+            opts="-q -h --csv --format --start --out --db --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --csv)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "csv openmetrics" -- "${cur}"))
+                    return 0
+                    ;;
+                --start)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ complete -c capsim -n "__fish_capsim_needs_command" -f -a "compare" -d 'Run arch
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "validate" -d 'Check scenario files without running them'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "import" -d 'Build a scenario (and calibration targets) from a live deployment\'s metrics'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -48,6 +49,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'I
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
@@ -55,6 +57,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand run" -s v -l verbose -l al
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l no-store -d 'Do not store the runs'
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l no-report -d 'Do not write report folders (CSV, PNG, Markdown)'
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l timings -d 'Print where the time went (simulation, reports, SQLite) on stderr'
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l openmetrics -d 'Also write each run\'s time series in the OpenMetrics text format (`openmetrics.txt` in its report folder), under Coder\'s metric names'
 complete -c capsim -n "__fish_capsim_using_subcommand run" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
@@ -62,12 +65,14 @@ complete -c capsim -n "__fish_capsim_using_subcommand batch" -l replications -d 
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l no-store -d 'Do not store the runs'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l no-report -d 'Do not write report folders (CSV, PNG, Markdown)'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l timings -d 'Print where the time went (simulation, reports, SQLite) on stderr'
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l openmetrics -d 'Also write each run\'s time series in the OpenMetrics text format (`openmetrics.txt` in its report folder), under Coder\'s metric names'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -l db -d 'Run store (SQLite)' -r -F
@@ -78,7 +83,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l scenario -d 'Only runs of this scenario (its `name`)' -r
@@ -99,7 +104,11 @@ always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l csv -d 'Folder to write into' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l csv -d 'Folder to write the CSV files into' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l format -r -f -a "csv\t'summary.csv and timeseries.csv per run, into --csv DIR'
+openmetrics\t'The runs\' time series as OpenMetrics text (one exposition), to --out FILE or stdout'"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l start -d 'OpenMetrics: the date of t = 0 (`2025-03-10`: each scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l out -d 'OpenMetrics: write to FILE instead of stdout' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l db -d 'Run store (SQLite)' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
@@ -114,7 +123,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subc
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l vary -d 'Variants of one scenario: a dotted field and its values, e.g. deployment.coderd.replicas=2,3,4. Several --vary make a grid' -r
@@ -168,6 +177,25 @@ complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l write -d 'St
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l loo -d 'Leave-one-out: refit without each target and predict it'
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and not __fish_seen_subcommand_from prometheus help" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand import; and not __fish_seen_subcommand_from prometheus help" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and not __fish_seen_subcommand_from prometheus help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and not __fish_seen_subcommand_from prometheus help" -f -a "prometheus" -d 'From Prometheus\'s answers to the documented queries (README, "Importing from Prometheus")'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and not __fish_seen_subcommand_from prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l out -d 'The scenario file to write' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l targets -d 'Also write calibration targets (for `capsim calibrate`)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l model -d 'The model file the scenario names (written relative to the scenario)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l name -d 'The scenario\'s name [default: the file stem of --out]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l utc-offset -d 'Local time minus UTC (`+2h`, `-6h`, `5.5h`): times of day and weekdays are local' -r
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from prometheus" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "prometheus" -d 'From Prometheus\'s answers to the documented queries (README, "Importing from Prometheus")'
+complete -c capsim -n "__fish_capsim_using_subcommand import; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand completions" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
@@ -179,17 +207,19 @@ always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand man" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "runs" -d 'Stored runs: list, show, export, delete'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "validate" -d 'Check scenario files without running them'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "runs" -d 'Stored runs: list, show, export, delete'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "validate" -d 'Check scenario files without running them'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "import" -d 'Build a scenario (and calibration targets) from a live deployment\'s metrics'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "export" -d 'Write summary.csv and timeseries.csv of runs into DIR/<run-id>/'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "prometheus" -d 'From Prometheus\'s answers to the documented queries (README, "Importing from Prometheus")'

@@ -2,7 +2,7 @@
 //! read the saved answers of the documented queries, write a scenario (and
 //! targets), check that the scenario validates.
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILURE};
+use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ui};
 use crate::prom::import::{ImportOptions, import as import_answers};
 use crate::prom::mapping::QUERIES;
 use crate::prom::response::{self, Matrix};
@@ -74,26 +74,26 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
     let utc_offset_s = match offset {
         Ok(s) if s.abs() <= 14.0 * 3600.0 => s,
         Ok(_) => {
-            eprintln!(
-                "error: --utc-offset: expected an offset within 14 hours of UTC, found {:?}",
+            ui::error(format!(
+                "--utc-offset: expected an offset within 14 hours of UTC, found {:?}",
                 a.utc_offset
-            );
+            ));
             return Ok(EXIT_BAD_INPUT);
         }
         Err(e) => {
-            eprintln!("error: --utc-offset: {e}");
+            ui::error(format!("--utc-offset: {e}"));
             return Ok(EXIT_BAD_INPUT);
         }
     };
     if !a.model.is_file() {
-        eprintln!(
-            "error: --model: no model file at {} (give the path of models/coder.toml)",
+        ui::error(format!(
+            "--model: no model file at {} (give the path of models/coder.toml)",
             a.model.display()
-        );
+        ));
         return Ok(EXIT_BAD_INPUT);
     }
     if !a.dir.is_dir() {
-        eprintln!("error: {}: no such folder", a.dir.display());
+        ui::error(format!("{}: no such folder", a.dir.display()));
         return Ok(EXIT_BAD_INPUT);
     }
     let mut answers: BTreeMap<String, Matrix> = BTreeMap::new();
@@ -110,7 +110,7 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
                 answers.insert(q.name.to_string(), m);
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                ui::error(format!("{e}"));
                 bad = true;
             }
         }
@@ -128,10 +128,10 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
         .collect();
     others.sort();
     for n in others {
-        eprintln!(
-            "warning: {}: not one of the documented queries; ignored",
+        ui::warning(format!(
+            "{}: not one of the documented queries; ignored",
             a.dir.join(n).display()
-        );
+        ));
     }
     let targets_path = a.targets.clone();
     let opts = ImportOptions {
@@ -151,13 +151,13 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
         Ok(i) => i,
         Err(e) => {
             for line in e.to_string().lines() {
-                eprintln!("error: {}", relative_line(line, &a.dir));
+                ui::error(relative_line(line, &a.dir));
             }
             return Ok(EXIT_BAD_INPUT);
         }
     };
     for w in &imported.warnings {
-        eprintln!("warning: {w}");
+        ui::warning(format!("{w}"));
     }
     write(&a.out, &imported.scenario_toml)?;
     if let Some(t) = &targets_path {
@@ -166,16 +166,19 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
     // The import writes only what `capsim validate` accepts; anything else is a bug here.
     match crate::scenario::load(&a.out) {
         Ok(s) => {
-            eprintln!("wrote {} ({})", a.out.display(), s.description);
+            ui::info(format!("wrote {} ({})", a.out.display(), s.description));
             if let Some(t) = &targets_path {
-                eprintln!("wrote {} (targets for capsim calibrate)", t.display());
+                ui::info(format!(
+                    "wrote {} (targets for capsim calibrate)",
+                    t.display()
+                ));
             }
             Ok(0)
         }
         Err(e) => {
-            eprintln!(
-                "error: the imported scenario does not validate (a bug in capsim import): {e}"
-            );
+            ui::error(format!(
+                "the imported scenario does not validate (a bug in capsim import): {e}"
+            ));
             Ok(EXIT_FAILURE)
         }
     }

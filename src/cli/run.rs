@@ -346,7 +346,7 @@ pub fn run_all(
                 .as_ref()
                 .and_then(|u| weekday_note(start, tod, u.start_weekday));
             if let Some(note) = note {
-                eprintln!("note: {}: {note}", s.name);
+                ui::note(format!("{}: {note}", s.name));
             }
         }
     }
