@@ -4,9 +4,11 @@
 pub mod catalogue;
 pub mod cost;
 pub mod csv;
+pub mod events;
 pub mod markdown;
 pub mod plot;
 pub mod series;
+pub mod settings;
 pub mod text;
 
 use crate::result::{RunResult, Summary, find_for_slo};

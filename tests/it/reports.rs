@@ -271,7 +271,31 @@ fn full_report_with_coder_metrics_and_replica_loss() {
         "{:?}",
         summary.slo
     );
-    assert!(md.contains("**1 of 2 SLOs fail.**"), "{md}");
+    assert!(md.contains("**Verdict: fail.** 1 of 2 SLOs missed"), "{md}");
+    // The first screen reads in words: no Rust names, no field paths.
+    let first_screen: String = md.lines().take(30).collect::<Vec<_>>().join("\n");
+    for word in [
+        "**Architecture.**",
+        "**Workload.**",
+        "**Events.**",
+        "**Cost",
+    ] {
+        assert!(first_screen.contains(word), "{word} in\n{first_screen}");
+    }
+    assert!(
+        first_screen.contains("replica killed at 11:00, 3 of 3 replications"),
+        "{first_screen}"
+    );
+    for rust in [
+        "RoundRobin",
+        "WebTerminal",
+        "[0]",
+        "_s ",
+        "n_replicas",
+        "Poisson",
+    ] {
+        assert!(!md.contains(rust), "report.md shows `{rust}`:\n{md}");
+    }
     let (h, rows) = read_csv(&dir.join("summary.csv"));
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     let api = rows
@@ -350,7 +374,16 @@ fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     assert_eq!(h[..6], report::csv::SUMMARY_HEAD);
     assert_eq!(h[h.len() - 7..], report::csv::SUMMARY_TAIL);
+    // The statistics, then the monthly cost (the scenario names a price file).
+    let (rows, costs): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r[col("metric")] != report::csv::MONTHLY_COST);
     assert_eq!(rows.len(), summary.metrics.len());
+    assert!(
+        costs
+            .iter()
+            .any(|r| r[col("stat")] == "total" && r[col("component")] == "provisioners")
+    );
     for (row, m) in rows.iter().zip(&summary.metrics) {
         assert_eq!(
             (row[col("run_id")].as_str(), row[col("scenario")].as_str()),
@@ -401,14 +434,18 @@ fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     let wait_p95 = agg.all("build_queue_wait_seconds", "p95")[0];
     assert!(wait_p95.points.len() <= agg.all("build_queue_length", "mean")[0].points.len());
 
-    // summary.json is the JSON contract.
-    let back: Summary =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    // summary.json is the JSON contract, with the monthly cost beside it,
+    // as in the CSV.
+    let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let back: Summary = serde_json::from_str(&json).unwrap();
     assert_eq!(back, summary);
-    // Without a price file there is no monthly cost in it, nor in the CSV.
-    assert!(
-        !std::fs::read_to_string(dir.join("summary.json"))
-            .unwrap()
-            .contains("monthly_cost")
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let whole = costs
+        .iter()
+        .find(|r| r[col("stat")] == "total" && r[col("component")].is_empty())
+        .unwrap();
+    assert_eq!(
+        v["monthly_cost"]["total"].as_f64(),
+        whole[col("value")].parse::<f64>().ok()
     );
 }
