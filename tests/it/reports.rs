@@ -440,6 +440,8 @@ fn build_queue_only_run_skips_absent_figures_and_csvs_round_trip() {
     let back: Summary = serde_json::from_str(&json).unwrap();
     assert_eq!(back, summary);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (h, _) = read_csv(&dir.join("summary.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     let whole = costs
         .iter()
         .find(|r| r[col("stat")] == "total" && r[col("component")].is_empty())
