@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod events;
+pub mod lock;
 pub mod metrics;
 pub mod ps;
 pub mod rng;
@@ -12,6 +13,7 @@ pub mod time;
 
 pub use dist::Dist;
 pub use events::{DefaultEventSet, EventSet, HeapEventSet, LadderEventSet};
+pub use lock::FifoLock;
 pub use metrics::{Labels, Metric, Recorder, Series, TimeSeries};
 pub use rng::{SimRng, Streams};
 pub use time::SimTime;
