@@ -9,6 +9,10 @@
 //!  "metrics": [{"name", "stat", "labels": {..}, "value", "ci_low", "ci_high", "unit"}],
 //!  "slo": [{"name", "target", "value", "pass", "status"}]}
 //! ```
+//!
+//! A statistic with no sample in any replication (a dashboard latency in a
+//! run without dashboards) has `value: null`, and an SLO on it the status
+//! `no_data` with `pass: null`: never a pass.
 
 use crate::engine::metrics::{Labels, Metric, TimeSeries};
 use crate::scenario::{Scenario, Slo};
@@ -61,21 +65,38 @@ pub struct SummaryMetric {
 }
 
 /// The three states of an SLO verdict: the target is met, it is missed, or
-/// the run has no value to judge (`no_data` in JSON, CSV and the store).
-///
-/// [`verdict`] gives `Pass` or `Fail` today; `NoData` is the state of a
-/// statistic without samples, which the model will report as such (every
-/// output already shows it as "no data", never as a pass or a fail).
+/// the run has no value to judge (`no_data` in JSON, CSV and the store): a
+/// statistic without samples (a dashboard latency in a run without
+/// dashboards) is never a pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SloStatus {
     Pass,
     Fail,
+    /// The statistic has no sample in the run: nothing to judge.
     NoData,
 }
 
 impl SloStatus {
-    /// The word in CSV, JSON and the store: `pass`, `fail`, `no_data`.
+    /// The verdict on `value` (`None`: no data).
+    pub fn of(slo: &Slo, value: Option<f64>) -> SloStatus {
+        match value {
+            None => SloStatus::NoData,
+            Some(_) if slo.is_met(value) => SloStatus::Pass,
+            Some(_) => SloStatus::Fail,
+        }
+    }
+
+    /// `pass` as the JSON contract has it: `null` without data.
+    pub fn pass(self) -> Option<bool> {
+        match self {
+            SloStatus::Pass => Some(true),
+            SloStatus::Fail => Some(false),
+            SloStatus::NoData => None,
+        }
+    }
+
+    /// The status as JSON, CSV and the run store spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             SloStatus::Pass => "pass",
@@ -83,17 +104,19 @@ impl SloStatus {
             SloStatus::NoData => "no_data",
         }
     }
-    /// Parse [`SloStatus::as_str`].
+
+    /// The inverse of [`SloStatus::as_str`].
     pub fn parse(s: &str) -> Option<SloStatus> {
         [SloStatus::Pass, SloStatus::Fail, SloStatus::NoData]
             .into_iter()
             .find(|x| x.as_str() == s)
     }
-    /// The word for people: `pass`, `fail`, `no data`.
-    pub fn words(self) -> &'static str {
+
+    /// The word the tables print: `pass`, `FAIL` or `no data`.
+    pub fn word(self) -> &'static str {
         match self {
             SloStatus::Pass => "pass",
-            SloStatus::Fail => "fail",
+            SloStatus::Fail => "FAIL",
             SloStatus::NoData => "no data",
         }
     }
@@ -105,9 +128,15 @@ pub struct SloVerdict {
     pub name: String,
     pub target: f64,
     pub value: Option<f64>,
-    pub pass: bool,
-    /// Pass, fail or no data; `pass` is true exactly when this is `Pass`.
+    /// `true`/`false`, or `null` when the statistic has no data.
+    pub pass: Option<bool>,
     pub status: SloStatus,
+}
+
+impl SloVerdict {
+    pub fn passed(&self) -> bool {
+        self.status == SloStatus::Pass
+    }
 }
 
 /// The JSON summary contract.
@@ -184,7 +213,9 @@ impl Summary {
     /// Metrics are matched across replications by (name, statistic,
     /// labels), in first-seen order, not by position: a replica an
     /// autoscaler added in one replication adds metrics to that run only,
-    /// and each metric is averaged over the replications that have it.
+    /// and each metric is averaged over the replications that have a value
+    /// for it (a statistic without samples in a replication, NaN, is left
+    /// out; with none anywhere it is `null`).
     pub fn from_runs(scenario: &Scenario, seed: u64, runs: &[RunResult]) -> Summary {
         assert!(!runs.is_empty(), "at least one replication");
         let mut index: BTreeMap<(&str, &str, &Labels), usize> = BTreeMap::new();
@@ -196,7 +227,9 @@ impl Summary {
                     seen.push((m, Vec::new()));
                     seen.len() - 1
                 });
-            seen[i].1.push(m.value);
+            if m.value.is_finite() {
+                seen[i].1.push(m.value);
+            }
         }
         let metrics: Vec<SummaryMetric> = seen
             .into_iter()
@@ -250,17 +283,13 @@ pub fn find_for_slo<'a>(slo: &Slo, metrics: &'a [SummaryMetric]) -> Option<&'a S
 
 fn verdict(slo: &Slo, metrics: &[SummaryMetric]) -> SloVerdict {
     let value = find_for_slo(slo, metrics).and_then(|m| m.value);
-    let pass = slo.is_met(value);
+    let status = SloStatus::of(slo, value);
     SloVerdict {
         name: slo.name.clone(),
         target: slo.target,
         value,
-        pass,
-        status: if pass {
-            SloStatus::Pass
-        } else {
-            SloStatus::Fail
-        },
+        pass: status.pass(),
+        status,
     }
 }
 

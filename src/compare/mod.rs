@@ -24,7 +24,7 @@ use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::metrics::{Labels, Series, TimeSeries};
 use crate::report::catalogue::{COMPARE_EXTRA_METRICS, KEY_METRICS, SUM_OVER_KINDS};
 use crate::report::series::{AggSeries, aggregate};
-use crate::result::{RunResult, Summary, mean_ci95};
+use crate::result::{RunResult, SloStatus, Summary, mean_ci95};
 use crate::scenario::{Bound, Scenario, Slo};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -283,8 +283,10 @@ pub struct SloCheck {
     /// The one-sided 95% bound on the mean in the SLO's direction: upper for
     /// "at most", lower for "at least" (the mean itself with one replication).
     pub bound95: Option<f64>,
-    /// The mean meets the target.
+    /// The mean meets the target (never without data).
     pub pass: bool,
+    /// `pass`, `fail`, or `no_data` when no replication has a sample.
+    pub status: SloStatus,
     /// The 95% bound meets the target.
     pub confident: bool,
     pub n: usize,
@@ -379,6 +381,7 @@ pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
                 mean,
                 bound95,
                 pass: slo.is_met(mean),
+                status: SloStatus::of(slo, mean),
                 confident: slo.is_met(bound95),
                 n,
             }

@@ -14,7 +14,7 @@ use crate::report::catalogue::{
 use crate::report::cost::{bullets, per_month};
 use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::{AggSeries, cumulative};
-use crate::result::RunResult;
+use crate::result::{RunResult, SloStatus};
 use crate::scenario::Slo;
 use anyhow::Context;
 use serde_json::json;
@@ -64,10 +64,11 @@ fn row_name(r: &Row) -> String {
 }
 
 fn slo_cell(s: &SloCheck) -> String {
-    let verdict = match (s.pass, s.confident) {
-        (true, true) => "pass",
-        (true, false) => "pass (not at 95%)",
-        (false, _) => "FAIL",
+    let verdict = match (s.status, s.confident) {
+        (SloStatus::NoData, _) => return "no data".into(),
+        (SloStatus::Pass, true) => "pass",
+        (SloStatus::Pass, false) => "pass (not at 95%)",
+        (SloStatus::Fail, _) => "FAIL",
     };
     format!(
         "{verdict} {} (95% bound {})",
@@ -449,6 +450,9 @@ pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
                 o,
                 " {} |",
                 a.slos.get(i).map_or("–".into(), |s| {
+                    if s.status == SloStatus::NoData {
+                        return "⚪ no data".into();
+                    }
                     let icon = if s.confident {
                         "✅"
                     } else if s.pass {

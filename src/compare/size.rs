@@ -277,6 +277,9 @@ impl Evaluation {
             .filter(|s| !s.confident)
             .map(|s| {
                 use crate::format::{fmt_value, miss_symbol};
+                if s.status == crate::result::SloStatus::NoData {
+                    return format!("{} (no data)", s.name);
+                }
                 format!(
                     "{} ({} {} {})",
                     s.name,

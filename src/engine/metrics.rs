@@ -522,18 +522,19 @@ impl Recorder {
             // Absent buckets (NaN) count neither in the mean nor its weight.
             let present = || x.series.iter().zip(&lengths).filter(|(v, _)| v.is_finite());
             let total: f64 = present().map(|(_, l)| l).sum();
+            // A series with no present bucket has no statistics (NaN), not 0.
             let mean = if total > 0.0 {
                 present().map(|(v, l)| v * l).sum::<f64>() / total
             } else {
-                0.0
+                f64::NAN
             };
-            let peak = x.series.iter().copied().fold(0.0, f64::max);
-            let last = x.series.last().copied().filter(|v| v.is_finite());
+            let peak = present().map(|(v, _)| *v).fold(f64::NAN, f64::max);
+            let last = x.series.last().copied().unwrap_or(f64::NAN);
             let u = &x.meta.unit;
             metrics.push(m(&x.meta, "mean", mean, u));
             metrics.push(m(&x.meta, "p50", median(&x.series), u));
             metrics.push(m(&x.meta, "peak", peak, u));
-            metrics.push(m(&x.meta, "last", last.unwrap_or(0.0), u));
+            metrics.push(m(&x.meta, "last", last, u));
             metrics.push(m(&x.meta, "max", peak, u));
             series.push(s(&x.meta, "mean", x.series.clone(), u));
             series.push(s(&x.meta, "max", x.series, u));
@@ -550,22 +551,28 @@ impl Recorder {
             series.push(s(&g.meta, "max", max, &g.meta.unit));
         }
         for h in self.hists {
+            // No sample, no statistic: NaN (the summary's `null`), never 0.
             let n = h.total.len();
             let q = |p: f64| {
                 if n == 0 {
-                    0.0
+                    f64::NAN
                 } else {
                     h.total.value_at_quantile(p) as f64 / HIST_SCALE
                 }
             };
             let u = h.meta.unit.clone();
+            let (mean, max) = if n == 0 {
+                (f64::NAN, f64::NAN)
+            } else {
+                (h.total_sum / n as f64, h.total_max)
+            };
             for (stat, v) in [
-                ("mean", if n == 0 { 0.0 } else { h.total_sum / n as f64 }),
+                ("mean", mean),
                 ("p50", q(0.5)),
                 ("p90", q(0.9)),
                 ("p95", q(0.95)),
                 ("p99", q(0.99)),
-                ("max", h.total_max),
+                ("max", max),
             ] {
                 metrics.push(m(&h.meta, stat, v, &u));
             }
@@ -607,12 +614,12 @@ pub fn le_label(bound: f64) -> String {
     format!("{bound}")
 }
 
-/// Median of the bucket values (0 when there are none): the typical bucket,
-/// as a Grafana panel's median over time would show.
+/// Median of the bucket values (NaN when there are none): the typical
+/// bucket, as a Grafana panel's median over time would show.
 fn median(v: &[f64]) -> f64 {
     let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if x.is_empty() {
-        return 0.0;
+        return f64::NAN;
     }
     x.sort_by(f64::total_cmp);
     let n = x.len();
@@ -721,6 +728,29 @@ mod tests {
     }
 
     #[test]
+    fn a_histogram_without_samples_has_no_statistics() {
+        let mut r = Recorder::new(
+            SimTime::ZERO,
+            SimTime::from_secs(10),
+            SimTime::from_secs(20),
+        );
+        let _ = r.histogram("lat", Labels::new(), "s");
+        let (m, _) = r.finish();
+        for x in &m {
+            if x.stat == "count" {
+                assert_eq!(x.value, 0.0);
+            } else {
+                assert!(
+                    x.value.is_nan(),
+                    "{} is {} without samples",
+                    x.stat,
+                    x.value
+                );
+            }
+        }
+    }
+
+    #[test]
     fn sampled_series_skip_absent_buckets() {
         let mut r = Recorder::new(
             SimTime::ZERO,
@@ -749,7 +779,7 @@ mod tests {
         };
         assert!((stat("0", "mean") - 0.6).abs() < 1e-12);
         assert_eq!(stat("0", "peak"), 0.7);
-        assert_eq!(stat("0", "last"), 0.0);
+        assert!(stat("0", "last").is_nan(), "gone at the end: no value");
         assert!((stat("1", "mean") - (0.2 + 0.4 + 0.4) / 3.0).abs() < 1e-12);
         let s0 = ts.find("u", "mean", &[("replica", "0")]).unwrap();
         assert_eq!(s0.values[..2], [0.5, 0.7]);

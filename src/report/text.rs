@@ -41,11 +41,12 @@ fn styled(style: Style, text: &str) -> String {
 
 /// A status word, coloured: `pass` green, `FAIL` red, `no data` yellow.
 pub fn status_word(st: SloStatus) -> String {
-    match st {
-        SloStatus::Pass => styled(fg(AnsiColor::Green), "pass   "),
-        SloStatus::Fail => styled(fg(AnsiColor::Red), "FAIL   "),
-        SloStatus::NoData => styled(fg(AnsiColor::Yellow), "no data"),
-    }
+    let colour = match st {
+        SloStatus::Pass => AnsiColor::Green,
+        SloStatus::Fail => AnsiColor::Red,
+        SloStatus::NoData => AnsiColor::Yellow,
+    };
+    styled(fg(colour), &format!("{:<7}", st.word()))
 }
 
 /// The SLO's own name when the scenario gave one, else the statistic in

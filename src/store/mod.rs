@@ -446,7 +446,7 @@ impl Store {
                                 name,
                                 target,
                                 value: r.get(6)?,
-                                pass: status == SloStatus::Pass,
+                                pass: status.pass(),
                                 status,
                             }
                         },
@@ -656,7 +656,7 @@ impl Store {
 const RUN_INFO_SELECT: &str = "SELECT r.id, r.scenario, r.scenario_path, r.scenario_sha256, \
     r.model_path, r.model_sha256, r.capsim_version, r.seed, r.replications, r.started_at, \
     r.finished_at, r.saturated, r.status, \
-    (SELECT count(*) FROM slos s WHERE s.run_id = r.id AND s.pass) AS slo_passed, \
+    (SELECT count(*) FROM slos s WHERE s.run_id = r.id AND s.status = 'pass') AS slo_passed, \
     (SELECT count(*) FROM slos s WHERE s.run_id = r.id) AS slo_total \
     FROM runs r";
 
@@ -748,13 +748,15 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         for (i, (m, slos)) in sm.metrics.iter().zip(&judged).enumerate() {
-            let pass = (!slos.is_empty())
-                .then(|| slos.iter().all(|&k| sm.slo.get(k).is_some_and(|v| v.pass)))
-                .filter(|_| {
-                    !slos
-                        .iter()
-                        .any(|&k| sm.slo.get(k).is_some_and(|v| v.status == SloStatus::NoData))
-                });
+            // NULL: no SLO judges it, or none fails and one has no data.
+            let status = |k: usize| sm.slo.get(k).map(|v| v.status);
+            let pass = if slos.iter().any(|&k| status(k) == Some(SloStatus::Fail)) {
+                Some(false)
+            } else if slos.is_empty() || slos.iter().any(|&k| status(k) != Some(SloStatus::Pass)) {
+                None
+            } else {
+                Some(true)
+            };
             st.execute(params![
                 run.id,
                 i as i64,
@@ -783,7 +785,7 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
                 bound_str(def.bound),
                 v.target,
                 v.value,
-                (v.status != SloStatus::NoData).then_some(v.pass),
+                v.pass,
                 v.status.as_str()
             ])?;
         }

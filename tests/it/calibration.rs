@@ -209,7 +209,7 @@ fn published_scale_tests_pass_with_headroom() {
         assert!(!sum.saturated, "{row}: saturated: {notes:?}");
         assert!(sum.slo.len() >= 7, "{row}: the base's pass criteria apply");
         for v in &sum.slo {
-            assert!(v.pass, "{row}: {} failed ({:?})", v.name, v.value);
+            assert!(v.passed(), "{row}: {} failed ({:?})", v.name, v.value);
         }
         assert!(coderd < 1.0 && db < 1.0, "{row}: no resource at capacity");
         assert!(
@@ -262,7 +262,7 @@ fn issue_9782_saturates_before_metadata_batching_and_not_after() {
     println!("database peak: before batching {db_before:.2}, after {db_after:.2}");
     assert!(b.saturated && db_before >= 0.99);
     assert!(!a.saturated && db_after < 0.5);
-    assert!(b.slo.iter().chain(&a.slo).all(|v| v.pass));
+    assert!(b.slo.iter().chain(&a.slo).all(|v| v.passed()));
 }
 
 /// The 2,000-user test's workload with a deployment sized by a rule.

@@ -56,10 +56,7 @@ fn default_run_output_fits_a_screen_and_gives_every_slo_verdict_in_units() {
             .iter()
             .find(|l| l.contains(&want))
             .unwrap_or_else(|| panic!("no line `{want}` in\n{text}"));
-        assert!(
-            line.trim_start()
-                .starts_with(if v.pass { "pass" } else { "FAIL" })
-        );
+        assert!(line.trim_start().starts_with(v.status.word()));
     }
     // No raw seconds, no zero rows of metrics the run does not have.
     assert!(

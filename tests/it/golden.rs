@@ -59,7 +59,7 @@ fn canonical(s: &Summary) -> String {
         .map(|v| {
             let v = json!({
                 "name": v.name, "target": round6(Some(v.target)),
-                "value": round6(v.value), "pass": v.pass,
+                "value": round6(v.value), "pass": v.pass, "status": v.status,
             });
             format!("    {v}")
         })

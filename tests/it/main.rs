@@ -19,5 +19,6 @@ mod reports;
 mod saturation;
 mod scenario_errors;
 mod size;
+mod slo;
 mod store;
 mod tidy;
