@@ -38,7 +38,16 @@ pub const PROVISIONER_CPU_CORES: &str = "provisioner_cpu_cores";
 pub const API_REQUESTS_PER_SECOND: &str = "api_requests_per_second";
 /// By `class`, s.
 pub const API_LATENCY_SECONDS: &str = "api_latency_seconds";
+/// API requests lost, in total and by `class`: no replica ready (a request,
+/// a connection's dial or an agent's), a replica died with them in flight,
+/// or a CPU over its in-service cap.
 pub const API_ERRORS_TOTAL: &str = "api_errors_total";
+/// API requests that succeeded over those attempted (succeeded + lost), in
+/// total and by `class`, ratio.
+pub const API_SUCCESS_RATIO: &str = "api_success_ratio";
+/// 1 while at least one coderd replica is ready, else 0; its time-weighted
+/// mean is the fraction of time coderd could answer, ratio.
+pub const CODERD_AVAILABLE: &str = "coderd_available";
 /// One coderd `replica`'s CPU over its vCPUs, ratio.
 pub const CODERD_CPU_UTILIZATION: &str = "coderd_cpu_utilization";
 /// vCPUs in use across all replicas, derived from the per-replica series.
@@ -87,7 +96,7 @@ pub const USERS_PRESENT: &str = "users_present";
 pub const WORKSPACES_RUNNING: &str = "workspaces_running";
 
 /// Every metric name, in the order of README.md's table.
-pub const ALL: [&str; 41] = [
+pub const ALL: [&str; 43] = [
     BUILD_QUEUE_WAIT_SECONDS,
     BUILD_TIME_SECONDS,
     BUILD_QUEUE_WAIT_PROBABILITY,
@@ -105,6 +114,8 @@ pub const ALL: [&str; 41] = [
     API_REQUESTS_PER_SECOND,
     API_LATENCY_SECONDS,
     API_ERRORS_TOTAL,
+    API_SUCCESS_RATIO,
+    CODERD_AVAILABLE,
     CODERD_CPU_UTILIZATION,
     CODERD_CPU_CORES,
     CODERD_CPU_BUSY_SECONDS_TOTAL,

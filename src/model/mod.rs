@@ -205,6 +205,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     );
     let (mut metrics, mut series) = rec.finish();
     world::derive_total_cpu(scenario, &mut metrics, &mut series);
+    world::derive_success_ratio(&mut metrics, &mut series);
     let (world_saturated, world_notes) = w.verdicts(&series);
     saturated |= world_saturated;
     notes.extend(world_notes);

@@ -51,7 +51,7 @@ mod ids;
 mod requests;
 mod workspaces;
 
-pub use accounting::derive_total_cpu;
+pub use accounting::{derive_success_ratio, derive_total_cpu};
 pub use agents::Batch;
 pub use requests::MAX_IN_SERVICE;
 
@@ -309,6 +309,7 @@ impl<'s> World<'s> {
         }
         w.rec
             .set(w.ids.replicas, SimTime::ZERO, w.replicas.len() as f64);
+        w.set_available(SimTime::ZERO);
         w.setup_users(streams);
         for (i, e) in s.events.iter().enumerate() {
             w.q.push(e.at, PRIO_CONTROL, Ev::Scheduled { idx: i as u32 });
@@ -730,7 +731,7 @@ impl<'s> World<'s> {
                 let read = self.costs.db_cpu_ms_read_query;
                 self.start_request(now, RequestClass::Dashboard, r, cpu, q, q * read, 0.0);
             } else {
-                self.rec.inc(self.ids.errors, now);
+                self.api_error(now, RequestClass::Dashboard);
             }
         }
         self.schedule_action(now, c);
@@ -831,8 +832,19 @@ impl<'s> World<'s> {
                 )
             }
         };
-        // Coordination / websocket upgrade goes to coderd in every case.
-        let r = self.lb_pick()?;
+        // Coordination / websocket upgrade goes to coderd in every case. With
+        // no replica ready the dial fails (the load balancer has no backend):
+        // one lost API request, an agent's of class `agent` (its API
+        // connection), a user's of class `connect`; the caller retries with
+        // back-off.
+        let Some(r) = self.lb_pick() else {
+            let class = match client {
+                Client::Agent => RequestClass::Agent,
+                Client::User(_) => RequestClass::Connect,
+            };
+            self.api_error(now, class);
+            return None;
+        };
         let pinned = !p2p && proxy == NONE;
         self.conn_epoch = self.conn_epoch.wrapping_add(1);
         let c = self.conns.insert(Conn {
@@ -1099,6 +1111,7 @@ impl<'s> World<'s> {
             now,
             self.replicas.iter().filter(|x| x.alive).count() as f64,
         );
+        self.set_available(now);
         if restart {
             let d = SimTime::from_secs_f64(self.costs.coderd_restart_delay_s);
             self.replicas[r].starting = true;
@@ -1106,6 +1119,15 @@ impl<'s> World<'s> {
             self.q
                 .push(now + d, PRIO_CONTROL, Ev::ReplicaUp { replica: r as u32 });
         }
+    }
+
+    /// `coderd_available` is 1 while at least one replica is ready (serves
+    /// requests and takes connections), else 0: killed, starting up or
+    /// scaled to zero.
+    fn set_available(&mut self, now: SimTime) {
+        let up = self.replicas.iter().any(|r| r.ready);
+        self.rec
+            .set(self.ids.available, now, if up { 1.0 } else { 0.0 });
     }
 
     /// Start a replica (a free slot or a new one); it is ready after `delay`.

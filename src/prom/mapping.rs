@@ -15,6 +15,13 @@
 //! coderd's tailnet connections *to agents* (one per agent coderd relays
 //! for), not user sessions, and `coderd_agentapi_metadata_batches_total`
 //! counts coderd's batch flushes, not agent calls, so neither is mapped.
+//!
+//! The availability series have no Coder equivalent and keep their capsim
+//! names: `coderd_available` (Coder exports nothing for it; the nearest is
+//! Prometheus's own `up{job="coderd"}`, written by the scraper, not by
+//! coderd), `api_success_ratio` and `api_errors_total` (requests the load
+//! balancer refuses while no replica is ready never reach coderd, so
+//! `coderd_api_requests_processed_total{code=~"5.."}` does not count them).
 
 /// OpenMetrics type of an exported family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

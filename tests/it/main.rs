@@ -4,6 +4,7 @@
 
 mod support;
 
+mod availability;
 mod batch;
 mod calibration;
 mod cli_output;

@@ -168,3 +168,122 @@ impl World<'_> {
         (saturated, notes)
     }
 }
+
+/// Succeeded and lost API requests of one class (`""`: every class), per
+/// bucket and over the run.
+struct Tally {
+    class: &'static str,
+    ok: Vec<f64>,
+    lost: Vec<f64>,
+    ok_total: f64,
+    lost_total: f64,
+}
+
+/// `api_success_ratio`: API requests that succeeded (finished, so counted in
+/// `api_latency_seconds`) over those attempted (succeeded + lost, counted in
+/// `api_errors_total`), over all API classes (no label) and by `class`;
+/// `mean` over the run after the warm-up, `min` the worst bucket, and the
+/// per-bucket series. Requests still in flight at the end count as neither.
+/// Without any attempt there is no value (NaN: "no data"), never 1.
+pub fn derive_success_ratio(
+    metrics: &mut Vec<crate::engine::Metric>,
+    series: &mut crate::engine::TimeSeries,
+) {
+    let n = series.n_buckets();
+    let tally = |class| Tally {
+        class,
+        ok: vec![0.0; n],
+        lost: vec![0.0; n],
+        ok_total: 0.0,
+        lost_total: 0.0,
+    };
+    let mut by_class: Vec<Tally> = RequestClass::API.iter().map(|c| tally(c.name())).collect();
+    // Which tally a metric or series adds to, and whether as succeeded.
+    let slot = |name: &str, stat: &str, labels: &Labels, by_class: &[Tally]| {
+        let ok = match (name, stat) {
+            (m::API_LATENCY_SECONDS, "count") => true,
+            (m::API_ERRORS_TOTAL, "count" | "total") => false,
+            _ => return None,
+        };
+        let class = labels.get("class")?;
+        let i = by_class.iter().position(|t| t.class == class)?;
+        Some((i, ok))
+    };
+    let mut any = false;
+    for sr in &series.series {
+        let Some((i, ok)) = slot(&sr.name, &sr.stat, &sr.labels, &by_class) else {
+            continue;
+        };
+        any = true;
+        let t = &mut by_class[i];
+        let dst = if ok { &mut t.ok } else { &mut t.lost };
+        for (d, v) in dst.iter_mut().zip(&sr.values) {
+            if v.is_finite() {
+                *d += v;
+            }
+        }
+    }
+    if !any {
+        return;
+    }
+    for x in metrics.iter() {
+        // Histograms' `count` and counters' `total` are the run's totals.
+        if let Some((i, ok)) = slot(&x.name, &x.stat, &x.labels, &by_class) {
+            let t = &mut by_class[i];
+            *(if ok {
+                &mut t.ok_total
+            } else {
+                &mut t.lost_total
+            }) += x.value;
+        }
+    }
+    let mut all = tally("");
+    for t in &by_class {
+        for i in 0..n {
+            all.ok[i] += t.ok[i];
+            all.lost[i] += t.lost[i];
+        }
+        all.ok_total += t.ok_total;
+        all.lost_total += t.lost_total;
+    }
+    let ratio = |ok: f64, lost: f64| {
+        if ok + lost > 0.0 {
+            ok / (ok + lost)
+        } else {
+            f64::NAN
+        }
+    };
+    for t in std::iter::once(all).chain(by_class) {
+        let labels = if t.class.is_empty() {
+            Labels::new()
+        } else {
+            labels([("class", t.class)])
+        };
+        let values: Vec<f64> =
+            t.ok.iter()
+                .zip(&t.lost)
+                .map(|(&o, &l)| ratio(o, l))
+                .collect();
+        let worst = values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::NAN, f64::min);
+        for (stat, v) in [("mean", ratio(t.ok_total, t.lost_total)), ("min", worst)] {
+            metrics.push(crate::engine::Metric {
+                name: m::API_SUCCESS_RATIO.into(),
+                stat: stat.into(),
+                labels: labels.clone(),
+                value: v,
+                unit: "ratio".into(),
+            });
+        }
+        series.series.push(crate::engine::Series {
+            name: m::API_SUCCESS_RATIO.into(),
+            stat: "mean".into(),
+            labels,
+            unit: "ratio".into(),
+            values,
+        });
+    }
+}

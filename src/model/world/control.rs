@@ -157,6 +157,7 @@ impl World<'_> {
         }
         let n = self.alive_replicas().len();
         self.rec.set(self.ids.replicas, now, n as f64);
+        self.set_available(now);
         self.marks.push(Mark {
             t_s: now.as_secs_f64(),
             kind: "scale".into(),

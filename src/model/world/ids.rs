@@ -10,8 +10,13 @@ pub(super) struct Ids {
     pub(super) rps: Vec<RateId>,
     pub(super) rps_total: RateId,
     pub(super) latency: Vec<HistId>,
+    /// `api_errors_total`, all classes (and internal database work).
     pub(super) errors: CounterId,
+    /// `api_errors_total` by API class.
+    pub(super) errors_class: Vec<CounterId>,
     pub(super) replicas: GaugeId,
+    /// `coderd_available`: 1 while a replica is ready.
+    pub(super) available: GaugeId,
     pub(super) db_util: SampleId,
     pub(super) db_writes: RateId,
     pub(super) db_disk_writes: RateId,
@@ -64,7 +69,12 @@ impl Ids {
                 })
                 .collect(),
             errors: rec.counter(m::API_ERRORS_TOTAL, Labels::new(), "1"),
+            errors_class: RequestClass::API
+                .iter()
+                .map(|c| rec.counter(m::API_ERRORS_TOTAL, labels([("class", c.name())]), "1"))
+                .collect(),
             replicas: rec.gauge(m::CODERD_REPLICAS, Labels::new(), "1"),
+            available: rec.gauge(m::CODERD_AVAILABLE, Labels::new(), "ratio"),
             db_util: rec.sampled(m::DATABASE_CPU_UTILIZATION, Labels::new(), "ratio"),
             db_writes: rec.rate(m::DATABASE_WRITES_PER_SECOND, Labels::new(), "1/s"),
             db_disk_writes: rec.rate(m::DATABASE_DISK_WRITE_OPS_PER_SECOND, Labels::new(), "1/s"),

@@ -72,7 +72,7 @@ impl World<'_> {
         let rep = &mut self.replicas[r as usize];
         if rep.cpu.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
-            self.rec.inc(self.ids.errors, now);
+            self.api_error(now, class);
             return None;
         }
         self.rec.tick(self.ids.rps[class as usize], now, 1.0);
@@ -120,8 +120,8 @@ impl World<'_> {
     fn db_arrive(&mut self, now: SimTime, id: u32) {
         if self.db.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
-            self.rec.inc(self.ids.errors, now);
-            self.requests.remove(id as usize);
+            let class = self.requests.remove(id as usize).class;
+            self.api_error(now, class);
             return;
         }
         let w = self.requests[id as usize].db_work_s;
@@ -173,8 +173,19 @@ impl World<'_> {
     /// The requests in service on replica `r` fail (it went away).
     pub(super) fn fail_requests_of(&mut self, now: SimTime, r: usize) {
         for id in self.replicas[r].cpu.drain(now) {
-            self.rec.inc(self.ids.errors, now);
-            self.requests.remove(id as usize);
+            let class = self.requests.remove(id as usize).class;
+            self.api_error(now, class);
+        }
+    }
+
+    /// A request of `class` is lost: counted in `api_errors_total`, in
+    /// total and (for an API class) by class. Internal database work
+    /// (batch flushes) counts in the total only.
+    pub(super) fn api_error(&mut self, now: SimTime, class: RequestClass) {
+        self.rec.inc(self.ids.errors, now);
+        // `errors_class` is indexed by the API classes; `Internal` is past its end.
+        if let Some(&id) = self.ids.errors_class.get(class as usize) {
+            self.rec.inc(id, now);
         }
     }
 

@@ -67,6 +67,10 @@ impl World<'_> {
             );
             let read = k.db_cpu_ms_read_query;
             self.start_request(now, RequestClass::Build, r, cpu, q, q * read + w, 1.0);
+        } else {
+            // No replica ready: the call is lost (the job itself still
+            // enters the queue; see the README's availability notes).
+            self.api_error(now, RequestClass::Build);
         }
     }
 
