@@ -55,6 +55,22 @@ pub struct SizeArgs {
     pub jobs: Option<u32>,
 }
 
+/// An error in an SLO that `--slo` gave (they replace the scenario's) is
+/// about the flag, not a line of the file: `--slo SPEC: slo[i].field: what`.
+fn slo_flag_error(e: scenario::ScenarioError, specs: &[String]) -> String {
+    let spec = e
+        .field
+        .as_deref()
+        .and_then(|f| f.strip_prefix("slo["))
+        .and_then(|f| f.split_once(']'))
+        .and_then(|(i, _)| i.parse::<usize>().ok())
+        .and_then(|i| specs.get(i));
+    match (spec, &e.field) {
+        (Some(spec), Some(field)) => format!("--slo {spec}: {field}: {}", e.message),
+        _ => e.to_string(),
+    }
+}
+
 fn bad(e: impl std::fmt::Display) -> anyhow::Result<i32> {
     ui::error(e);
     Ok(EXIT_BAD_INPUT)
@@ -75,7 +91,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     }
     let sc = match scenario::load_with_overrides(&args.scenario, &base) {
         Ok(s) => s,
-        Err(e) => return bad(e),
+        Err(e) => return bad(slo_flag_error(e, &args.slo)),
     };
     if sc.slos.is_empty() {
         return bad(format!(

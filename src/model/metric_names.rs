@@ -142,6 +142,14 @@ pub const ALL: [&str; 43] = [
     PROXY_CPU_UTILIZATION,
 ];
 
+/// What a run can report: every metric of the summary, its statistics, and
+/// its label keys with the values each can take. The table lives in
+/// `scenario::emitted`, below the model, so the scenario can check its SLOs
+/// against it; the test below holds it to what runs produce.
+pub fn catalogue() -> &'static [crate::scenario::emitted::Emitted] {
+    crate::scenario::emitted::EMITTED
+}
+
 /// Metrics of the build queue alone: what a scenario without coderd and
 /// users reports.
 pub fn is_build_queue(name: &str) -> bool {
@@ -154,6 +162,8 @@ mod tests {
 
     #[test]
     fn names_are_distinct_and_every_run_metric_is_listed() {
+        let listed: Vec<&str> = catalogue().iter().map(|e| e.metric).collect();
+        assert_eq!(listed, ALL, "the catalogue lists ALL, in order");
         let mut sorted = ALL.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
@@ -173,8 +183,38 @@ mod tests {
             )
             .unwrap();
             let r = crate::simulate(&s, s.seed);
+            let names = crate::scenario::emitted::ScenarioNames::of(&s);
+            let mut seen: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
             for m in &r.metrics {
                 assert!(ALL.contains(&m.name.as_str()), "{file}: {}", m.name);
+                // The catalogue the SLO check reads lists it, its statistic
+                // and its labels.
+                let e = crate::scenario::emitted::find(&m.name).expect("catalogued");
+                assert!(e.stats.contains(&m.stat.as_str()), "{file}: {m:?}");
+                for (k, v) in &m.labels {
+                    let (_, values) = e
+                        .labels
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .unwrap_or_else(|| panic!("{file}: label {k} of {m:?}"));
+                    values
+                        .check(v, &names)
+                        .unwrap_or_else(|why| panic!("{file}: {m:?}: {why}"));
+                }
+                let stat = *e.stats.iter().find(|x| **x == m.stat).unwrap();
+                let st = seen.entry(e.metric).or_default();
+                if !st.contains(&stat) {
+                    st.push(stat);
+                }
+            }
+            // And no statistic a metric never has.
+            for (metric, stats) in seen {
+                let e = crate::scenario::emitted::find(metric).unwrap();
+                let mut want = e.stats.to_vec();
+                let mut got = stats;
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want, "{file}: {metric}");
             }
             for sr in &r.series.series {
                 assert!(ALL.contains(&sr.name.as_str()), "{file}: {}", sr.name);

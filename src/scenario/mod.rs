@@ -7,6 +7,7 @@
 //! construction.
 
 pub mod costs;
+pub mod emitted;
 pub mod file;
 pub mod load;
 pub mod model_file;

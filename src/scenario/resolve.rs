@@ -232,10 +232,26 @@ fn slo_target(ctx: &Ctx, metric: &str, q: &Quantity, field: &str) -> Result<f64,
     }
 }
 
-fn resolve_slo(ctx: &Ctx, s: &SloFile, i: usize) -> Result<Slo, ScenarioError> {
+fn resolve_slo(
+    ctx: &Ctx,
+    s: &SloFile,
+    i: usize,
+    names: &emitted::ScenarioNames,
+) -> Result<Slo, ScenarioError> {
     let f = format!("slo[{i}]");
     let metric = ctx.required(&s.metric, &format!("{f}.metric"))?.clone();
     let stat = s.stat.clone().unwrap_or_else(|| "mean".into());
+    // An SLO that can match nothing the model reports is an input error,
+    // not a verdict after the run.
+    let no_labels = BTreeMap::new();
+    emitted::check_slo(
+        &metric,
+        &stat,
+        s.stat.is_some(),
+        s.labels.as_ref().unwrap_or(&no_labels),
+        names,
+    )
+    .map_err(|(field, why)| ctx.err(&format!("{f}.{field}"), why))?;
     let (bound, target) = match (&s.max, &s.min) {
         (Some(q), None) => (
             Bound::AtMost,
@@ -541,12 +557,17 @@ pub fn resolve(
     let autoscaling = resolve_model::autoscaling(&ctx, &file.autoscaling, coderd.n_replicas)?;
     let events = resolve_model::events(&ctx, &file.events, start_time_of_day, &workload.templates)?;
 
+    let proxies = resolve_model::proxies(&ctx, &dep.proxies)?;
+    let names = emitted::ScenarioNames {
+        templates: workload.templates.iter().map(|t| t.name.clone()).collect(),
+        proxies: proxies.iter().map(|p| p.name.clone()).collect(),
+    };
     let slos = file
         .slo
         .iter()
         .flatten()
         .enumerate()
-        .map(|(i, s)| resolve_slo(&ctx, s, i))
+        .map(|(i, s)| resolve_slo(&ctx, s, i, &names))
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Scenario {
@@ -567,7 +588,7 @@ pub fn resolve(
             coderd,
             provisioner_groups,
             database: resolve_model::database(&ctx, &dep.database)?,
-            proxies: resolve_model::proxies(&ctx, &dep.proxies)?,
+            proxies,
             cluster: resolve_model::cluster(&ctx, &dep.cluster)?,
         },
         workload,
