@@ -8,11 +8,16 @@ use crate::format::{
     braced, count_str, exact_opt, fmt_value, labels_json, md_cell as cell, money, pct, signed,
     signed_money, signed_pct, tidy_path,
 };
+use crate::model::metric_names::CONNECTIONS_DROPPED_TOTAL;
 use crate::report::catalogue::{
-    ArchLine, COMPARE_FIGURES, HEADLINE_ROWS, LabelSel, PanelSpec, row_words,
+    ArchLine, COMPARE_FIGURES, HEADLINE_ROWS, LabelSel, PanelSpec, ZOOM_FIGURES, row_words,
 };
 use crate::report::cost::{bullets, per_month};
-use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
+use crate::report::events::{Event, events};
+use crate::report::plot::{
+    EventMark, OverlayEvents, OverlayLine, OverlayPanel, OverlayX, Zoom, write_overlay,
+    zoom_windows,
+};
 use crate::report::series::{AggSeries, cumulative};
 use crate::result::{RunResult, SloStatus};
 use crate::scenario::Slo;
@@ -799,6 +804,62 @@ fn panel(c: &Comparison, spec: &PanelSpec<ArchLine>) -> OverlayPanel {
     }
 }
 
+/// The events of every architecture as marks on the overlaid figures: one
+/// per event and its replications, naming the architectures that had it
+/// ("replica killed at 09:10, 5 of 5 replications (all)").
+pub fn event_marks(c: &Comparison) -> Vec<EventMark> {
+    let sc = &c.archs[0].scenario;
+    let tod0 = sc.start_time_of_day.as_secs_f64();
+    let multi_day = (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0;
+    let mut seen: Vec<(f64, String, Vec<&str>)> = Vec::new();
+    for a in &c.archs {
+        for e in events(&a.runs) {
+            let label = e.label(tod0, multi_day, a.runs.len());
+            match seen.iter_mut().find(|s| s.1 == label) {
+                Some(s) => s.2.push(&a.name),
+                None => seen.push((e.first_s, label, vec![&a.name])),
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(t_s, label, names)| EventMark {
+            t_s,
+            label: if names.len() == c.archs.len() {
+                format!("{label} (all)")
+            } else {
+                format!("{label} ({})", names.join(", "))
+            },
+        })
+        .collect()
+}
+
+/// The zoom windows of the overlaid figures: around the events of every
+/// architecture, those with the most dropped connections (summed over the
+/// architectures) first.
+fn zooms(c: &Comparison, bucket_s: f64) -> Vec<Zoom> {
+    let ev: Vec<Event> = c.archs.iter().flat_map(|a| events(&a.runs)).collect();
+    let dropped: Vec<&RunResult> = c.archs.iter().flat_map(|a| &a.runs).collect();
+    zoom_windows(&ev, &c.archs[0].scenario, bucket_s, &|from, to| {
+        let mut sum = 0.0;
+        for r in &dropped {
+            let ts = &r.series;
+            for s in ts
+                .series
+                .iter()
+                .filter(|s| s.name == CONNECTIONS_DROPPED_TOTAL)
+            {
+                for (i, v) in s.values.iter().enumerate() {
+                    let t = ts.start_s + i as f64 * ts.bucket_s;
+                    if t >= from && t < to && v.is_finite() {
+                        sum += v;
+                    }
+                }
+            }
+        }
+        sum
+    })
+}
+
 /// Write the overlaid PNGs of [`COMPARE_FIGURES`] into `dir`; returns (file,
 /// title) of each.
 pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, String)>> {
@@ -808,6 +869,8 @@ pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, St
         .runs
         .first()
         .map_or(first.scenario.bucket.as_secs_f64(), |r| r.series.bucket_s);
+    let marks = event_marks(c);
+    let zooms = zooms(c, bucket_s);
     let mut out = Vec::new();
     for fig in COMPARE_FIGURES {
         // A panel whose every line is 0 throughout says nothing.
@@ -835,6 +898,14 @@ pub fn write_plots(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<(String, St
             slos,
             c.replications as usize,
             panels,
+            OverlayEvents {
+                marks: &marks,
+                zooms: if ZOOM_FIGURES.contains(&fig.file) {
+                    &zooms
+                } else {
+                    &[]
+                },
+            },
         )?;
         out.push((fig.file.to_string(), fig.title.to_string()));
     }

@@ -6,7 +6,7 @@ use super::size::{Evaluation, GrowthPoint, SizeResult};
 use crate::format::{bound_symbol, count_str, exact, fmt_value, md_cell as cell, money, pct};
 use crate::report::catalogue::{GROWTH_FIGURE, GrowthLine};
 use crate::report::cost;
-use crate::report::plot::{OverlayLine, OverlayPanel, OverlayX, write_overlay};
+use crate::report::plot::{OverlayEvents, OverlayLine, OverlayPanel, OverlayX, write_overlay};
 use crate::report::series::AggPoint;
 use anyhow::Context;
 use std::fmt::Write;
@@ -410,6 +410,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
             &[],
             1,
             panels,
+            OverlayEvents::default(),
         )?;
         files.push(fig.file.into());
     }

@@ -288,6 +288,7 @@ pub enum Stats {
 pub enum Dash {
     Solid,
     Dashed,
+    Dotted,
 }
 
 /// Lines of a run's figure: one per series (statistic and label set) of a
@@ -393,6 +394,19 @@ pub enum GrowthLine {
     /// The recommended value of each of these resources, one line each.
     Sizes(Resources),
 }
+
+/// Panels whose quantity is one of these draw their y axis on a log scale,
+/// so that a 13 ms dashboard p95 and a 3 s reconnect storm both read.
+pub const LOG_QUANTITIES: &[&str] = &["latency"];
+
+/// Figures (of a run and of `capsim compare`) that add, beside the whole
+/// run, a zoom on the minutes around its main events (replica losses,
+/// scale-downs, outages): drops, reconnects, latency and CPU per bucket,
+/// where the whole-day view shows a spike one pixel wide.
+pub const ZOOM_FIGURES: &[&str] = &["api.png", "api-latency.png", "connections.png", "cpu.png"];
+
+/// Kinds of event a zoom panel is drawn around.
+pub const ZOOM_EVENT_KINDS: &[&str] = &["replica-loss", "scale", "outage", "spike"];
 
 /// The figures of a run's report.
 pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
