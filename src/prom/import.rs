@@ -31,6 +31,7 @@ use super::fit::{bucket_quantile, lognormal_from_buckets, weighted_moments};
 use super::mapping::{QUERIES, Query, ROUTES, query, route_class};
 use super::response::Matrix;
 use super::scenario_text::{Derived, TemplateOut, num};
+use crate::model::metric_names as m;
 use std::collections::BTreeMap;
 
 /// Choices of the user.
@@ -850,7 +851,7 @@ fn targets_csv(
         let xs = step_values(m, &|_| true);
         if let Some(v) = median(xs.clone()) {
             rows.push(Row {
-                metric: "coderd_cpu_cores",
+                metric: m::CODERD_CPU_CORES,
                 labels: String::new(),
                 stat: "p50",
                 measured: Some(v),
@@ -862,7 +863,7 @@ fn targets_csv(
                     .into(),
             });
             rows.push(Row {
-                metric: "coderd_cpu_cores",
+                metric: m::CODERD_CPU_CORES,
                 labels: String::new(),
                 stat: "peak",
                 measured: Some(xs.iter().copied().fold(0.0, f64::max)),
@@ -886,7 +887,7 @@ fn targets_csv(
                     format!("the routes of class {c} (README, route classes)")
                 };
                 rows.push(Row {
-                    metric: "api_requests_per_second",
+                    metric: m::API_REQUESTS_PER_SECOND,
                     labels: format!("class={c}"),
                     stat: "mean",
                     measured: Some(v),
@@ -905,7 +906,7 @@ fn targets_csv(
             for (stat, qq) in [("p50", 0.5), ("p95", 0.95)] {
                 match bucket_quantile(&cum, qq) {
                     Some((lo, hi, _)) if hi.is_finite() => rows.push(Row {
-                        metric: "api_latency_seconds",
+                        metric: m::API_LATENCY_SECONDS,
                         labels: format!("class={c}"),
                         stat,
                         measured: None,
@@ -925,7 +926,7 @@ fn targets_csv(
         for (stat, qq) in [("p50", 0.5), ("p95", 0.95)] {
             if let Some((lo, hi, _)) = bucket_quantile(cum, qq).filter(|x| x.1.is_finite()) {
                 rows.push(Row {
-                    metric: "build_queue_wait_seconds",
+                    metric: m::BUILD_QUEUE_WAIT_SECONDS,
                     labels: String::new(),
                     stat,
                     measured: None,
@@ -939,26 +940,28 @@ fn targets_csv(
         }
     }
     let gauges: [(&str, &'static str, &str, &Keep); 7] = [
-        ("workspaces", "connections_active", "kind=agent", &|_| true),
-        ("provisioner_jobs", "provisioner_busy_daemons", "", &|_| {
+        ("workspaces", m::CONNECTIONS_ACTIVE, "kind=agent", &|_| true),
+        ("provisioner_jobs", m::PROVISIONER_BUSY_DAEMONS, "", &|_| {
             true
         }),
-        ("websockets", "coderd_websockets", "", &|_| true),
-        ("sessions", "connections_active", "kind=ssh", &|l| {
+        ("websockets", m::CODERD_WEBSOCKETS, "", &|_| true),
+        ("sessions", m::CONNECTIONS_ACTIVE, "kind=ssh", &|l| {
             label(l, "__name__") == "coderd_agentstats_session_count_ssh"
         }),
-        ("sessions", "connections_active", "kind=ide", &|l| {
+        ("sessions", m::CONNECTIONS_ACTIVE, "kind=ide", &|l| {
             let n = label(l, "__name__");
             n == "coderd_agentstats_session_count_vscode"
                 || n == "coderd_agentstats_session_count_jetbrains"
         }),
         (
             "sessions",
-            "connections_active",
+            m::CONNECTIONS_ACTIVE,
             "kind=web_terminal",
             &|l| label(l, "__name__") == "coderd_agentstats_session_count_reconnecting_pty",
         ),
-        ("metadata", "agent_metadata_items_per_second", "", &|_| true),
+        ("metadata", m::AGENT_METADATA_ITEMS_PER_SECOND, "", &|_| {
+            true
+        }),
     ];
     for (qn, metric, labels, keep) in gauges {
         let Some(m) = r.get(qn) else { continue };
@@ -981,7 +984,7 @@ fn targets_csv(
         let xs = step_values(m, &succeeded);
         if let Some(v) = mean_of(&xs) {
             rows.push(Row {
-                metric: "builds_completed_total",
+                metric: m::BUILDS_COMPLETED_TOTAL,
                 labels: String::new(),
                 stat: "rate",
                 measured: Some(v),

@@ -23,6 +23,8 @@
 //! balancer refuses while no replica is ready never reach coderd, so
 //! `coderd_api_requests_processed_total{code=~"5.."}` does not count them).
 
+use crate::model::metric_names as m;
+
 /// OpenMetrics type of an exported family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -150,7 +152,7 @@ const TEMPLATE_TRANSITION: &[(&str, &str, Value)] = &[
 /// Every capsim series exported under another name than `capsim_<name>`.
 pub const MAPPINGS: [Mapping; 14] = [
     Mapping {
-        capsim: "api_requests_per_second",
+        capsim: m::API_REQUESTS_PER_SECOND,
         select: &[],
         read: Read::RateTotal,
         family: "coderd_api_requests_processed",
@@ -163,7 +165,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "HTTP API requests coderd finished, by route class; `path` is a route of the class (see the route table), `code` and `method` are not modelled. The class `total` stays `capsim_api_requests_per_second`.",
     },
     Mapping {
-        capsim: "api_latency_seconds",
+        capsim: m::API_LATENCY_SECONDS,
         select: &[],
         read: Read::Histogram,
         family: "coderd_api_request_latencies_seconds",
@@ -176,7 +178,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Request latency with Coder's buckets; capsim's latency is coderd CPU plus database time plus round trips, Coder's is the handler's wall time.",
     },
     Mapping {
-        capsim: "build_queue_wait_seconds",
+        capsim: m::BUILD_QUEUE_WAIT_SECONDS,
         select: &[],
         read: Read::Histogram,
         family: "coderd_provisioner_job_queue_wait_seconds",
@@ -186,7 +188,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Time from a job's creation until a daemon acquires it, every job kind together (Coder's `provisioner_type`, `job_type`, `transition` and `build_reason` labels are not written).",
     },
     Mapping {
-        capsim: "build_time_seconds",
+        capsim: m::BUILD_TIME_SECONDS,
         select: &[],
         read: Read::Histogram,
         family: "coderd_provisionerd_workspace_build_timings_seconds",
@@ -196,7 +198,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Successful builds' time on their daemon, by template and transition (capsim's start builds include prebuilds and template imports).",
     },
     Mapping {
-        capsim: "build_time_seconds",
+        capsim: m::BUILD_TIME_SECONDS,
         select: &[],
         read: Read::HistogramCount,
         family: "coderd_workspace_builds",
@@ -206,7 +208,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Successful builds by template and transition.",
     },
     Mapping {
-        capsim: "builds_failed_total",
+        capsim: m::BUILDS_FAILED_TOTAL,
         select: &[],
         read: Read::Count,
         family: "coderd_workspace_builds",
@@ -216,7 +218,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Failed builds (all templates; capsim's count includes jobs that timed out waiting or were refused by the waiting-line cap).",
     },
     Mapping {
-        capsim: "provisioner_busy_daemons",
+        capsim: m::PROVISIONER_BUSY_DAEMONS,
         select: &[],
         read: Read::Mean,
         family: "coderd_provisionerd_jobs_current",
@@ -226,7 +228,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Builds running now, summed over daemons.",
     },
     Mapping {
-        capsim: "provisioner_daemons",
+        capsim: m::PROVISIONER_DAEMONS,
         select: &[],
         read: Read::Mean,
         family: "coderd_provisionerd_num_daemons",
@@ -236,7 +238,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Live provisioner daemons (built-in and external together).",
     },
     Mapping {
-        capsim: "coderd_websockets",
+        capsim: m::CODERD_WEBSOCKETS,
         select: &[],
         read: Read::Mean,
         family: "coderd_api_concurrent_websockets",
@@ -246,7 +248,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Open websockets on coderd (agent API connections and user websockets), without Coder's `path` label.",
     },
     Mapping {
-        capsim: "connections_active",
+        capsim: m::CONNECTIONS_ACTIVE,
         select: &[("kind", "agent")],
         read: Read::Mean,
         family: "coderd_agents_up",
@@ -256,7 +258,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Agents connected to coderd, summed over workspaces.",
     },
     Mapping {
-        capsim: "connections_active",
+        capsim: m::CONNECTIONS_ACTIVE,
         select: &[("kind", "ssh")],
         read: Read::Mean,
         family: "coderd_agentstats_session_count_ssh",
@@ -266,7 +268,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Open SSH sessions, summed over agents (Coder reports them with agent stats, CODER_PROMETHEUS_COLLECT_AGENT_STATS).",
     },
     Mapping {
-        capsim: "connections_active",
+        capsim: m::CONNECTIONS_ACTIVE,
         select: &[("kind", "ide")],
         read: Read::Mean,
         family: "coderd_agentstats_session_count_vscode",
@@ -276,7 +278,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Open IDE sessions: capsim does not tell VS Code from JetBrains, so all are written as `vscode` (the import adds `vscode` and `jetbrains`).",
     },
     Mapping {
-        capsim: "connections_active",
+        capsim: m::CONNECTIONS_ACTIVE,
         select: &[("kind", "web_terminal")],
         read: Read::Mean,
         family: "coderd_agentstats_session_count_reconnecting_pty",
@@ -286,7 +288,7 @@ pub const MAPPINGS: [Mapping; 14] = [
         note: "Open web terminals (reconnecting PTYs), summed over agents.",
     },
     Mapping {
-        capsim: "coderd_cpu_utilization",
+        capsim: m::CODERD_CPU_UTILIZATION,
         select: &[],
         read: Read::CpuSeconds,
         family: "process_cpu_seconds",

@@ -4,79 +4,85 @@
 //! quantities, SLO lines) of a run's report, of `capsim compare` and of
 //! `capsim size --growth`.
 //!
-//! The code that draws a figure reads its description here; a new panel or
-//! a renamed metric is a change to these tables only. Metric names appear
-//! here and nowhere else in `report/` and `compare/`.
+//! The code that draws a figure reads its description here; a new panel is
+//! a change to these tables only. Metric names are the model's constants
+//! (`model::metric_names`, imported as `m`), never spelled again here, in
+//! `compare/` or in `prom/` (a tidy test checks).
+
+use crate::model::metric_names as m;
 
 /// The statistics shown side by side in `batch-summary.csv`, in the key
 /// results of `report.md` and in the first rows of `capsim compare` (every
 /// label set of each that a run has).
 pub const KEY_METRICS: &[(&str, &[&str])] = &[
-    ("build_queue_wait_seconds", &["mean", "p95", "p99"]),
-    ("build_queue_wait_probability", &["mean"]),
-    ("build_queue_length", &["mean", "max"]),
-    ("provisioner_utilization", &["mean"]),
-    ("builds_completed_total", &["total"]),
-    ("builds_failed_total", &["total"]),
-    ("api_latency_seconds", &["p95", "p99"]),
-    ("api_requests_per_second", &["mean"]),
-    ("coderd_cpu_utilization", &["mean", "max"]),
-    ("database_cpu_utilization", &["mean", "max"]),
-    ("database_writes_per_second", &["mean"]),
-    ("coderd_replicas", &["max"]),
-    ("connections_dropped_total", &["total"]),
-    ("interruptions_total", &["total"]),
+    (m::BUILD_QUEUE_WAIT_SECONDS, &["mean", "p95", "p99"]),
+    (m::BUILD_QUEUE_WAIT_PROBABILITY, &["mean"]),
+    (m::BUILD_QUEUE_LENGTH, &["mean", "max"]),
+    (m::PROVISIONER_UTILIZATION, &["mean"]),
+    (m::BUILDS_COMPLETED_TOTAL, &["total"]),
+    (m::BUILDS_FAILED_TOTAL, &["total"]),
+    (m::API_LATENCY_SECONDS, &["p95", "p99"]),
+    (m::API_REQUESTS_PER_SECOND, &["mean"]),
+    (m::CODERD_CPU_UTILIZATION, &["mean", "max"]),
+    (m::DATABASE_CPU_UTILIZATION, &["mean", "max"]),
+    (m::DATABASE_WRITES_PER_SECOND, &["mean"]),
+    (m::CODERD_REPLICAS, &["max"]),
+    (m::CONNECTIONS_DROPPED_TOTAL, &["total"]),
+    (m::INTERRUPTIONS_TOTAL, &["total"]),
 ];
 
 /// Every metric in plain words, for people (stdout, `report.md`, plots):
 /// `{class}` and `{kind}` read the label of that name (in words, see
 /// [`label_words`]); other labels follow in parentheses.
 pub const METRIC_WORDS: &[(&str, &str)] = &[
-    ("build_queue_wait_seconds", "build queue wait"),
-    ("build_queue_wait_probability", "builds that waited"),
-    ("build_queue_length", "builds waiting"),
-    ("builds_created_total", "builds created"),
-    ("builds_started_total", "builds started"),
-    ("builds_completed_total", "builds completed"),
-    ("builds_failed_total", "builds failed"),
-    ("builds_cancelled_total", "builds cancelled"),
+    (m::BUILD_QUEUE_WAIT_SECONDS, "build queue wait"),
+    (m::BUILD_QUEUE_WAIT_PROBABILITY, "builds that waited"),
+    (m::BUILD_QUEUE_LENGTH, "builds waiting"),
+    (m::BUILDS_CREATED_TOTAL, "builds created"),
+    (m::BUILDS_STARTED_TOTAL, "builds started"),
+    (m::BUILDS_COMPLETED_TOTAL, "builds completed"),
+    (m::BUILDS_FAILED_TOTAL, "builds failed"),
+    (m::BUILDS_CANCELLED_TOTAL, "builds cancelled"),
     (
-        "builds_capacity_failed_total",
+        m::BUILDS_CAPACITY_FAILED_TOTAL,
         "workspace starts refused (cluster full)",
     ),
-    ("provisioner_utilization", "provisioner utilisation"),
-    ("provisioner_busy_daemons", "busy provisioner daemons"),
-    ("provisioner_daemons", "provisioner daemons"),
-    ("provisioner_cpu_cores", "provisioner CPU"),
-    ("api_requests_per_second", "{class} API requests"),
-    ("api_latency_seconds", "{class} API latency"),
-    ("api_errors_total", "API errors"),
+    (m::PROVISIONER_UTILIZATION, "provisioner utilisation"),
+    (m::PROVISIONER_BUSY_DAEMONS, "busy provisioner daemons"),
+    (m::PROVISIONER_DAEMONS, "provisioner daemons"),
+    (m::PROVISIONER_CPU_CORES, "provisioner CPU"),
+    (m::API_REQUESTS_PER_SECOND, "{class} API requests"),
+    (m::API_LATENCY_SECONDS, "{class} API latency"),
+    (m::API_ERRORS_TOTAL, "API errors"),
     ("api_success_ratio", "{class} API success ratio"),
     ("coderd_available", "coderd available"),
-    ("coderd_cpu_utilization", "coderd CPU"),
-    ("coderd_cpu_cores", "coderd CPU in use"),
-    ("coderd_cpu_busy_seconds_total", "coderd CPU busy time"),
-    ("coderd_cpu_work_seconds_total", "coderd CPU work"),
-    ("coderd_memory_bytes", "coderd memory"),
-    ("coderd_connections", "connections on coderd"),
-    ("coderd_websockets", "websockets"),
-    ("coderd_replicas", "coderd replicas"),
-    ("database_cpu_utilization", "database CPU"),
-    ("database_writes_per_second", "database writes"),
-    ("database_disk_write_ops_per_second", "database disk writes"),
-    ("agent_metadata_calls_per_second", "agent metadata calls"),
-    ("agent_metadata_items_per_second", "agent metadata items"),
-    ("agent_metadata_bytes_per_second", "agent metadata sent"),
-    ("connections_active", "open {kind} connections"),
-    ("connections_opened_total", "{kind} connections opened"),
-    ("connections_closed_total", "{kind} connections closed"),
-    ("connections_dropped_total", "dropped {kind} connections"),
-    ("reconnects_total", "{kind} reconnects"),
-    ("interruptions_total", "interrupted {kind} sessions"),
-    ("user_sessions_total", "user sessions"),
-    ("users_present", "users present"),
-    ("workspaces_running", "running workspaces"),
-    ("proxy_cpu_utilization", "proxy CPU"),
+    (m::CODERD_CPU_UTILIZATION, "coderd CPU"),
+    (m::CODERD_CPU_CORES, "coderd CPU in use"),
+    (m::CODERD_CPU_BUSY_SECONDS_TOTAL, "coderd CPU busy time"),
+    (m::CODERD_CPU_WORK_SECONDS_TOTAL, "coderd CPU work"),
+    (m::CODERD_MEMORY_BYTES, "coderd memory"),
+    (m::CODERD_CONNECTIONS, "connections on coderd"),
+    (m::CODERD_WEBSOCKETS, "websockets"),
+    (m::CODERD_REPLICAS, "coderd replicas"),
+    (m::DATABASE_CPU_UTILIZATION, "database CPU"),
+    (m::DATABASE_WRITES_PER_SECOND, "database writes"),
+    (
+        m::DATABASE_DISK_WRITE_OPS_PER_SECOND,
+        "database disk writes",
+    ),
+    (m::AGENT_METADATA_CALLS_PER_SECOND, "agent metadata calls"),
+    (m::AGENT_METADATA_ITEMS_PER_SECOND, "agent metadata items"),
+    (m::AGENT_METADATA_BYTES_PER_SECOND, "agent metadata sent"),
+    (m::CONNECTIONS_ACTIVE, "open {kind} connections"),
+    (m::CONNECTIONS_OPENED_TOTAL, "{kind} connections opened"),
+    (m::CONNECTIONS_CLOSED_TOTAL, "{kind} connections closed"),
+    (m::CONNECTIONS_DROPPED_TOTAL, "dropped {kind} connections"),
+    (m::RECONNECTS_TOTAL, "{kind} reconnects"),
+    (m::INTERRUPTIONS_TOTAL, "interrupted {kind} sessions"),
+    (m::USER_SESSIONS_TOTAL, "user sessions"),
+    (m::USERS_PRESENT, "users present"),
+    (m::WORKSPACES_RUNNING, "running workspaces"),
+    (m::PROXY_CPU_UTILIZATION, "proxy CPU"),
 ];
 
 /// Statistics in plain words.
@@ -170,52 +176,52 @@ pub type HeadlineRow = (
 /// of its statistics, or when all of them are 0 and no SLO judges them
 /// (a build-queue scenario has no dropped connections to show).
 pub const HEADLINE: &[HeadlineRow] = &[
-    ("build_queue_wait_seconds", &[], &["mean", "p95", "p99"]),
-    ("builds_completed_total", &[], &["total"]),
-    ("builds_failed_total", &[], &["total"]),
-    ("provisioner_utilization", &[], &["mean", "peak"]),
+    (m::BUILD_QUEUE_WAIT_SECONDS, &[], &["mean", "p95", "p99"]),
+    (m::BUILDS_COMPLETED_TOTAL, &[], &["total"]),
+    (m::BUILDS_FAILED_TOTAL, &[], &["total"]),
+    (m::PROVISIONER_UTILIZATION, &[], &["mean", "peak"]),
     (
-        "api_latency_seconds",
+        m::API_LATENCY_SECONDS,
         &[("class", "dashboard")],
         &["p50", "p95", "p99"],
     ),
     (
-        "api_latency_seconds",
+        m::API_LATENCY_SECONDS,
         &[("class", "agent")],
         &["p50", "p95", "p99"],
     ),
     (
-        "api_latency_seconds",
+        m::API_LATENCY_SECONDS,
         &[("class", "connect")],
         &["p50", "p95", "p99"],
     ),
     (
-        "api_requests_per_second",
+        m::API_REQUESTS_PER_SECOND,
         &[("class", "total")],
         &["mean", "max"],
     ),
-    ("api_errors_total", &[], &["total"]),
+    (m::API_ERRORS_TOTAL, &[], &["total"]),
     (
-        "coderd_cpu_utilization",
+        m::CODERD_CPU_UTILIZATION,
         &[("replica", "*")],
         &["mean", "peak"],
     ),
-    ("database_cpu_utilization", &[], &["mean", "peak"]),
-    ("coderd_replicas", &[], &["mean", "max"]),
-    ("users_present", &[], &["peak"]),
-    ("connections_dropped_total", &[("kind", "*")], &["total"]),
-    ("interruptions_total", &[], &["total"]),
+    (m::DATABASE_CPU_UTILIZATION, &[], &["mean", "peak"]),
+    (m::CODERD_REPLICAS, &[], &["mean", "max"]),
+    (m::USERS_PRESENT, &[], &["peak"]),
+    (m::CONNECTIONS_DROPPED_TOTAL, &[("kind", "*")], &["total"]),
+    (m::INTERRUPTIONS_TOTAL, &[], &["total"]),
 ];
 
 /// Statistics `capsim compare` shows besides [`KEY_METRICS`]: the busiest
 /// bucket of the CPUs.
 pub const COMPARE_EXTRA_METRICS: &[(&str, &[&str])] = &[
-    ("coderd_cpu_utilization", &["peak"]),
-    ("database_cpu_utilization", &["peak"]),
+    (m::CODERD_CPU_UTILIZATION, &["peak"]),
+    (m::DATABASE_CPU_UTILIZATION, &["peak"]),
 ];
 
 /// Metrics that `capsim compare` also sums over `kind`, in a `kind=all` row.
-pub const SUM_OVER_KINDS: &[&str] = &["connections_dropped_total"];
+pub const SUM_OVER_KINDS: &[&str] = &[m::CONNECTIONS_DROPPED_TOTAL];
 
 /// A row of `capsim compare`: metric, statistic and the exact labels it has.
 pub type RowKey = (
@@ -226,29 +232,32 @@ pub type RowKey = (
 
 /// The rows a manager reads in `compare.md` (after those the SLOs judge).
 pub const HEADLINE_ROWS: &[RowKey] = &[
-    ("build_queue_wait_seconds", "p95", &[]),
-    ("build_queue_wait_seconds", "mean", &[]),
-    ("api_latency_seconds", "p95", &[("class", "dashboard")]),
-    ("api_latency_seconds", "p95", &[("class", "agent")]),
-    ("coderd_cpu_utilization", "peak", &[("replica", "all")]),
-    ("database_cpu_utilization", "peak", &[]),
-    ("connections_dropped_total", "total", &[("kind", "all")]),
-    ("interruptions_total", "total", &[]),
+    (m::BUILD_QUEUE_WAIT_SECONDS, "p95", &[]),
+    (m::BUILD_QUEUE_WAIT_SECONDS, "mean", &[]),
+    (m::API_LATENCY_SECONDS, "p95", &[("class", "dashboard")]),
+    (m::API_LATENCY_SECONDS, "p95", &[("class", "agent")]),
+    (m::CODERD_CPU_UTILIZATION, "peak", &[("replica", "all")]),
+    (m::DATABASE_CPU_UTILIZATION, "peak", &[]),
+    (m::CONNECTIONS_DROPPED_TOTAL, "total", &[("kind", "all")]),
+    (m::INTERRUPTIONS_TOTAL, "total", &[]),
 ];
 
 /// A row of `compare.md` in plain words, by metric: `{stat}` reads the
 /// statistic and `{class}` the row's `class` label. Other metrics read
 /// `metric{labels} stat`.
 pub const ROW_WORDS: &[(&str, &str)] = &[
-    ("build_queue_wait_seconds", "build queue wait ({stat})"),
-    ("api_latency_seconds", "{class} API latency ({stat})"),
-    ("coderd_cpu_utilization", "coderd CPU in the busiest bucket"),
+    (m::BUILD_QUEUE_WAIT_SECONDS, "build queue wait ({stat})"),
+    (m::API_LATENCY_SECONDS, "{class} API latency ({stat})"),
     (
-        "database_cpu_utilization",
+        m::CODERD_CPU_UTILIZATION,
+        "coderd CPU in the busiest bucket",
+    ),
+    (
+        m::DATABASE_CPU_UTILIZATION,
         "database CPU in the busiest bucket",
     ),
-    ("connections_dropped_total", "dropped connections"),
-    ("interruptions_total", "interrupted sessions"),
+    (m::CONNECTIONS_DROPPED_TOTAL, "dropped connections"),
+    (m::INTERRUPTIONS_TOTAL, "interrupted sessions"),
 ];
 
 /// A figure: one PNG, its panels one above the other.
@@ -419,19 +428,19 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
                 title: "Build queue wait per bucket (p50, p95)",
                 quantity: "wait",
                 lines: &[series(
-                    "build_queue_wait_seconds",
+                    m::BUILD_QUEUE_WAIT_SECONDS,
                     Stats::Each(&["p50", "p95"]),
                 )],
             },
             PanelSpec {
                 title: "Build queue length (time-weighted mean and max per bucket)",
                 quantity: "jobs waiting",
-                lines: &[series("build_queue_length", Stats::Each(&["mean", "max"]))],
+                lines: &[series(m::BUILD_QUEUE_LENGTH, Stats::Each(&["mean", "max"]))],
             },
             PanelSpec {
                 title: "Provisioner utilisation (busy daemons / daemons)",
                 quantity: "utilisation",
-                lines: &[series("provisioner_utilization", Stats::Each(&["mean"]))],
+                lines: &[series(m::PROVISIONER_UTILIZATION, Stats::Each(&["mean"]))],
             },
         ],
     },
@@ -444,24 +453,24 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
                 title: "API requests per second by class",
                 quantity: "requests",
                 lines: &[series(
-                    "api_requests_per_second",
+                    m::API_REQUESTS_PER_SECOND,
                     Stats::FirstOf(&["mean", "rate"]),
                 )],
             },
             PanelSpec {
                 title: "API latency p50 by class",
                 quantity: "latency",
-                lines: &[series("api_latency_seconds", Stats::Each(&["p50"]))],
+                lines: &[series(m::API_LATENCY_SECONDS, Stats::Each(&["p50"]))],
             },
             PanelSpec {
                 title: "API latency p95 by class",
                 quantity: "latency",
-                lines: &[series("api_latency_seconds", Stats::Each(&["p95"]))],
+                lines: &[series(m::API_LATENCY_SECONDS, Stats::Each(&["p95"]))],
             },
             PanelSpec {
                 title: "API latency p99 by class",
                 quantity: "latency",
-                lines: &[series("api_latency_seconds", Stats::Each(&["p99"]))],
+                lines: &[series(m::API_LATENCY_SECONDS, Stats::Each(&["p99"]))],
             },
         ],
     },
@@ -473,7 +482,7 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
             PanelSpec {
                 title: "Active connections by kind (mean per bucket)",
                 quantity: "connections",
-                lines: &[series("connections_active", Stats::Each(&["mean"]))],
+                lines: &[series(m::CONNECTIONS_ACTIVE, Stats::Each(&["mean"]))],
             },
             PanelSpec {
                 title: "Connection drops (solid) and reconnects (dashed) per bucket, by kind",
@@ -481,11 +490,11 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
                 lines: &[
                     SeriesLines {
                         prefix: Some(("drops", Dash::Solid)),
-                        ..series("connections_dropped_total", Stats::Each(&["count"]))
+                        ..series(m::CONNECTIONS_DROPPED_TOTAL, Stats::Each(&["count"]))
                     },
                     SeriesLines {
                         prefix: Some(("reconnects", Dash::Dashed)),
-                        ..series("reconnects_total", Stats::Each(&["count"]))
+                        ..series(m::RECONNECTS_TOTAL, Stats::Each(&["count"]))
                     },
                 ],
             },
@@ -497,7 +506,7 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
                     // The unlabelled series is the total over connection kinds.
                     unlabelled: Some("all kinds"),
                     slos: false,
-                    ..series("interruptions_total", Stats::Each(&["count"]))
+                    ..series(m::INTERRUPTIONS_TOTAL, Stats::Each(&["count"]))
                 }],
             },
         ],
@@ -510,17 +519,17 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
             PanelSpec {
                 title: "coderd CPU utilisation per replica (mean per bucket)",
                 quantity: "CPU",
-                lines: &[series("coderd_cpu_utilization", Stats::Each(&["mean"]))],
+                lines: &[series(m::CODERD_CPU_UTILIZATION, Stats::Each(&["mean"]))],
             },
             PanelSpec {
                 title: "Database CPU utilisation (mean per bucket)",
                 quantity: "CPU",
-                lines: &[series("database_cpu_utilization", Stats::Each(&["mean"]))],
+                lines: &[series(m::DATABASE_CPU_UTILIZATION, Stats::Each(&["mean"]))],
             },
             PanelSpec {
                 title: "coderd replicas (mean per bucket)",
                 quantity: "replicas",
-                lines: &[series("coderd_replicas", Stats::Each(&["mean"]))],
+                lines: &[series(m::CODERD_REPLICAS, Stats::Each(&["mean"]))],
             },
         ],
     },
@@ -537,7 +546,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "Build queue wait p95 per bucket",
                 quantity: "wait",
                 lines: &[arch(
-                    "build_queue_wait_seconds",
+                    m::BUILD_QUEUE_WAIT_SECONDS,
                     "p95",
                     LabelSel::Unlabelled,
                     "mean",
@@ -548,7 +557,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "Build queue length (mean per bucket)",
                 quantity: "jobs waiting",
                 lines: &[arch(
-                    "build_queue_length",
+                    m::BUILD_QUEUE_LENGTH,
                     "mean",
                     LabelSel::Unlabelled,
                     "mean",
@@ -566,7 +575,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "API latency p95 per bucket, {class} requests",
                 quantity: "latency",
                 lines: &[arch(
-                    "api_latency_seconds",
+                    m::API_LATENCY_SECONDS,
                     "p95",
                     LabelSel::Judged {
                         key: "class",
@@ -580,7 +589,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "API latency p95 per bucket, agent API calls",
                 quantity: "latency",
                 lines: &[arch(
-                    "api_latency_seconds",
+                    m::API_LATENCY_SECONDS,
                     "p95",
                     LabelSel::Is("class", "agent"),
                     "mean",
@@ -591,7 +600,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "API latency p95 per bucket, connection set-up (reconnect storms show here)",
                 quantity: "latency",
                 lines: &[arch(
-                    "api_latency_seconds",
+                    m::API_LATENCY_SECONDS,
                     "p95",
                     LabelSel::Is("class", "connect"),
                     "mean",
@@ -609,7 +618,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "Connections dropped per bucket (all kinds, agents included)",
                 quantity: "connections",
                 lines: &[arch(
-                    "connections_dropped_total",
+                    m::CONNECTIONS_DROPPED_TOTAL,
                     "count",
                     LabelSel::Any,
                     "total",
@@ -622,7 +631,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 lines: &[ArchLine {
                     cumulative: true,
                     ..arch(
-                        "interruptions_total",
+                        m::INTERRUPTIONS_TOTAL,
                         "count",
                         LabelSel::Unlabelled,
                         "total",
@@ -641,7 +650,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "coderd CPU utilisation, mean over replicas (mean per bucket)",
                 quantity: "CPU",
                 lines: &[arch(
-                    "coderd_cpu_utilization",
+                    m::CODERD_CPU_UTILIZATION,
                     "mean",
                     LabelSel::Any,
                     "mean",
@@ -652,7 +661,7 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                 title: "Database CPU utilisation (mean per bucket)",
                 quantity: "CPU",
                 lines: &[arch(
-                    "database_cpu_utilization",
+                    m::DATABASE_CPU_UTILIZATION,
                     "mean",
                     LabelSel::Unlabelled,
                     "mean",

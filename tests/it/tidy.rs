@@ -219,6 +219,38 @@ fn engine_and_model_do_no_io_and_read_no_clock_or_environment() {
 }
 
 #[test]
+fn outputs_and_prometheus_name_metrics_by_the_models_constants() {
+    // `src/model/metric_names.rs` owns every metric name; the figure
+    // catalogue, the comparisons and the Prometheus mapping refer to its
+    // constants, so a renamed metric is one change. (`compare/size.rs`
+    // names `--resources` such as `coderd_replicas`, which are not metrics.)
+    let quoted: Vec<String> = capsim::model::metric_names::ALL
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
+    let mut found = Violations::new("metric-name");
+    for f in src_files() {
+        let scoped = f.rel.starts_with("src/report/")
+            || f.rel.starts_with("src/prom/")
+            || (f.rel.starts_with("src/compare/") && f.rel != "src/compare/size.rs");
+        if !scoped {
+            continue;
+        }
+        // Strings kept, test items blanked: a line blank in `code` is test code.
+        let text: String = f
+            .code_and_strings
+            .lines()
+            .zip(f.code.lines())
+            .map(|(with, without)| if without.trim().is_empty() { "" } else { with })
+            .collect::<Vec<_>>()
+            .join("\n");
+        found.scan(&f, &text, &quoted);
+    }
+    found.check();
+}
+
+#[test]
 fn engine_and_model_use_no_hash_collections() {
     let mut found = Violations::new("hash");
     for f in src_files() {
