@@ -672,6 +672,35 @@ fn y_range(p: &Panel, view: &View, headroom: f64) -> (f64, f64, f64, String) {
     (y0, y0 + (y1 - y0) / (1.0 - headroom), k, unit_shown)
 }
 
+/// Ticks of a logarithmic axis from `lo` to `hi`: labelled ticks at 1, 2
+/// and 5 times the powers of ten (every integer multiple when that gives
+/// fewer than three, the powers alone when it gives more than eight), and
+/// light grid lines at every integer multiple.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let within = |mults: &[f64]| -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut decade = 10f64.powf(lo.log10().floor());
+        while decade <= hi {
+            for m in mults {
+                let v = m * decade;
+                if v >= lo * (1.0 - 1e-9) && v <= hi * (1.0 + 1e-9) {
+                    out.push(v);
+                }
+            }
+            decade *= 10.0;
+        }
+        out
+    };
+    let all: Vec<f64> = (1..10).map(f64::from).collect();
+    let mut bold = within(&[1.0, 2.0, 5.0]);
+    if bold.len() < 3 {
+        bold = within(&all);
+    } else if bold.len() > 8 {
+        bold = within(&[1.0]);
+    }
+    (bold, within(&all))
+}
+
 /// The nearest 1, 2 or 5 times a power of ten below `v` (above it when
 /// `up`): the ends of a logarithmic axis.
 fn nice_log(v: f64, up: bool) -> f64 {
@@ -742,7 +771,14 @@ fn draw_chart(
         format!("{} ({unit_shown})", p.quantity)
     };
     if p.log_y {
-        let chart = b.build_cartesian_2d(view.x0_h..view.x1_h, (y0..y1).log_scale())?;
+        let (bold, light) = log_ticks(y0, y1);
+        let chart = b.build_cartesian_2d(
+            view.x0_h..view.x1_h,
+            (y0..y1)
+                .log_scale()
+                .with_key_points(bold)
+                .with_light_points(light),
+        )?;
         let fmt = |y: &f64| {
             if p.unit == "s" {
                 tick_s(*y)
@@ -1363,6 +1399,26 @@ mod tests {
         assert_eq!(nice_log(0.3, false), 0.2);
         assert_eq!(nice_log(6.0, true), 10.0);
         assert_eq!(nice_log(5.0, true), 5.0);
+    }
+
+    #[test]
+    fn log_ticks_label_one_two_five_and_never_leave_an_axis_bare() {
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() < 1e-12 * y.abs())
+        };
+        let (bold, light) = log_ticks(0.005, 2.0);
+        // Nine 1-2-5 ticks are too many: decades alone.
+        assert!(close(&bold, &[0.01, 0.1, 1.0]), "{bold:?}");
+        // Light lines: 5..9 ms, 10..90 ms, 100..900 ms, 1 s and 2 s.
+        assert_eq!(light.len(), 5 + 9 + 9 + 2);
+        // A narrow range (a zoom on a flat 220 ms line) still gets ticks.
+        let (bold, _) = log_ticks(0.1, 0.5);
+        assert!(close(&bold, &[0.1, 0.2, 0.5]), "{bold:?}");
+        let (bold, _) = log_ticks(0.2, 0.5);
+        assert!(close(&bold, &[0.2, 0.3, 0.4, 0.5]), "{bold:?}");
     }
 
     #[test]
