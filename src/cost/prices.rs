@@ -158,7 +158,7 @@ fn located(path: &Path, map: Option<&SourceMap>, field: &str, msg: String) -> Sc
 impl PriceList {
     /// Read and validate a price file; errors name the file, line and field.
     pub fn load(path: &Path) -> Result<PriceList, ScenarioError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::scenario::source::read_input(path)
             .map_err(|e| located(path, None, "", format!("cannot read price file: {e}")))?;
         Self::parse(path, &text)
     }
