@@ -56,6 +56,42 @@ pub fn at_most(ctx: &Ctx, v: i64, max: i64, what: &str, field: &str) -> Result<(
     Ok(())
 }
 
+/// Series values all the replications of one scenario keep until its last
+/// one finishes and they are summarised (about 4 GB).
+pub const MAX_KEPT_VALUES: f64 = 5e8;
+
+/// Time buckets of a run (after the warm-up).
+fn buckets(s: &Scenario) -> u64 {
+    (s.duration - s.warmup)
+        .as_nanos()
+        .div_ceil(s.bucket.as_nanos().max(1))
+}
+
+/// Estimated series values one replication of `s` keeps, and per bucket.
+pub fn series_values(s: &Scenario) -> (f64, f64) {
+    let per_bucket = VALUES_PER_BUCKET_BASE
+        + VALUES_PER_REPLICA * f64::from(most_replicas(s))
+        + VALUES_PER_TEMPLATE * s.workload.templates.len() as f64
+        + VALUES_PER_PROXY * s.deployment.proxies.len() as f64
+        + VALUES_PER_GROUP * s.deployment.provisioner_groups.len() as f64;
+    (buckets(s) as f64 * per_bucket, per_bucket)
+}
+
+/// `replications` of `s` at once within [`MAX_KEPT_VALUES`]; the error
+/// says how many would fit.
+pub fn check_replications(s: &Scenario, replications: u32) -> Result<(), String> {
+    let (per_run, _) = series_values(s);
+    let kept = per_run * f64::from(replications);
+    if kept > MAX_KEPT_VALUES {
+        let fit = (MAX_KEPT_VALUES / per_run).floor().max(1.0);
+        return Err(format!(
+            "--replications: expected at most {fit:.0} replications of {} (each keeps about {per_run:.2e} series values until the last one finishes, and capsim keeps at most {MAX_KEPT_VALUES:.0e}), found {replications}: use fewer replications or a longer bucket",
+            s.name
+        ));
+    }
+    Ok(())
+}
+
 /// The most coderd replicas the scenario can have at once.
 fn most_replicas(s: &Scenario) -> u32 {
     s.events
@@ -93,7 +129,7 @@ pub fn check(ctx: &Ctx, s: &Scenario) -> Result<(), ScenarioError> {
             ),
         ));
     }
-    let buckets = sampled.as_nanos().div_ceil(s.bucket.as_nanos().max(1));
+    let buckets = buckets(s);
     if buckets > MAX_BUCKETS {
         return Err(ctx.err(
             "bucket",
@@ -104,12 +140,7 @@ pub fn check(ctx: &Ctx, s: &Scenario) -> Result<(), ScenarioError> {
             ),
         ));
     }
-    let per_bucket = VALUES_PER_BUCKET_BASE
-        + VALUES_PER_REPLICA * f64::from(most_replicas(s))
-        + VALUES_PER_TEMPLATE * s.workload.templates.len() as f64
-        + VALUES_PER_PROXY * s.deployment.proxies.len() as f64
-        + VALUES_PER_GROUP * s.deployment.provisioner_groups.len() as f64;
-    let values = buckets as f64 * per_bucket;
+    let (values, per_bucket) = series_values(s);
     if values > MAX_BUCKET_VALUES {
         return Err(ctx.err(
             "bucket",

@@ -19,7 +19,7 @@
 use super::ScenarioError;
 use super::costs::{ORDERED_PARAMS, PARAMS, ParamKind};
 use super::resolve::plain_expectation;
-use super::source::{Location, SourceMap, line_col, read_input};
+use super::source::{Location, SourceMap, read_input};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -150,18 +150,7 @@ impl ModelParams {
     /// column. Whether every parameter the model needs is there is
     /// [`ModelParams::check_complete`].
     pub fn parse(path: &Path, text: &str) -> Result<ModelParams, ScenarioError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            ScenarioError {
-                location: Location {
-                    file: path.to_path_buf(),
-                    line,
-                    col,
-                },
-                field: None,
-                message: e.message().trim().to_string(),
-            }
-        })?;
+        let table = super::source::parse_table(path, text)?;
         let mut map = SourceMap::new(path);
         map.index(path, text);
         let err = |field: &str, message: String| ScenarioError {

@@ -61,6 +61,23 @@ pub fn read_input(path: &Path) -> Result<String, String> {
     Ok(text)
 }
 
+/// Parse `text` (the file at `path`) as a TOML table; a syntax error is
+/// located at its line and column.
+pub fn parse_table(path: &Path, text: &str) -> Result<toml::Table, crate::scenario::ScenarioError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        crate::scenario::ScenarioError {
+            location: Location {
+                file: path.to_path_buf(),
+                line,
+                col,
+            },
+            field: None,
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
 /// Line and column (1-based) of byte offset `at` in `text`.
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let at = at.min(text.len());

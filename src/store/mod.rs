@@ -222,6 +222,22 @@ fn check_regular_file(path: &Path) -> Result<()> {
     }
 }
 
+/// An error opening or first reading the store at `path`: a file SQLite
+/// does not recognise is not a capsim store (bad input), not a failure.
+fn open_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
+        StoreError::Incompatible {
+            path: path.to_path_buf(),
+            message: format!("{NOT_A_STORE} (not an SQLite database); give another --db"),
+        }
+    } else {
+        StoreError::Sqlite {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
 /// The error says the database or its folder cannot be written to.
 fn is_read_only(e: &rusqlite::Error) -> bool {
     matches!(
@@ -324,19 +340,7 @@ impl Store {
             }
         }
         uri.push_str("?immutable=1");
-        let e = |error: rusqlite::Error| {
-            if error.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
-                StoreError::Incompatible {
-                    path: path.to_path_buf(),
-                    message: format!("{NOT_A_STORE} (not an SQLite database); give another --db"),
-                }
-            } else {
-                StoreError::Sqlite {
-                    path: path.to_path_buf(),
-                    error,
-                }
-            }
-        };
+        let e = |error| open_error(path, error);
         let conn = Connection::open_with_flags(
             &uri,
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -377,19 +381,7 @@ impl Store {
     }
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
-        let e = |error: rusqlite::Error| {
-            if error.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
-                StoreError::Incompatible {
-                    path: path.to_path_buf(),
-                    message: format!("{NOT_A_STORE} (not an SQLite database); give another --db"),
-                }
-            } else {
-                StoreError::Sqlite {
-                    path: path.to_path_buf(),
-                    error,
-                }
-            }
-        };
+        let e = |error| open_error(path, error);
         let conn = Connection::open_with_flags(path, flags).map_err(e)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(e)?;
         retry(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)))

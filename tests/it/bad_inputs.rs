@@ -58,6 +58,14 @@ fn dir() -> std::path::PathBuf {
     repo().join("tests/fixtures/bad-inputs")
 }
 
+/// A scratch folder with the corpus's `base.toml` and `m.toml` (the shipped model).
+fn with_base(tag: &str) -> crate::support::Scratch {
+    let s = scratch(tag);
+    std::fs::copy(dir().join("base.toml"), s.join("base.toml")).unwrap();
+    std::fs::copy(model_path(), s.join("m.toml")).unwrap();
+    s
+}
+
 /// `text` with each `[from, to]` applied once (`from` must occur).
 fn edited(name: &str, text: &str, edits: &[[String; 2]]) -> String {
     let mut t = text.to_string();
@@ -258,9 +266,7 @@ proptest! {
         sections in prop::collection::vec((section(), prop::collection::btree_map(key(), value(), 0..4)), 0..3),
         events in prop::collection::vec(prop::collection::btree_map(key(), value(), 0..5), 0..2),
     ) {
-        let s = scratch("bad-proptest");
-        std::fs::write(s.join("base.toml"), std::fs::read_to_string(dir().join("base.toml")).unwrap()).unwrap();
-        std::fs::copy(model_path(), s.join("m.toml")).unwrap();
+        let s = with_base("bad-proptest");
         let mut t = toml::Table::new();
         t.insert("extends".into(), toml::Value::String("base.toml".into()));
         for (k, v) in top {
@@ -295,13 +301,7 @@ proptest! {
 /// 2,000 (every shipped scenario loads too: `golden` runs them all).
 #[test]
 fn realistic_deployments_are_within_the_limits() {
-    let s = scratch("bad-realistic");
-    std::fs::write(
-        s.join("base.toml"),
-        std::fs::read_to_string(dir().join("base.toml")).unwrap(),
-    )
-    .unwrap();
-    std::fs::copy(model_path(), s.join("m.toml")).unwrap();
+    let s = with_base("bad-realistic");
     let text = r#"extends = "base.toml"
 duration = "365d"
 warmup = "1d"
@@ -322,4 +322,26 @@ max = 2000
     if let Err(e) = capsim::scenario::load(&s.join("s.toml")) {
         panic!("a realistic deployment is refused: {e}");
     }
+}
+
+/// An event at or after the end of the run is not an error (a what-if may
+/// shorten a base's run) but does not pass silently: the run notes it.
+#[test]
+fn an_event_after_the_end_of_the_run_is_a_note() {
+    let s = with_base("bad-late-event");
+    let text = "extends = \"base.toml\"\n[[events]]\nat = \"+2h\"\naction = \"kill_replica\"\n[[events]]\nat = \"+30m\"\naction = \"kill_replica\"\n";
+    std::fs::write(s.join("s.toml"), text).unwrap();
+    let sc = capsim::scenario::load(&s.join("s.toml")).unwrap();
+    let r = capsim::simulate(&sc, 1);
+    let late: Vec<&String> = r
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("events:"))
+        .collect();
+    assert_eq!(late.len(), 1, "{:?}", r.notes);
+    assert!(
+        late[0].contains("kill_replica at \"2h\"") && late[0].contains("did not happen"),
+        "{}",
+        late[0]
+    );
 }
