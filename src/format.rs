@@ -345,6 +345,27 @@ pub fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return (a formula to Excel, LibreOffice and
+/// Google Sheets) gets a leading `'`, as OWASP advises. Numbers, negative
+/// ones included, are left as they are.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && s.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// [`csv_cell`] as bytes, for `csv::Writer::write_record` (no copy unless escaped).
+pub fn csv_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    match csv_cell(s) {
+        std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(b.as_bytes()),
+        std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o.into_bytes()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,5 +514,20 @@ mod tests {
         );
         assert_eq!(tidy_path(Path::new("./a/../../b")), "../b");
         assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+}
+
+#[cfg(test)]
+mod csv_cell_tests {
+    use super::csv_cell;
+    #[test]
+    fn formulas_are_escaped_and_numbers_kept() {
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("+cmd"), "'+cmd");
+        assert_eq!(csv_cell("-2+3"), "'-2+3");
+        assert_eq!(csv_cell("-0.5"), "-0.5");
+        assert_eq!(csv_cell("1e-3"), "1e-3");
+        assert_eq!(csv_cell("herd-1500"), "herd-1500");
     }
 }

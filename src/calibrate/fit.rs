@@ -118,7 +118,8 @@ impl Setup {
         seed: Option<u64>,
     ) -> Result<Setup, String> {
         let targets = targets::load(targets_path).map_err(|e| e.to_string())?;
-        let model = ModelParams::load(model_path)?;
+        let model = ModelParams::load(model_path).map_err(|e| e.to_string())?;
+        model.check_complete().map_err(|e| e.to_string())?;
         Costs::from_model(&model)
             .map_err(|e| format!("model file {}: {e}", model_path.display()))?;
         let free = free_params(&model)?;

@@ -130,7 +130,7 @@ const UNITS: [(&str, &str, f64); 17] = [
 
 /// Load and check a targets file.
 pub fn load(path: &Path) -> Result<Vec<Target>, TargetsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TargetsError {
+    let text = crate::scenario::source::read_input(path).map_err(|e| TargetsError {
         file: path.to_path_buf(),
         line: 0,
         column: None,
@@ -465,12 +465,17 @@ impl Target {
         let (Some(want), None) = (self.metric_unit, &self.per) else {
             return Ok(());
         };
-        let have = run
+        let Some(have) = run
             .metrics
             .iter()
             .find(|m| m.name == self.metric)
             .map(|m| m.unit.as_str())
-            .unwrap_or("");
+        else {
+            return Err(format!(
+                "metric: expected a metric that a run of this scenario produces (the README's Metrics lists them), found \"{}\"",
+                self.metric
+            ));
+        };
         // A histogram's `count` is in "1"; every other stat carries the metric's unit.
         let have = run
             .metrics

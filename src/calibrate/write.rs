@@ -44,7 +44,7 @@ pub fn write_model(path: &Path, fitted: &[(String, f64)], source: &str) -> Resul
         .map_err(|e| format!("cannot read model file {}: {e}", path.display()))?;
     let new = update_model_text(&text, fitted, source)
         .map_err(|e| format!("model file {}: {e}", path.display()))?;
-    ModelParams::parse(path, &new)?;
+    ModelParams::parse(path, &new).map_err(|e| e.to_string())?;
     let tmp = path.with_extension("toml.calibrate-tmp");
     std::fs::write(&tmp, &new).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| {

@@ -22,10 +22,10 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Replications for the fit table and leave-one-out predictions.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
     /// Replications per evaluation during the search.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub search_replications: u32,
     /// Evaluations per fit at most.
     #[arg(long, default_value_t = 250)]

@@ -17,7 +17,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "KEY=V1,V2,...")]
     pub vary: Vec<String>,
     /// Replications per architecture (replication r of every one uses the same seed).
-    #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
     /// Master seed [default: the first scenario's `seed`].
     #[arg(long)]

@@ -42,7 +42,7 @@ pub struct ExecArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Independent replications (seeds derived from the master seed), run in parallel.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -232,11 +232,18 @@ pub fn report_error(e: &anyhow::Error) {
     ui::error(format!("{e:#}"));
 }
 
-/// Build a rayon pool with `jobs` threads (all cores when `None`).
+/// Build a rayon pool with `jobs` threads (all cores when `None`), at most
+/// [`max_jobs`]: threads beyond the cores only add start-up time and memory
+/// (the simulation is CPU-bound), and results never depend on the number.
 pub fn pool(jobs: Option<u32>) -> anyhow::Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(j) = jobs {
-        b = b.num_threads(j.max(1) as usize);
+        b = b.num_threads((j.max(1) as usize).min(max_jobs()));
     }
     Ok(b.build()?)
+}
+
+/// The most worker threads that help: the cores this process may use.
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

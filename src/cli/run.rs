@@ -325,6 +325,17 @@ pub fn run_all(
     // The wall clock and the store's time include opening the store (and
     // upgrading it) and closing it (its final WAL checkpoint).
     let wall = Instant::now();
+    // Every replication of a scenario is kept until its last one is in.
+    let too_many: Vec<String> = scenarios
+        .iter()
+        .filter_map(|s| crate::scenario::limits::check_replications(s, exec.replications).err())
+        .collect();
+    if !too_many.is_empty() {
+        for e in too_many {
+            ui::error(e);
+        }
+        return Ok(Err(EXIT_BAD_INPUT));
+    }
     let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
         Err(e) => {

@@ -22,7 +22,7 @@ pub struct SizeArgs {
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
     /// Replications per candidate (the 95% bound needs at least 2).
-    #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
     /// Master seed [default: the scenario's `seed`].
     #[arg(long)]

@@ -252,7 +252,7 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
     let mut head = vec!["order".to_string()];
     head.extend(r.dimensions.iter().map(|d| d.resource.name().to_string()));
     head.extend(["monthly_cost", "feasible", "saturated", "fails"].map(String::from));
-    w.write_record(&head)?;
+    w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for (i, e) in r.evaluated.iter().enumerate() {
         let mut row = vec![(i + 1).to_string()];
         row.extend(e.values.iter().map(|v| count_str(*v)));
@@ -264,7 +264,7 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
         row.push(e.feasible.to_string());
         row.push(e.saturated.to_string());
         row.push(e.failures().join("; "));
-        w.write_record(&row)?;
+        w.write_record(row.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     w.flush()?;
     Ok(())
@@ -326,7 +326,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
     ];
     head.extend(dims.iter().map(|d| d.resource.name().to_string()));
     head.extend(["evaluations", "simulations", "fails"].map(String::from));
-    w.write_record(&head)?;
+    w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for p in points {
         let r = &p.result;
         let mut row = vec![p.users.to_string()];
@@ -350,7 +350,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
                 .map(|l| l.failures().join("; "))
                 .unwrap_or_default(),
         );
-        w.write_record(&row)?;
+        w.write_record(row.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     w.flush()?;
     let mut files = vec!["growth.csv".to_string()];

@@ -36,7 +36,7 @@
 //! (`"16GB"` is 16e9 bytes, `"16GiB"` is 16 x 2^30); a `gb_hour` rate is per
 //! GB as written in the scenario (`ram = "16GB"` costs 16 x `gb_hour`).
 
-use crate::scenario::source::{SourceMap, line_col};
+use crate::scenario::source::SourceMap;
 use crate::scenario::units::{Quantity, parse_bytes};
 use crate::scenario::{Location, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
@@ -158,25 +158,14 @@ fn located(path: &Path, map: Option<&SourceMap>, field: &str, msg: String) -> Sc
 impl PriceList {
     /// Read and validate a price file; errors name the file, line and field.
     pub fn load(path: &Path) -> Result<PriceList, ScenarioError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::scenario::source::read_input(path)
             .map_err(|e| located(path, None, "", format!("cannot read price file: {e}")))?;
         Self::parse(path, &text)
     }
 
     /// Parse the text of a price file (`path` is for messages).
     pub fn parse(path: &Path, text: &str) -> Result<PriceList, ScenarioError> {
-        let value: toml::Table = toml::from_str(text).map_err(|e| {
-            let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            ScenarioError {
-                location: Location {
-                    file: path.to_path_buf(),
-                    line,
-                    col,
-                },
-                field: None,
-                message: e.message().trim().to_string(),
-            }
-        })?;
+        let value = crate::scenario::source::parse_table(path, text)?;
         let mut map = SourceMap::new(path);
         map.index(path, text);
         let map = Some(&map);

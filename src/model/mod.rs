@@ -181,6 +181,14 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
             w.prov.max_waiting_jobs()
         ));
     }
+    for e in scenario.events.iter().filter(|e| e.at >= end) {
+        notes.push(format!(
+            "events: the {} at {} from the start is at or after the end of the run ({}) and did not happen",
+            e.action.name(),
+            crate::scenario::units::duration_text(e.at),
+            crate::scenario::units::duration_text(end)
+        ));
+    }
     let wait_p = w.prov.wait_probability();
     for (i, (busy, work)) in w.cpu_accounting(end).into_iter().enumerate() {
         let l = crate::engine::metrics::labels([("replica", &i.to_string())]);

@@ -162,7 +162,11 @@ pub fn write_summary<W: Write>(
         &fixed,
     );
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header(&SUMMARY_HEAD, &names, &SUMMARY_TAIL))?;
+    w.write_record(
+        header(&SUMMARY_HEAD, &names, &SUMMARY_TAIL)
+            .iter()
+            .map(|c| crate::format::csv_bytes(c.as_ref())),
+    )?;
     let row_slos = super::slos_by_row(summary, slos);
     for (m, judged) in summary.metrics.iter().zip(&row_slos) {
         let join = |f: &dyn Fn(usize) -> String| -> String {
@@ -188,7 +192,7 @@ pub fn write_summary<W: Write>(
             join(&|i| bound_str(slos[i].bound).to_string()),
             join(&|i| exact(slos[i].target)),
         ]);
-        w.write_record(&rec)?;
+        w.write_record(rec.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     for (stat, labels, value, unit) in &costs {
         let mut rec: Vec<String> = run.cells().into();
@@ -196,7 +200,7 @@ pub fn write_summary<W: Write>(
         rec.extend(label_cells(&keys, labels));
         rec.extend([exact(*value), String::new(), String::new(), unit.clone()]);
         rec.extend([String::new(), String::new(), String::new()]);
-        w.write_record(&rec)?;
+        w.write_record(rec.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     w.flush()?;
     Ok(())
@@ -211,7 +215,11 @@ pub fn write_timeseries<W: Write>(out: W, run: &RunColumns, ts: &AggTimeSeries) 
         .collect();
     let (keys, names) = label_columns(ts.series.iter().map(|s| &s.labels), &fixed);
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(header(&TIMESERIES_HEAD, &names, &TIMESERIES_TAIL))?;
+    w.write_record(
+        header(&TIMESERIES_HEAD, &names, &TIMESERIES_TAIL)
+            .iter()
+            .map(|c| crate::format::csv_bytes(c.as_ref())),
+    )?;
     let head = run.cells();
     for s in &ts.series {
         let labels = label_cells(&keys, &s.labels);
@@ -229,7 +237,7 @@ pub fn write_timeseries<W: Write>(out: W, run: &RunColumns, ts: &AggTimeSeries) 
             rec.extend([start.as_str(), &day, &tod, &s.name, &s.stat]);
             rec.extend(labels.iter().map(String::as_str));
             rec.extend([value.as_str(), &lo, &hi, &n, &s.unit]);
-            w.write_record(&rec)?;
+            w.write_record(rec.iter().map(|c| crate::format::csv_bytes(c)))?;
         }
     }
     w.flush()?;
@@ -328,7 +336,7 @@ pub fn write_batch_summary<W: Write>(out: W, rows: &[BatchRow]) -> csv::Result<(
             .map(|c| format!("{}{} {} ({})", c.name, braced(&c.labels), c.stat, c.unit)),
     );
     header.extend(slo_names.iter().map(|n| format!("slo: {n}")));
-    w.write_record(&header)?;
+    w.write_record(header.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for r in rows {
         let mut rec: Vec<String> = vec![
             r.file.clone(),
@@ -360,7 +368,7 @@ pub fn write_batch_summary<W: Write>(out: W, rows: &[BatchRow]) -> csv::Result<(
             }
             None => rec.resize(header.len(), String::new()),
         }
-        w.write_record(&rec)?;
+        w.write_record(rec.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     w.flush()?;
     Ok(())

@@ -18,6 +18,446 @@ pub enum MetadataWritePath {
     Batched,
 }
 
+/// What one model parameter must be: its unit (the file's `unit` must say
+/// exactly this), its kind and the range the model accepts. These ranges
+/// are what keeps the model meaningful and bounded (no negative CPU, no
+/// flush every nanosecond), wider than the calibration bounds a file's own
+/// `min`/`max` give.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub kind: ParamKind,
+    /// Inclusive bounds of a numeric value, in `unit`.
+    pub min: f64,
+    pub max: f64,
+    /// The model cannot run without it.
+    pub required: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamKind {
+    Number,
+    /// A whole number.
+    Integer,
+    /// 0 (off) or 1 (on).
+    Flag,
+    /// One of these strings.
+    Choice(&'static [&'static str]),
+}
+
+const fn spec(
+    name: &'static str,
+    unit: &'static str,
+    kind: ParamKind,
+    min: f64,
+    max: f64,
+    required: bool,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        unit,
+        kind,
+        min,
+        max,
+        required,
+    }
+}
+
+/// CPU per unit of work, ms: a minute of one core is far past any request.
+const CPU_MS_MAX: f64 = 60_000.0;
+/// A database wait or round trip, ms.
+const WAIT_MS_MAX: f64 = 60_000.0;
+/// The shortest flush or back-off interval, s: shorter ones would schedule an
+/// event per replica or agent every millisecond for no modelled effect.
+const MIN_INTERVAL_S: f64 = 0.001;
+const DAY_S: f64 = 86_400.0;
+const WEEK_S: f64 = 7.0 * DAY_S;
+const YEAR_S: f64 = 365.0 * DAY_S;
+
+/// Every parameter the model reads, in one table: adding a parameter is a
+/// row here, a field of [`Costs`] and its line in [`Costs::from_model`]. The
+/// model file is checked against this table ([`ModelParams::parse`] and
+/// [`ModelParams::check_complete`]).
+pub const PARAMS: &[ParamSpec] = &[
+    spec(
+        "builtin_provisioners_per_replica",
+        "1",
+        ParamKind::Integer,
+        0.0,
+        64.0,
+        true,
+    ),
+    spec(
+        "provisioner_pending_timeout_s",
+        "s",
+        ParamKind::Number,
+        0.0,
+        YEAR_S,
+        true,
+    ),
+    spec(
+        "provisioner_max_waiting_jobs",
+        "1",
+        ParamKind::Integer,
+        1.0,
+        1e7,
+        false,
+    ),
+    spec(
+        "coderd_cpu_ms_dashboard_request",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_agent_metadata_call",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_agent_metadata_item",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_per_metadata_kb",
+        "ms/kB",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_agent_stats_call",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_agent_heartbeat",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_connect",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_build_request",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_per_relayed_mb",
+        "ms/MB",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "proxy_cpu_ms_per_relayed_mb",
+        "ms/MB",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_ram_base_mb",
+        "MB",
+        ParamKind::Number,
+        0.0,
+        1e7,
+        true,
+    ),
+    spec(
+        "coderd_ram_mb_per_connection",
+        "MB",
+        ParamKind::Number,
+        0.0,
+        1e5,
+        true,
+    ),
+    spec(
+        "coderd_ram_mb_per_agent",
+        "MB",
+        ParamKind::Number,
+        0.0,
+        1e5,
+        true,
+    ),
+    spec(
+        "coderd_restart_delay_s",
+        "s",
+        ParamKind::Number,
+        0.0,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "db_queries_dashboard_request",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+    spec(
+        "db_queries_agent_metadata_call",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+    spec(
+        "db_queries_agent_stats_call",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+    spec(
+        "db_queries_connect",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+    spec(
+        "db_queries_build_request",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_read_query",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_metadata_write",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_metadata_write_item",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_per_metadata_kb",
+        "ms/kB",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "metadata_value_max_bytes",
+        "B",
+        ParamKind::Integer,
+        1.0,
+        1e8,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_stats_flush",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_stats_row",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_heartbeat_write",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_build_write",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_activity_bump",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_activity_bump_wait_ms",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        WAIT_MS_MAX,
+        true,
+    ),
+    spec("db_rtt_ms", "ms", ParamKind::Number, 0.0, WAIT_MS_MAX, true),
+    spec(
+        "metadata_write_path",
+        "",
+        ParamKind::Choice(&["per_call", "batched"]),
+        0.0,
+        0.0,
+        true,
+    ),
+    spec(
+        "metadata_agent_batching",
+        "bool",
+        ParamKind::Flag,
+        0.0,
+        1.0,
+        true,
+    ),
+    spec(
+        "metadata_flush_interval_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        3600.0,
+        true,
+    ),
+    spec(
+        "metadata_flush_max_entries",
+        "1",
+        ParamKind::Integer,
+        1.0,
+        1e9,
+        true,
+    ),
+    spec(
+        "stats_flush_interval_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        3600.0,
+        true,
+    ),
+    spec(
+        "stats_flush_max_rows",
+        "1",
+        ParamKind::Integer,
+        1.0,
+        1e9,
+        true,
+    ),
+    spec(
+        "agent_reconnect_min_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "agent_reconnect_max_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "client_reconnect_min_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "client_reconnect_max_s",
+        "s",
+        ParamKind::Number,
+        MIN_INTERVAL_S,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "pty_reattach_timeout_s",
+        "s",
+        ParamKind::Number,
+        0.0,
+        WEEK_S,
+        true,
+    ),
+    spec(
+        "provisioner_cpu_vcpu_per_build",
+        "vCPU",
+        ParamKind::Number,
+        0.0,
+        1024.0,
+        true,
+    ),
+    spec(
+        "db_disk_write_ops_per_write",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1000.0,
+        true,
+    ),
+];
+
+/// Pairs of parameters whose first may not exceed its second (a back-off's
+/// least and greatest delay).
+pub const ORDERED_PARAMS: &[(&str, &str)] = &[
+    ("agent_reconnect_min_s", "agent_reconnect_max_s"),
+    ("client_reconnect_min_s", "client_reconnect_max_s"),
+];
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Costs {
     /// Built-in provisioner daemons per coderd replica when the scenario does
@@ -160,6 +600,28 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/coder.toml");
         let text = std::fs::read_to_string(&p).unwrap();
         (p, text)
+    }
+
+    #[test]
+    fn the_table_and_the_shipped_models_agree() {
+        for file in [
+            "models/coder.toml",
+            "models/coder-before-metadata-batching.toml",
+        ] {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let m = ModelParams::parse(&p, &std::fs::read_to_string(&p).unwrap()).unwrap();
+            m.check_complete().unwrap();
+            Costs::from_model(&m).unwrap();
+        }
+        // Every required row is read by `from_model`: without it, no costs.
+        let (p, text) = shipped();
+        let full = ModelParams::parse(&p, &text).unwrap();
+        for s in PARAMS.iter().filter(|s| s.required) {
+            let mut m = full.clone();
+            m.file.params.remove(s.name);
+            assert!(m.check_complete().is_err(), "{}", s.name);
+            assert!(Costs::from_model(&m).is_err(), "{} is not read", s.name);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! other value (numbers, strings, arrays, arrays of tables) replaces the
 //! base's value whole. `abstract` and `name` are never inherited.
 
-use super::source::{Location, SourceMap, line_col};
+use super::source::{Location, SourceMap, line_col, read_input};
 use super::{Scenario, ScenarioError, resolve};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -78,6 +78,9 @@ pub fn hex(b: &[u8]) -> String {
 /// Read `path` and every base it extends, merged.
 pub fn read_merged(path: &Path) -> Result<Merged, ScenarioError> {
     let mut chain: Vec<(PathBuf, String, toml::Table)> = Vec::new();
+    // Canonical paths read so far: a loop is found in one look-up, so a
+    // chain costs time linear in its depth.
+    let mut seen: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     // The file to read next, and where the `extends` that names it is.
     let mut next: Option<(PathBuf, Option<Location>)> = Some((path.to_path_buf(), None));
     while let Some((p, from)) = next.take() {
@@ -91,10 +94,7 @@ pub fn read_merged(path: &Path) -> Result<Merged, ScenarioError> {
             message,
         };
         let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
-        if chain
-            .iter()
-            .any(|(q, _, _)| q.canonicalize().unwrap_or_else(|_| q.clone()) == canon)
-        {
+        if !seen.insert(canon) {
             let names: Vec<String> = chain
                 .iter()
                 .map(|(q, _, _)| q.display().to_string())
@@ -105,7 +105,7 @@ pub fn read_merged(path: &Path) -> Result<Merged, ScenarioError> {
                 names.join(" -> ")
             )));
         }
-        let text = match (std::fs::read_to_string(&p), &from) {
+        let text = match (read_input(&p), &from) {
             (Ok(t), _) => t,
             (Err(e), Some(_)) => {
                 return Err(extends_err(format!(

@@ -9,6 +9,7 @@
 pub mod costs;
 pub mod emitted;
 pub mod file;
+pub mod limits;
 pub mod load;
 pub mod model_file;
 pub mod resolve;
@@ -315,6 +316,21 @@ pub enum Action {
         template: u32,
         count: u32,
     },
+}
+
+impl Action {
+    /// The action's name as a scenario file writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::KillReplica { .. } => "kill_replica",
+            Action::ScaleCoderd { .. } => "scale_coderd",
+            Action::AddProvisioners { .. } => "add_provisioners",
+            Action::RemoveProvisioners { .. } => "remove_provisioners",
+            Action::DatabaseOutage { .. } => "database_outage",
+            Action::TrafficSpike { .. } => "traffic_spike",
+            Action::TemplatePush { .. } => "template_push",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

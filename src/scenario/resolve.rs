@@ -9,6 +9,10 @@ use super::*;
 use crate::engine::{Dist, SimTime};
 use std::path::Path;
 
+/// The longest duration any field may hold, seconds (100 years; the run
+/// itself is limited further by `limits::MAX_DURATION`).
+const MAX_ANY_DURATION_S: f64 = 100.0 * 365.0 * 86_400.0;
+
 /// Resolution context: turns field paths into located errors.
 pub struct Ctx<'a> {
     pub map: &'a SourceMap,
@@ -30,6 +34,13 @@ impl Ctx<'_> {
         let s = parse_duration_s(q).map_err(|m| self.err(field, m))?;
         if s < 0.0 {
             return Err(self.err(field, format!("must not be negative, found {q}")));
+        }
+        // Simulated time is u64 nanoseconds: about 584 years.
+        if s > MAX_ANY_DURATION_S {
+            return Err(self.err(
+                field,
+                format!("expected a duration of at most 100 years, found {q}"),
+            ));
         }
         Ok(SimTime::from_secs_f64(s))
     }
@@ -232,6 +243,16 @@ fn slo_target(ctx: &Ctx, metric: &str, q: &Quantity, field: &str) -> Result<f64,
     }
 }
 
+/// An SLO target must be a finite number: NaN compares false with
+/// everything and would pass or fail every run silently.
+fn finite_target(ctx: &Ctx, v: f64, field: &str) -> Result<f64, ScenarioError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ctx.err(field, format!("expected a finite target, found {v}")))
+    }
+}
+
 fn resolve_slo(
     ctx: &Ctx,
     s: &SloFile,
@@ -255,11 +276,19 @@ fn resolve_slo(
     let (bound, target) = match (&s.max, &s.min) {
         (Some(q), None) => (
             Bound::AtMost,
-            slo_target(ctx, &metric, q, &format!("{f}.max"))?,
+            finite_target(
+                ctx,
+                slo_target(ctx, &metric, q, &format!("{f}.max"))?,
+                &format!("{f}.max"),
+            )?,
         ),
         (None, Some(q)) => (
             Bound::AtLeast,
-            slo_target(ctx, &metric, q, &format!("{f}.min"))?,
+            finite_target(
+                ctx,
+                slo_target(ctx, &metric, q, &format!("{f}.min"))?,
+                &format!("{f}.min"),
+            )?,
         ),
         _ => return Err(ctx.err(&f, "give exactly one of `max` or `min`")),
     };
@@ -286,9 +315,36 @@ fn resolve_slo(
     })
 }
 
+/// The longest name of a scenario, in characters: it names report folders
+/// and rows of `runs list`.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A name people read in lists, file names and tables: not empty, no
+/// control characters (a newline would break `runs list`), at most
+/// [`MAX_NAME_CHARS`] characters.
+pub fn check_name<'n>(ctx: &Ctx, name: &'n str, field: &str) -> Result<&'n str, ScenarioError> {
+    let n = name.chars().count();
+    if name.trim().is_empty() {
+        return Err(ctx.err(field, "expected a name, found an empty string"));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(ctx.err(
+            field,
+            format!("expected a name without control characters, found {c:?}"),
+        ));
+    }
+    if n > MAX_NAME_CHARS {
+        return Err(ctx.err(
+            field,
+            format!("expected a name of at most {MAX_NAME_CHARS} characters, found {n}"),
+        ));
+    }
+    Ok(name)
+}
+
 /// Serde names Rust types in what it expected ("expected i64", "expected
 /// struct DistFile"); say it in the scenario file's terms instead.
-fn plain_expectation(msg: &str) -> String {
+pub(crate) fn plain_expectation(msg: &str) -> String {
     const TERMS: [(&str, &str); 8] = [
         ("expected i64", "expected an integer"),
         // The only tuples in a scenario are profile points.
@@ -329,10 +385,12 @@ pub fn resolve(
             ctx.err(&path, plain_expectation(inner.message().trim()))
         })?;
     let root = &map.root;
-    let name = file.name.clone().unwrap_or_else(|| {
-        root.file_stem()
-            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
-    });
+    let name = match &file.name {
+        Some(n) => check_name(&ctx, n, "name")?.to_string(),
+        None => root
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+    };
 
     let rel = |field: &str, p: &str| -> PathBuf {
         let decl = map.locate(field).file;
@@ -340,7 +398,16 @@ pub fn resolve(
     };
     let model_rel = ctx.required(&file.model, "model")?;
     let model_path = rel("model", model_rel);
-    let model = ModelParams::load(&model_path).map_err(|e| ctx.err("model", e))?;
+    // A model file that cannot be read is the scenario's `model =` line's
+    // error; anything wrong inside it is located in the model file.
+    let model_text = super::source::read_input(&model_path).map_err(|e| {
+        ctx.err(
+            "model",
+            format!("cannot read model file {}: {e}", model_path.display()),
+        )
+    })?;
+    let model = ModelParams::parse(&model_path, &model_text)?;
+    model.check_complete()?;
     let costs = Costs::from_model(&model).map_err(|m| ctx.err("model", m))?;
     let prices_path = file.prices.as_ref().map(|p| rel("prices", p));
 
@@ -368,6 +435,14 @@ pub fn resolve(
 
     let dep = file.deployment.clone().unwrap_or_default();
     let cd = dep.coderd.clone().unwrap_or_default();
+    use super::limits::{self, at_most};
+    at_most(
+        &ctx,
+        cd.replicas.unwrap_or(0),
+        limits::MAX_REPLICAS,
+        "replicas",
+        "deployment.coderd.replicas",
+    )?;
     let coderd = Coderd {
         n_replicas: ctx.count(cd.replicas.unwrap_or(0), "deployment.coderd.replicas", 0)?,
         vcpu_per_replica: match cd.vcpu {
@@ -406,6 +481,13 @@ pub fn resolve(
             None => 512e6,
         };
         if let Some(c) = p.count {
+            at_most(
+                &ctx,
+                c,
+                limits::MAX_DAEMONS,
+                "daemons",
+                "deployment.provisioners.count",
+            )?;
             provisioner_groups.push(ProvisionerGroup {
                 name: "external".into(),
                 n_daemons: ctx.count(c, "deployment.provisioners.count", 0)?,
@@ -416,8 +498,20 @@ pub fn resolve(
         }
         for (i, g) in p.groups.iter().flatten().enumerate() {
             let f = format!("deployment.provisioners.groups[{i}]");
+            if let Some(c) = g.count {
+                at_most(
+                    &ctx,
+                    c,
+                    limits::MAX_DAEMONS,
+                    "daemons",
+                    &format!("{f}.count"),
+                )?;
+            }
             provisioner_groups.push(ProvisionerGroup {
-                name: g.name.clone().unwrap_or_else(|| format!("group-{i}")),
+                name: match &g.name {
+                    Some(n) => check_name(&ctx, n, &format!("{f}.name"))?.to_string(),
+                    None => format!("group-{i}"),
+                },
                 n_daemons: ctx.count(
                     *ctx.required(&g.count, &format!("{f}.count"))?,
                     &format!("{f}.count"),
@@ -434,7 +528,10 @@ pub fn resolve(
     let mut templates = Vec::new();
     for (i, t) in wl.templates.iter().flatten().enumerate() {
         let f = format!("workload.templates[{i}]");
-        let name = t.name.clone().unwrap_or_else(|| format!("template-{i}"));
+        let name = match &t.name {
+            Some(n) => check_name(&ctx, n, &format!("{f}.name"))?.to_string(),
+            None => format!("template-{i}"),
+        };
         if templates.iter().any(|x: &Template| x.name == name) {
             return Err(ctx.err(
                 &format!("{f}.name"),
@@ -555,7 +652,14 @@ pub fn resolve(
         }
     }
     let autoscaling = resolve_model::autoscaling(&ctx, &file.autoscaling, coderd.n_replicas)?;
-    let events = resolve_model::events(&ctx, &file.events, start_time_of_day, &workload.templates)?;
+    let events = resolve_model::events(
+        &ctx,
+        &file.events,
+        start_time_of_day,
+        &workload.templates,
+        coderd.n_replicas,
+        &autoscaling,
+    )?;
 
     let proxies = resolve_model::proxies(&ctx, &dep.proxies)?;
     let names = emitted::ScenarioNames {
@@ -570,7 +674,7 @@ pub fn resolve(
         .map(|(i, s)| resolve_slo(&ctx, s, i, &names))
         .collect::<Result<Vec<_>, _>>()?;
 
-    Ok(Scenario {
+    let scenario = Scenario {
         name,
         description: file.description.clone().unwrap_or_default(),
         path: Some(root.clone()),
@@ -595,7 +699,9 @@ pub fn resolve(
         autoscaling,
         events,
         slos,
-    })
+    };
+    super::limits::check(&ctx, &scenario)?;
+    Ok(scenario)
 }
 
 /// A daemon can build a job when every tag of the job is on the daemon

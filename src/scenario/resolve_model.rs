@@ -153,6 +153,13 @@ fn normal_s(mean: f64, sd: f64) -> Dist {
 pub fn users(ctx: &Ctx, u: &Option<UsersFile>) -> Result<Option<Users>, ScenarioError> {
     let Some(u) = u else { return Ok(None) };
     let f = "workload.users";
+    super::limits::at_most(
+        ctx,
+        *ctx.required(&u.count, &format!("{f}.count"))?,
+        super::limits::MAX_USERS,
+        "users",
+        &format!("{f}.count"),
+    )?;
     let n_users = ctx.count(
         *ctx.required(&u.count, &format!("{f}.count"))?,
         &format!("{f}.count"),
@@ -431,6 +438,15 @@ pub fn connections(ctx: &Ctx, c: &Option<ConnectionsFile>) -> Result<Vec<ConnSpe
                 Dist::uniform(5.0, 15.0).expect("valid"),
             )?,
             requests_per_action: match k.requests_per_action {
+                Some(r) if r > super::limits::MAX_REQUESTS_PER_ACTION => {
+                    return Err(ctx.err(
+                        &format!("{f}.requests_per_action"),
+                        format!(
+                            "expected at most {} requests per action (capsim's limit), found {r}",
+                            super::limits::MAX_REQUESTS_PER_ACTION
+                        ),
+                    ));
+                }
                 Some(r) => ctx.positive(r, &format!("{f}.requests_per_action"))?,
                 None => 3.0,
             },
@@ -521,6 +537,13 @@ pub fn autoscaling(
                 c.min.unwrap_or(n_replicas.max(1) as i64),
                 &format!("{f}.min"),
                 1,
+            )?;
+            super::limits::at_most(
+                ctx,
+                *ctx.required(&c.max, &format!("{f}.max"))?,
+                super::limits::MAX_REPLICAS,
+                "replicas",
+                &format!("{f}.max"),
             )?;
             let max = ctx.count(
                 *ctx.required(&c.max, &format!("{f}.max"))?,
@@ -626,8 +649,12 @@ pub fn events(
     e: &Option<Vec<EventFile>>,
     start_tod: SimTime,
     templates: &[Template],
+    n_replicas: u32,
+    autoscaling: &Autoscaling,
 ) -> Result<Vec<ScheduledEvent>, ScenarioError> {
     let mut out = Vec::new();
+    // (event index, replica index) of each kill_replica that names one.
+    let mut named_replicas: Vec<(usize, u32)> = Vec::new();
     for (i, x) in e.iter().flatten().enumerate() {
         let f = format!("events[{i}]");
         let at = event_time(
@@ -637,6 +664,43 @@ pub fn events(
             start_tod,
         )?;
         let action_s = ctx.required(&x.action, &format!("{f}.action"))?;
+        // The keys each action reads; any other is a mistake (a key of
+        // another action), not something to ignore.
+        let keys: &[&str] = match action_s.as_str() {
+            "kill_replica" => &["replica"],
+            "scale_coderd" => &["replicas"],
+            "add_provisioners" => &["count"],
+            "remove_provisioners" => &["count", "signal"],
+            "database_outage" => &["duration"],
+            "traffic_spike" => &["factor", "duration"],
+            "template_push" => &["template", "count"],
+            _ => &[],
+        };
+        let given = [
+            ("replica", x.replica.is_some()),
+            ("replicas", x.replicas.is_some()),
+            ("count", x.count.is_some()),
+            ("signal", x.signal.is_some()),
+            ("duration", x.duration.is_some()),
+            ("factor", x.factor.is_some()),
+            ("template", x.template.is_some()),
+        ];
+        if !keys.is_empty()
+            && let Some((k, _)) = given.iter().find(|(k, g)| *g && !keys.contains(k))
+        {
+            return Err(ctx.err(
+                &format!("{f}.{k}"),
+                format!(
+                    "not a key of a {action_s} event (it takes at, action and {})",
+                    keys.join(", ")
+                ),
+            ));
+        }
+        if let (Some(r), "kill_replica") = (x.replica, action_s.as_str())
+            && let Ok(r) = u32::try_from(r)
+        {
+            named_replicas.push((out.len(), r));
+        }
         let req_count = |name: &str, v: Option<i64>, min: i64| -> Result<u32, ScenarioError> {
             ctx.count(
                 *ctx.required(&v, &format!("{f}.{name}"))?,
@@ -644,6 +708,16 @@ pub fn events(
                 min,
             )
         };
+        use super::limits::{MAX_DAEMONS, MAX_REPLICAS, at_most};
+        match (action_s.as_str(), x.replicas, x.count) {
+            ("scale_coderd", Some(r), _) => {
+                at_most(ctx, r, MAX_REPLICAS, "replicas", &format!("{f}.replicas"))?;
+            }
+            ("add_provisioners" | "remove_provisioners", _, Some(c)) => {
+                at_most(ctx, c, MAX_DAEMONS, "daemons", &format!("{f}.count"))?;
+            }
+            _ => {}
+        }
         let action = match action_s.as_str() {
             "kill_replica" => Action::KillReplica {
                 replica: x
@@ -703,6 +777,42 @@ pub fn events(
             }
         };
         out.push(ScheduledEvent { at, action });
+    }
+    // A replica index must name a replica the deployment can have when the
+    // event happens: the replicas it starts with, as many as a scheduled
+    // scale-up before it added, or the autoscaler's maximum.
+    for &(i, r) in &named_replicas {
+        let at = out[i].at;
+        let most = out
+            .iter()
+            .filter(|e| e.at <= at)
+            .filter_map(|e| match e.action {
+                Action::ScaleCoderd { replicas } => Some(replicas),
+                _ => None,
+            })
+            .chain([n_replicas])
+            .chain(autoscaling.coderd.as_ref().map(|a| a.max_replicas))
+            .max()
+            .unwrap_or(0);
+        if r >= most {
+            let f = format!("events[{i}].replica");
+            return Err(ctx.err(
+                &f,
+                if most == 0 {
+                    format!(
+                        "no coderd replica to kill at {} from the start, found replica {r}",
+                        super::units::duration_text(at)
+                    )
+                } else {
+                    format!(
+                        "expected a replica index from 0 to {} (the deployment has at most {most} replica{} at {} from the start), found {r}",
+                        most - 1,
+                        if most == 1 { "" } else { "s" },
+                        super::units::duration_text(at)
+                    )
+                },
+            ));
+        }
     }
     out.sort_by_key(|e| e.at);
     Ok(out)

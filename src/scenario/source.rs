@@ -19,6 +19,65 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// The largest input file capsim reads (scenario, model, price and targets
+/// files), bytes. The largest shipped input is a few tens of kilobytes; a
+/// file past this is a mistake (a log, a device, a data dump), refused before
+/// it is read.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Read an input file as text: a regular file (or a link to one) of at most
+/// [`MAX_INPUT_BYTES`]. A device, a FIFO or a folder is refused before any
+/// byte is read, so `extends = "/dev/zero"` cannot read forever.
+pub fn read_input(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a device, a pipe or a socket)"
+        };
+        return Err(format!("expected a regular file, found {what}"));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(format!(
+            "expected a file of at most {} MiB, found {:.1} MiB",
+            MAX_INPUT_BYTES / (1024 * 1024),
+            meta.len() as f64 / (1024.0 * 1024.0)
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    // A file that grows while it is read stops at the cap all the same.
+    f.take(MAX_INPUT_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(format!(
+            "expected a file of at most {} MiB, found a larger one",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(text)
+}
+
+/// Parse `text` (the file at `path`) as a TOML table; a syntax error is
+/// located at its line and column.
+pub fn parse_table(path: &Path, text: &str) -> Result<toml::Table, crate::scenario::ScenarioError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        crate::scenario::ScenarioError {
+            location: Location {
+                file: path.to_path_buf(),
+                line,
+                col,
+            },
+            field: None,
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
 /// Line and column (1-based) of byte offset `at` in `text`.
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let at = at.min(text.len());
@@ -30,7 +89,7 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
 
 /// Field path (`deployment.provisioners.count`, `workload.templates[0].name`)
 /// to the location of its key in the file that last set it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SourceMap {
     spans: BTreeMap<String, Location>,
     /// The file of the scenario itself (the child of any `extends` chain).

@@ -47,6 +47,8 @@ impl<'de> Deserialize<'de> for Quantity {
 impl std::fmt::Display for Quantity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // 1e308 rather than its 309 digits.
+            Quantity::Number(n) if n.abs() >= 1e15 => write!(f, "{n:e}"),
             Quantity::Number(n) => write!(f, "{n}"),
             Quantity::Text(s) => write!(f, "\"{s}\""),
         }
@@ -171,6 +173,30 @@ pub fn parse_time_of_day_s(s: &str) -> Result<f64, String> {
         return Err(bad());
     }
     Ok((h * 3600 + m * 60 + sec) as f64)
+}
+
+/// A duration as a scenario file would write it, in the largest unit that
+/// keeps it readable: `"1ns"`, `"250ms"`, `"90s"`, `"10m"`, `"36h"`, `"3650d"`.
+pub fn duration_text(t: crate::engine::SimTime) -> String {
+    let ns = t.as_nanos();
+    const UNITS: [(&str, u64); 7] = [
+        ("d", 86_400_000_000_000),
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ];
+    let (unit, k) = UNITS
+        .iter()
+        .find(|(_, k)| ns >= *k && (ns.is_multiple_of(*k) || ns / k >= 10))
+        .copied()
+        .unwrap_or(("s", 1_000_000_000));
+    let v = ns as f64 / k as f64;
+    let text = format!("{v:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("\"{text}{unit}\"")
 }
 
 #[cfg(test)]

@@ -46,24 +46,30 @@ pub enum StoreError {
     Ambiguous(String, String),
     #[error("{path}: {message}")]
     Incompatible { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
+    /// SQLite's own message, once (not the error's chain of causes, which
+    /// repeats it).
+    #[error("{path}: {}", sqlite_message(.error))]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
-    #[error("{path}: stored JSON does not parse: {source}")]
+    #[error(
+        "{0}: cannot write to the run store (read-only file or folder); give another --db, or --no-store"
+    )]
+    ReadOnly(PathBuf),
+    #[error("{path}: stored JSON does not parse: {error}")]
     Json {
         path: PathBuf,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
 impl StoreError {
     /// A run with this id is stored already.
     pub fn is_duplicate_id(&self) -> bool {
-        matches!(self, StoreError::Sqlite { source, .. }
-            if source.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
-                && source.to_string().contains("runs.id"))
+        matches!(self, StoreError::Sqlite { error, .. }
+            if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+                && error.to_string().contains("runs.id"))
     }
 
     /// The error comes from what the user asked for (an unknown id, a file
@@ -80,6 +86,20 @@ impl StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What SQLite said, in its own words and once: rusqlite's `Display` of a
+/// failure with a message is the message, but its source repeats it with
+/// the error code.
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        rusqlite::Error::SqliteFailure(code, None) => code.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The message of a file that is not a capsim store.
+const NOT_A_STORE: &str = "not a capsim run store";
 
 /// The current time, UTC, RFC 3339 with milliseconds.
 pub fn now_utc() -> String {
@@ -183,6 +203,49 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// A store is a regular file: a folder or a device is refused before SQLite
+/// sees it.
+fn check_regular_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(StoreError::Incompatible {
+            path: path.to_path_buf(),
+            message: format!(
+                "{NOT_A_STORE} ({}); give another --db",
+                if m.is_dir() {
+                    "a folder"
+                } else {
+                    "not a regular file"
+                }
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An error opening or first reading the store at `path`: a file SQLite
+/// does not recognise is not a capsim store (bad input), not a failure.
+fn open_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    if error.sqlite_error_code() == Some(ErrorCode::NotADatabase) {
+        StoreError::Incompatible {
+            path: path.to_path_buf(),
+            message: format!("{NOT_A_STORE} (not an SQLite database); give another --db"),
+        }
+    } else {
+        StoreError::Sqlite {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
+/// The error says the database or its folder cannot be written to.
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -207,33 +270,118 @@ fn retry<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
 impl Store {
     /// Open the store at `path`, creating it (and its folder) if needed, and
     /// upgrade an older schema in place.
+    ///
+    /// The store is checked writable here, so that a run that cannot be
+    /// stored fails before it is simulated, not after.
     pub fn open(path: &Path) -> Result<Store> {
+        if path.exists() {
+            check_regular_file(path)?;
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Incompatible {
                 path: path.to_path_buf(),
                 message: format!("cannot create folder {}: {e}", dir.display()),
             })?;
         }
-        Self::open_with(path, OpenFlags::default())
+        let store = Self::open_with(path, OpenFlags::default()).map_err(|e| match e {
+            StoreError::Sqlite { error, .. } if is_read_only(&error) => {
+                StoreError::ReadOnly(path.to_path_buf())
+            }
+            e => e,
+        })?;
+        if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            return Err(StoreError::ReadOnly(path.to_path_buf()));
+        }
+        // Take the write lock once (and give it back): a folder where the
+        // write-ahead log cannot be made fails here.
+        retry(|| store.conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")).map_err(|error| {
+            if is_read_only(&error) {
+                StoreError::ReadOnly(path.to_path_buf())
+            } else {
+                store.sql(error)
+            }
+        })?;
+        Ok(store)
     }
 
     /// Open an existing store (for `capsim runs`): a missing file is an error,
-    /// not a new empty store.
+    /// not a new empty store. A store that cannot be written to (a read-only
+    /// file system, a file without write permission) is opened read-only, so
+    /// it can still be listed, shown and exported.
     pub fn open_existing(path: &Path) -> Result<Store> {
-        if !path.is_file() {
+        if !path.exists() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        Self::open_with(
+        check_regular_file(path)?;
+        match Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) {
+            Ok(s) if !s.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) => Ok(s),
+            Ok(_) => Self::open_read_only(path),
+            Err(StoreError::Sqlite { error, .. }) if is_read_only(&error) => {
+                Self::open_read_only(path)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Open a store that cannot be written to: as an immutable database
+    /// (SQLite neither locks it nor needs its `-shm` file), with no upgrade.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut uri = String::from("file:");
+        for c in abs.to_string_lossy().chars() {
+            match c {
+                '%' => uri.push_str("%25"),
+                '?' => uri.push_str("%3f"),
+                '#' => uri.push_str("%23"),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?immutable=1");
+        let e = |error| open_error(path, error);
+        let conn = Connection::open_with_flags(
+            &uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
+        .map_err(e)?;
+        let (app, version): (i32, i32) = conn
+            .query_row(
+                "SELECT (SELECT application_id FROM pragma_application_id), \
+                        (SELECT user_version FROM pragma_user_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(e)?;
+        let incompatible = |message: String| StoreError::Incompatible {
+            path: path.to_path_buf(),
+            message,
+        };
+        if app != schema::APPLICATION_ID {
+            return Err(incompatible(format!("{NOT_A_STORE}; give another --db")));
+        }
+        if version != schema::VERSION {
+            return Err(incompatible(format!(
+                "a read-only store of schema version {version}, and this capsim reads version {}: {}",
+                schema::VERSION,
+                if version > schema::VERSION {
+                    "use a newer capsim"
+                } else {
+                    "open it once where it can be written to upgrade it"
+                }
+            )));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
-        let e = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let e = |error| open_error(path, error);
         let conn = Connection::open_with_flags(path, flags).map_err(e)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(e)?;
         retry(|| conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)))
@@ -254,10 +402,10 @@ impl Store {
         &self.path
     }
 
-    fn sql(&self, source: rusqlite::Error) -> StoreError {
+    fn sql(&self, error: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
-            source,
+            error,
         }
     }
 
@@ -297,9 +445,9 @@ impl Store {
                 |r| r.get(0),
             )?;
             if app != schema::APPLICATION_ID && (app != 0 || (version == 0 && n_tables > 0)) {
-                return Ok(Err(
-                    "not a capsim run store (it has other tables); give another --db".to_string(),
-                ));
+                return Ok(Err(format!(
+                    "{NOT_A_STORE} (it has other tables); give another --db"
+                )));
             }
             if version > schema::VERSION {
                 return Ok(Err(format!(
@@ -329,8 +477,7 @@ impl Store {
     /// Store a finished run in one transaction.
     pub fn insert(&mut self, run: &NewRun) -> Result<()> {
         let path = self.path.clone();
-        retry(|| insert_tx(&mut self.conn, run))
-            .map_err(|source| StoreError::Sqlite { path, source })
+        retry(|| insert_tx(&mut self.conn, run)).map_err(|error| StoreError::Sqlite { path, error })
     }
 
     /// Runs, newest first; `limit` 0 means all.
@@ -464,7 +611,7 @@ impl Store {
             let list: Vec<String> =
                 serde_json::from_str(&n).map_err(|source| StoreError::Json {
                     path: self.path.clone(),
-                    source,
+                    error: source,
                 })?;
             notes.extend(list);
         }
@@ -546,9 +693,9 @@ impl Store {
             })
             .map_err(|e| self.sql(e))?;
         let notes: Vec<String> =
-            serde_json::from_str(&notes).map_err(|source| StoreError::Json {
+            serde_json::from_str(&notes).map_err(|error| StoreError::Json {
                 path: self.path.clone(),
-                source,
+                error,
             })?;
         Ok(Some(MonthlyCost {
             currency,
@@ -629,20 +776,23 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut n = 0;
+            let mut gone = Vec::new();
             for id in &ids {
-                n += tx.execute("DELETE FROM runs WHERE id = ?1", [id])?;
+                if tx.execute("DELETE FROM runs WHERE id = ?1", [id])? == 0 {
+                    gone.push(id.clone());
+                }
             }
-            if n == ids.len() {
+            if gone.is_empty() {
                 tx.commit()?;
             }
-            Ok(n)
+            Ok(gone)
         })
-        .map_err(|source| StoreError::Sqlite { path, source })?;
-        if n != ids.len() {
-            return Err(StoreError::NotFound(ids.join(" ")));
+        .map_err(|error| StoreError::Sqlite { path, error })?;
+        // Another process deleted one meanwhile: name it alone.
+        if let Some(id) = n.first() {
+            return Err(StoreError::NotFound(id.clone()));
         }
-        Ok(n)
+        Ok(ids.len())
     }
 
     /// `PRAGMA integrity_check`: `"ok"` when the database is sound.

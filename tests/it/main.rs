@@ -5,6 +5,7 @@
 mod support;
 
 mod availability;
+mod bad_inputs;
 mod batch;
 mod calibration;
 mod cli_output;

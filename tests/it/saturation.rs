@@ -96,7 +96,12 @@ fn model_with(dir: &Path, params: &[(&str, f64)]) -> std::path::PathBuf {
     for (name, value) in params {
         let mut p = toml::Table::new();
         p.insert("value".into(), toml::Value::Float(*value));
-        p.insert("unit".into(), "1".into());
+        // The unit the model reads the parameter in (the model file is checked).
+        let unit = capsim::scenario::costs::PARAMS
+            .iter()
+            .find(|s| s.name == *name)
+            .map_or("1", |s| s.unit);
+        p.insert("unit".into(), unit.into());
         p.insert("description".into(), "test override".into());
         p.insert("provenance".into(), "assumed".into());
         p.insert("source".into(), "tests/it/saturation.rs".into());

@@ -478,3 +478,36 @@ fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
     assert!(e.is_duplicate_id(), "{e}");
     assert_eq!(store.get(id).unwrap().summary, summary);
 }
+
+#[test]
+fn a_store_that_cannot_be_written_is_read_as_immutable() {
+    // A read-only file system cannot be made here (the tests may run as
+    // root, whom permissions do not stop), so the read-only path is opened
+    // directly: the store `open_existing` falls back to.
+    let dir = scratch("store-read-only");
+    let db = dir.join("runs.db");
+    let out = capsim_in(
+        &dir,
+        &[
+            "run",
+            scenario("build-queue/mmc.toml").to_str().unwrap(),
+            "--db",
+            "runs.db",
+            "--no-report",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rw = Store::open_existing(&db).unwrap().list(None, 10).unwrap();
+    let ro = Store::open_read_only(&db).unwrap();
+    assert_eq!(ro.list(None, 10).unwrap(), rw);
+    let run = ro.get(&rw[0].id).unwrap();
+    assert_eq!(run.info, rw[0]);
+    // Not a store, read-only: the same one plain message as read-write.
+    std::fs::write(dir.join("text.db"), "not a database\n".repeat(100)).unwrap();
+    let e = Store::open_read_only(&dir.join("text.db"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("not a capsim run store"), "{e}");
+    assert!(!e.contains("Error code"), "{e}");
+}

@@ -330,3 +330,38 @@ pub fn erlang_c_mean_wait_s(c: u32, lambda_per_s: f64, mean_service_s: f64) -> f
     }
     erlang_c(c, a) / (c as f64 * mu - lambda_per_s)
 }
+
+// ----- running capsim within a budget ----------------------------------------
+
+/// Address space and CPU time one guarded `capsim` may use: `ulimit -v`
+/// (KiB) and `ulimit -t` (s), enforced by the kernel on the process itself.
+pub const GUARD_MEMORY_KIB: u64 = 4 * 1024 * 1024;
+pub const GUARD_CPU_S: u64 = 120;
+
+/// Run `capsim args` in `dir` under [`GUARD_MEMORY_KIB`] of address space and
+/// [`GUARD_CPU_S`] of CPU time (a shell sets the limits, then becomes
+/// capsim). A process that passes either is stopped by the kernel: an
+/// allocation past the budget aborts it, CPU time past it sends SIGXCPU/SIGKILL,
+/// so `Err` says the input was not bounded. `Ok` is its output otherwise.
+pub fn capsim_guarded(dir: &Path, args: &[String]) -> Result<Output, String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {GUARD_MEMORY_KIB} && ulimit -t {GUARD_CPU_S} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_capsim"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sh");
+    match out.status.code() {
+        Some(_) => Ok(out),
+        None => Err(format!(
+            "killed ({:?}) at the budget of {} MiB and {GUARD_CPU_S} s of CPU; stderr:\n{}",
+            out.status,
+            GUARD_MEMORY_KIB / 1024,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
