@@ -11,7 +11,7 @@
 //! [params.coderd_cpu_ms_per_dashboard_request]
 //! value = 6.0
 //! unit = "ms"
-//! provenance = "fitted"        # fitted | source | assumed
+//! provenance = "fitted"        # fitted | source | derived | assumed
 //! source = "capsim calibrate, targets scenarios/scale-tests/targets.csv"
 //! description = "coderd CPU per dashboard API request"
 //! ```
@@ -49,8 +49,10 @@ pub struct ModelMeta {
 pub enum Provenance {
     /// Fitted by `capsim calibrate`.
     Fitted,
-    /// Read from a published source.
+    /// Read from a published source: the cited text says this number.
     Source,
+    /// Computed from published figures; `source` shows the arithmetic.
+    Derived,
     /// Assumed, with a reason.
     Assumed,
 }

@@ -184,6 +184,37 @@ const ROWS: [&str; 6] = [
     "published-v2.10.2-1000-users.toml",
 ];
 
+/// `source` means the cited text says the number: every such parameter
+/// cites a file of Coder's data (`../shared/...`); `derived` shows its
+/// arithmetic; `assumed` gives a reason.
+#[test]
+fn provenance_names_a_citation_arithmetic_or_a_reason() {
+    use capsim::scenario::model_file::Provenance;
+    for file in [
+        "models/coder.toml",
+        "models/coder-before-metadata-batching.toml",
+    ] {
+        let m = ModelParams::load(&repo().join(file)).unwrap();
+        for (name, p) in &m.file.params {
+            match p.provenance {
+                Provenance::Source => assert!(
+                    p.source.contains("../shared/"),
+                    "{file}: {name} is `source` but cites no file of ../shared: {}",
+                    p.source
+                ),
+                Provenance::Derived => assert!(
+                    p.source.contains(['=', 'x', '/', '*']) && p.source.contains("../shared/"),
+                    "{file}: {name} is `derived` but shows no arithmetic on a cited figure: {}",
+                    p.source
+                ),
+                Provenance::Assumed | Provenance::Fitted => {
+                    assert!(p.source.len() > 10, "{file}: {name}: no reason given")
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn published_scale_tests_pass_with_headroom() {
     println!(
