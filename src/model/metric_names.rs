@@ -70,6 +70,11 @@ pub const CODERD_REPLICAS: &str = "coderd_replicas";
 pub const DATABASE_CPU_UTILIZATION: &str = "database_cpu_utilization";
 pub const DATABASE_WRITES_PER_SECOND: &str = "database_writes_per_second";
 pub const DATABASE_DISK_WRITE_OPS_PER_SECOND: &str = "database_disk_write_ops_per_second";
+/// Database queries of coderd's fleet-wide periodic work, by `job`
+/// (`autobuild`, `deployment_stats`).
+pub const PERIODIC_DB_QUERIES_TOTAL: &str = "periodic_db_queries_total";
+/// Database CPU of that work, core-seconds, by `job`.
+pub const PERIODIC_DB_CPU_SECONDS_TOTAL: &str = "periodic_db_cpu_seconds_total";
 /// One workspace `proxy`'s CPU over its vCPUs, ratio.
 pub const PROXY_CPU_UTILIZATION: &str = "proxy_cpu_utilization";
 
@@ -96,7 +101,7 @@ pub const USERS_PRESENT: &str = "users_present";
 pub const WORKSPACES_RUNNING: &str = "workspaces_running";
 
 /// Every metric name, in the order of README.md's table.
-pub const ALL: [&str; 43] = [
+pub const ALL: [&str; 45] = [
     BUILD_QUEUE_WAIT_SECONDS,
     BUILD_TIME_SECONDS,
     BUILD_QUEUE_WAIT_PROBABILITY,
@@ -127,6 +132,8 @@ pub const ALL: [&str; 43] = [
     DATABASE_CPU_UTILIZATION,
     DATABASE_WRITES_PER_SECOND,
     DATABASE_DISK_WRITE_OPS_PER_SECOND,
+    PERIODIC_DB_QUERIES_TOTAL,
+    PERIODIC_DB_CPU_SECONDS_TOTAL,
     AGENT_METADATA_CALLS_PER_SECOND,
     AGENT_METADATA_ITEMS_PER_SECOND,
     AGENT_METADATA_BYTES_PER_SECOND,

@@ -24,6 +24,14 @@ pub enum Ev {
     },
     /// The database's CPU may have finished queries.
     Db,
+    /// Request `id`'s activity bump has committed.
+    Commit {
+        id: u32,
+    },
+    /// The autobuild executor's tick on every replica.
+    Autobuild,
+    /// The deployment-stats refresh on every replica.
+    DeploymentStats,
     DayPlan {
         day: u32,
     },

@@ -44,6 +44,27 @@ pub enum JobKind {
     Prebuild,
 }
 
+/// What a job does, for what it costs coderd and the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildKind {
+    /// A workspace start (a prebuild too).
+    Start,
+    /// A workspace stop.
+    Stop,
+    /// A template version import (`pushes`).
+    Import,
+}
+
+/// A step in a job's life the world charges coderd and the database for;
+/// drained by the world after every provisioner event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobNote {
+    /// The job row was created (and its NOTIFY sent).
+    Created(BuildKind),
+    /// A daemon of `group` acquired the job and starts running it.
+    Acquired { group: u32, kind: BuildKind },
+}
+
 /// Why a job ended without completing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobEnd {
@@ -58,10 +79,11 @@ pub enum JobEnd {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProvEv {
-    /// Next candidate arrival of template `t`'s human (`false`) or prebuild (`true`) stream.
+    /// Next candidate arrival of template `t`'s stream: human builds (0),
+    /// prebuilds (1) or template imports (2).
     Arrival {
         template: u32,
-        prebuild: bool,
+        stream: u8,
     },
     BuildDone {
         daemon: u32,
@@ -77,8 +99,7 @@ pub enum ProvEv {
 #[derive(Clone, Debug)]
 struct Job {
     template: u32,
-    /// A stop build (else a start, a prebuild or a template import).
-    stop: bool,
+    kind: BuildKind,
     created: SimTime,
     build_s: f64,
     fails: bool,
@@ -115,6 +136,9 @@ pub struct Finished {
     pub token: u64,
     pub template: u32,
     pub end: JobEnd,
+    pub kind: BuildKind,
+    /// The group of the daemon that ran it (`None`: it never ran).
+    pub group: Option<u32>,
 }
 
 struct Ids {
@@ -142,7 +166,10 @@ pub struct Provisioners {
     jobs: Slab<Job>,
     build_rng: Vec<SimRng>,
     stop_rng: Vec<SimRng>,
-    arrivals: Vec<[Stream; 2]>,
+    import_rng: Vec<SimRng>,
+    /// Run time of an import relative to a start build.
+    import_time_ratio: f64,
+    arrivals: Vec<[Stream; 3]>,
     pending_timeout: Option<SimTime>,
     max_waiting: usize,
     day_offset: SimTime,
@@ -157,6 +184,8 @@ pub struct Provisioners {
     pub rejected: u64,
     pub created: u64,
     pub finished: Vec<Finished>,
+    /// Job creations and acquisitions since the world last looked.
+    pub notes: Vec<JobNote>,
 }
 
 impl Provisioners {
@@ -250,6 +279,10 @@ impl Provisioners {
             stop_rng: (0..templates.len())
                 .map(|i| streams.stream(&format!("stop/{}", templates[i].name), 0))
                 .collect(),
+            import_rng: (0..templates.len())
+                .map(|i| streams.stream(&format!("import/{}", templates[i].name), 0))
+                .collect(),
+            import_time_ratio: s.costs.import_time_ratio,
             arrivals: Vec::new(),
             lines: (0..templates.len()).map(|_| WaitingLine::new()).collect(),
             templates,
@@ -272,6 +305,7 @@ impl Provisioners {
             rejected: 0,
             created: 0,
             finished: Vec::new(),
+            notes: Vec::new(),
         };
         for t in p.templates.iter() {
             let mk = |a: &Option<crate::scenario::Arrivals>, kind: &str| Stream {
@@ -282,12 +316,15 @@ impl Provisioners {
                     )
                 }),
             };
-            p.arrivals
-                .push([mk(&t.builds, "human"), mk(&t.prebuilds, "prebuild")]);
+            p.arrivals.push([
+                mk(&t.builds, "human"),
+                mk(&t.prebuilds, "prebuild"),
+                mk(&t.pushes, "push"),
+            ]);
         }
         for i in 0..p.templates.len() {
-            for pb in [false, true] {
-                p.schedule_arrival(SimTime::ZERO, i as u32, pb, q);
+            for stream in 0..3 {
+                p.schedule_arrival(SimTime::ZERO, i as u32, stream, q);
             }
         }
         p
@@ -297,18 +334,18 @@ impl Provisioners {
         &mut self,
         now: SimTime,
         template: u32,
-        prebuild: bool,
+        stream: u8,
         q: &mut DefaultEventSet<Ev>,
     ) {
         if let Some((max_rate, rng)) =
-            &mut self.arrivals[template as usize][prebuild as usize].dist_gap
+            &mut self.arrivals[template as usize][stream as usize].dist_gap
         {
             let u: f64 = rng.random();
             let gap = -(1.0 - u).ln() / *max_rate;
             q.push(
                 now + SimTime::from_secs_f64(gap),
                 PRIO_ARRIVAL,
-                Ev::Prov(ProvEv::Arrival { template, prebuild }),
+                Ev::Prov(ProvEv::Arrival { template, stream }),
             );
         }
     }
@@ -349,12 +386,12 @@ impl Provisioners {
         q: &mut DefaultEventSet<Ev>,
     ) {
         match ev {
-            ProvEv::Arrival { template, prebuild } => {
+            ProvEv::Arrival { template, stream } => {
                 let accept = {
                     let t = &self.templates[template as usize];
-                    let a = if prebuild { &t.prebuilds } else { &t.builds };
+                    let a = [&t.builds, &t.prebuilds, &t.pushes][stream as usize];
                     let a = a.as_ref().expect("scheduled only when present");
-                    let (max_rate, rng) = self.arrivals[template as usize][prebuild as usize]
+                    let (max_rate, rng) = self.arrivals[template as usize][stream as usize]
                         .dist_gap
                         .as_mut()
                         .expect("stream");
@@ -363,14 +400,13 @@ impl Provisioners {
                     r >= *max_rate || rng.random::<f64>() * *max_rate < r
                 };
                 if accept {
-                    let kind = if prebuild {
-                        JobKind::Prebuild
-                    } else {
-                        JobKind::Human
-                    };
-                    self.submit(now, template, kind, u64::MAX, rec, q);
+                    match stream {
+                        0 => self.submit(now, template, JobKind::Human, u64::MAX, rec, q),
+                        1 => self.submit(now, template, JobKind::Prebuild, u64::MAX, rec, q),
+                        _ => self.submit_import(now, template, rec, q),
+                    }
                 }
-                self.schedule_arrival(now, template, prebuild, q);
+                self.schedule_arrival(now, template, stream, q);
             }
             ProvEv::BuildDone {
                 daemon,
@@ -390,7 +426,8 @@ impl Provisioners {
                     JobEnd::Failed
                 } else {
                     let (start, stop) = self.ids.build_time[j.template as usize];
-                    if let Some(h) = if j.stop { stop } else { Some(start) } {
+                    let stopping = j.kind == BuildKind::Stop;
+                    if let Some(h) = if stopping { stop } else { Some(start) } {
                         rec.record(h, now, j.build_s);
                     }
                     JobEnd::Completed
@@ -407,6 +444,8 @@ impl Provisioners {
                     token: j.token,
                     template: j.template,
                     end,
+                    kind: j.kind,
+                    group: Some(self.daemons[daemon as usize].group),
                 });
                 self.n_busy -= 1;
                 self.daemons[daemon as usize].busy = None;
@@ -429,6 +468,8 @@ impl Provisioners {
                         token: j.token,
                         template: j.template,
                         end: JobEnd::TimedOut,
+                        kind: j.kind,
+                        group: None,
                     });
                     self.update_gauges(now, rec);
                 }
@@ -461,7 +502,35 @@ impl Provisioners {
             token,
             stop_s,
             false,
-            true,
+            BuildKind::Stop,
+            rec,
+            q,
+        );
+    }
+
+    /// Create a template import job of `template` now (human priority; it
+    /// runs `import_time_ratio` of a start build's time and never fails).
+    pub fn submit_import(
+        &mut self,
+        now: SimTime,
+        template: u32,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        let rng = &mut self.import_rng[template as usize];
+        let run_s = self.templates[template as usize]
+            .build_time_s
+            .sample(rng)
+            .max(0.0)
+            * self.import_time_ratio;
+        self.enqueue(
+            now,
+            template,
+            JobKind::Human,
+            u64::MAX,
+            run_s,
+            false,
+            BuildKind::Import,
             rec,
             q,
         );
@@ -481,7 +550,17 @@ impl Provisioners {
         let rng = &mut self.build_rng[template as usize];
         let build_s = t.build_time_s.sample(rng).max(0.0);
         let fails = t.failure_probability > 0.0 && rng.random::<f64>() < t.failure_probability;
-        self.enqueue(now, template, kind, token, build_s, fails, false, rec, q);
+        self.enqueue(
+            now,
+            template,
+            kind,
+            token,
+            build_s,
+            fails,
+            BuildKind::Start,
+            rec,
+            q,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -493,16 +572,17 @@ impl Provisioners {
         token: u64,
         build_s: f64,
         fails: bool,
-        stop: bool,
+        build: BuildKind,
         rec: &mut Recorder,
         q: &mut DefaultEventSet<Ev>,
     ) {
         self.created += 1;
         rec.inc(self.ids.created, now);
+        self.notes.push(JobNote::Created(build));
         let serial = self.created as u32;
         let job = Job {
             template,
-            stop,
+            kind: build,
             created: now,
             build_s,
             fails,
@@ -528,6 +608,8 @@ impl Provisioners {
                     token: j.token,
                     template,
                     end: JobEnd::Cancelled,
+                    kind: j.kind,
+                    group: None,
                 });
             }
             None => {
@@ -568,6 +650,10 @@ impl Provisioners {
             }
         }
         let serial = j.serial;
+        self.notes.push(JobNote::Acquired {
+            group: self.daemons[daemon as usize].group,
+            kind: j.kind,
+        });
         self.daemons[daemon as usize].busy = Some(job);
         self.n_busy += 1;
         q.push(
@@ -676,6 +762,8 @@ impl Provisioners {
                 token: j.token,
                 template: j.template,
                 end: JobEnd::Cancelled,
+                kind: j.kind,
+                group: Some(self.daemons[d as usize].group),
             });
         }
     }

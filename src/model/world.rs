@@ -27,8 +27,9 @@
 //! its core before a simultaneous arrival; then build completions (10),
 //! time-outs (20), arrivals and user actions (30), control loops (40).
 
-use super::provisioner::{Finished, JobEnd, JobKind, Provisioners};
-use super::{Ev, ProvEv};
+use super::Ev;
+use super::provisioner::{BuildKind, Finished, JobEnd, JobKind, JobNote, Provisioners};
+use crate::engine::lock::FifoLock;
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, SampleId, labels};
 use crate::engine::ps::PsCpu;
 use crate::engine::{DefaultEventSet, EventSet, Recorder, SimRng, SimTime, Streams};
@@ -47,6 +48,7 @@ use std::collections::VecDeque;
 mod accounting;
 mod agents;
 mod control;
+mod fleet;
 mod ids;
 mod requests;
 mod workspaces;
@@ -202,6 +204,17 @@ pub struct World<'s> {
     db_bg_cores: f64,
     db_outage_depth: u32,
     db_used_mark_core_s: f64,
+    /// The database's CPU utilisation, smoothed over about 10 s (the
+    /// activity bump's commit wait grows with it).
+    db_rho: f64,
+    db_rho_mark_core_s: f64,
+    /// The activity bumps' write path: one holder at a time, in arrival order.
+    bump_lock: FifoLock<u32>,
+    /// Running builds by daemon group, weighted (a stop counts
+    /// `stop_build_cost_ratio`), and their sums: all, and external daemons'.
+    build_load: Vec<f64>,
+    build_load_all: f64,
+    build_load_ext: f64,
     proxies: Vec<(f64, f64, GaugeId)>,
     users: Vec<User>,
     agents: Vec<Agent>,
@@ -266,6 +279,12 @@ impl<'s> World<'s> {
             db_bg_cores: 0.0,
             db_outage_depth: 0,
             db_used_mark_core_s: 0.0,
+            db_rho: 0.0,
+            db_rho_mark_core_s: 0.0,
+            bump_lock: FifoLock::new(),
+            build_load: Vec::new(),
+            build_load_all: 0.0,
+            build_load_ext: 0.0,
             proxies,
             users: Vec::new(),
             agents: Vec::new(),
@@ -306,6 +325,7 @@ impl<'s> World<'s> {
         for i in 0..w.replicas.len() {
             w.replicas[i].alive = true;
             w.replicas[i].ready = true;
+            w.refresh_capacity(SimTime::ZERO, i);
         }
         w.rec
             .set(w.ids.replicas, SimTime::ZERO, w.replicas.len() as f64);
@@ -326,6 +346,7 @@ impl<'s> World<'s> {
         }
         if !w.replicas.is_empty() {
             w.q.push(SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
+            w.schedule_fleet_work();
         }
         w
     }

@@ -70,6 +70,8 @@ pub const METRIC_WORDS: &[(&str, &str)] = &[
         m::DATABASE_DISK_WRITE_OPS_PER_SECOND,
         "database disk writes",
     ),
+    (m::PERIODIC_DB_QUERIES_TOTAL, "periodic database queries"),
+    (m::PERIODIC_DB_CPU_SECONDS_TOTAL, "periodic database CPU"),
     (m::AGENT_METADATA_CALLS_PER_SECOND, "agent metadata calls"),
     (m::AGENT_METADATA_ITEMS_PER_SECOND, "agent metadata items"),
     (m::AGENT_METADATA_BYTES_PER_SECOND, "agent metadata sent"),

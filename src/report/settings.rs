@@ -438,6 +438,11 @@ pub fn all_settings(sc: &Scenario) -> Vec<Setting> {
     );
     add(
         A,
+        "database encryption",
+        if c.database_encryption { "on" } else { "off" }.into(),
+    );
+    add(
+        A,
         "load balancer",
         match c.load_balancer {
             LoadBalancer::RoundRobin => "round robin (new connections in turn)".into(),

@@ -337,11 +337,139 @@ pub const PARAMS: &[ParamSpec] = &[
         true,
     ),
     spec(
-        "db_activity_bump_wait_ms",
+        "db_commit_wait_ms",
         "ms",
         ParamKind::Number,
         0.0,
         WAIT_MS_MAX,
+        true,
+    ),
+    spec(
+        "build_log_calls_per_s",
+        "1/s",
+        ParamKind::Number,
+        0.0,
+        1_000.0,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_build_log_call",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_build_log_write",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_build_state_write",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "builtin_provisioner_vcpu_per_build",
+        "vCPU",
+        ParamKind::Number,
+        0.0,
+        64.0,
+        true,
+    ),
+    spec(
+        "stop_build_cost_ratio",
+        "1",
+        ParamKind::Number,
+        0.0,
+        10.0,
+        true,
+    ),
+    spec(
+        "import_time_ratio",
+        "1",
+        ParamKind::Number,
+        0.0,
+        100.0,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_agent_register",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_agent_instance_lookup",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "autobuild_interval_s",
+        "s",
+        ParamKind::Number,
+        1.0,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "autobuild_queries_per_workspace",
+        "1",
+        ParamKind::Number,
+        0.0,
+        1_000.0,
+        true,
+    ),
+    spec(
+        "coderd_cpu_ms_autobuild_workspace",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "deployment_stats_interval_s",
+        "s",
+        ParamKind::Number,
+        1.0,
+        DAY_S,
+        true,
+    ),
+    spec(
+        "deployment_stats_window_s",
+        "s",
+        ParamKind::Number,
+        1.0,
+        WEEK_S,
+        true,
+    ),
+    spec(
+        "db_cpu_ms_per_deployment_stats_row",
+        "ms",
+        ParamKind::Number,
+        0.0,
+        CPU_MS_MAX,
+        true,
+    ),
+    spec(
+        "coderd_cpu_cores_database_encryption",
+        "vCPU",
+        ParamKind::Number,
+        0.0,
+        64.0,
         true,
     ),
     spec("db_rtt_ms", "ms", ParamKind::Number, 0.0, WAIT_MS_MAX, true),
@@ -501,8 +629,9 @@ pub struct Costs {
     pub db_cpu_ms_build_write: f64,
     /// Database CPU of the activity bump a stats report with open sessions makes.
     pub db_cpu_ms_activity_bump: f64,
-    /// Latency of that bump beyond CPU and round trip (lock and commit waits).
-    pub db_activity_bump_wait_ms: f64,
+    /// The bump's commit wait on an idle database, ms; it grows as
+    /// `1 / (1 - utilisation)` and is served under the bump lock.
+    pub db_commit_wait_ms: f64,
     pub db_rtt_ms: f64,
     pub metadata_write_path: MetadataWritePath,
     /// The agent sends all due items in one call per tick (Coder issue 10225);
@@ -519,6 +648,40 @@ pub struct Costs {
     pub pty_reattach_timeout_s: f64,
     pub provisioner_cpu_vcpu_per_build: f64,
     pub db_disk_write_ops_per_write: f64,
+    // ----- what a build costs coderd and the database (issue 11) -----
+    /// Log and job-update calls a running build makes to coderd, per second.
+    pub build_log_calls_per_s: f64,
+    /// coderd CPU per log/job-update call, ms.
+    pub coderd_cpu_ms_build_log_call: f64,
+    /// Database CPU per log/job-update call (its INSERT/UPDATE and NOTIFY), ms.
+    pub db_cpu_ms_build_log_write: f64,
+    /// Database CPU of a finished build's state and resource writes, ms.
+    pub db_cpu_ms_build_state_write: f64,
+    /// coderd CPU of Terraform on a built-in daemon, vCPU per running build.
+    pub builtin_provisioner_vcpu_per_build: f64,
+    /// A stop build's Terraform CPU, log rate and state write relative to a start's.
+    pub stop_build_cost_ratio: f64,
+    /// A template import's run time relative to a start build of its template.
+    pub import_time_ratio: f64,
+    /// coderd CPU of an agent's registration (instance-identity auth), ms.
+    pub coderd_cpu_ms_agent_register: f64,
+    /// Database CPU of its GetWorkspaceAgentByInstanceID lookup, ms.
+    pub db_cpu_ms_agent_instance_lookup: f64,
+    // ----- fleet-wide periodic work -----
+    /// The autobuild executor's tick on every replica, s.
+    pub autobuild_interval_s: f64,
+    /// Its database queries per eligible workspace per tick.
+    pub autobuild_queries_per_workspace: f64,
+    /// Its coderd CPU per eligible workspace per tick, ms.
+    pub coderd_cpu_ms_autobuild_workspace: f64,
+    /// The deployment-stats refresh on every replica, s.
+    pub deployment_stats_interval_s: f64,
+    /// The window of agent stats rows it aggregates, s.
+    pub deployment_stats_window_s: f64,
+    /// Database CPU per agent stats row it aggregates, ms.
+    pub db_cpu_ms_per_deployment_stats_row: f64,
+    /// coderd CPU database encryption adds to every replica, vCPU.
+    pub coderd_cpu_cores_database_encryption: f64,
 }
 
 impl Costs {
@@ -572,7 +735,7 @@ impl Costs {
             db_cpu_ms_heartbeat_write: r("db_cpu_ms_heartbeat_write")?,
             db_cpu_ms_build_write: r("db_cpu_ms_build_write")?,
             db_cpu_ms_activity_bump: r("db_cpu_ms_activity_bump")?,
-            db_activity_bump_wait_ms: r("db_activity_bump_wait_ms")?,
+            db_commit_wait_ms: r("db_commit_wait_ms")?,
             db_rtt_ms: r("db_rtt_ms")?,
             metadata_write_path: path,
             metadata_agent_batching: r("metadata_agent_batching")? != 0.0,
@@ -587,6 +750,22 @@ impl Costs {
             pty_reattach_timeout_s: r("pty_reattach_timeout_s")?,
             provisioner_cpu_vcpu_per_build: r("provisioner_cpu_vcpu_per_build")?,
             db_disk_write_ops_per_write: r("db_disk_write_ops_per_write")?,
+            build_log_calls_per_s: r("build_log_calls_per_s")?,
+            coderd_cpu_ms_build_log_call: r("coderd_cpu_ms_build_log_call")?,
+            db_cpu_ms_build_log_write: r("db_cpu_ms_build_log_write")?,
+            db_cpu_ms_build_state_write: r("db_cpu_ms_build_state_write")?,
+            builtin_provisioner_vcpu_per_build: r("builtin_provisioner_vcpu_per_build")?,
+            stop_build_cost_ratio: r("stop_build_cost_ratio")?,
+            import_time_ratio: r("import_time_ratio")?,
+            coderd_cpu_ms_agent_register: r("coderd_cpu_ms_agent_register")?,
+            db_cpu_ms_agent_instance_lookup: r("db_cpu_ms_agent_instance_lookup")?,
+            autobuild_interval_s: r("autobuild_interval_s")?,
+            autobuild_queries_per_workspace: r("autobuild_queries_per_workspace")?,
+            coderd_cpu_ms_autobuild_workspace: r("coderd_cpu_ms_autobuild_workspace")?,
+            deployment_stats_interval_s: r("deployment_stats_interval_s")?,
+            deployment_stats_window_s: r("deployment_stats_window_s")?,
+            db_cpu_ms_per_deployment_stats_row: r("db_cpu_ms_per_deployment_stats_row")?,
+            coderd_cpu_cores_database_encryption: r("coderd_cpu_cores_database_encryption")?,
         })
     }
 }

@@ -54,6 +54,7 @@ const KIND: (&str, Values) = (
     Values::Words(&["ssh", "ide", "web_terminal", "app", "dashboard", "agent"]),
 );
 const REPLICA: (&str, Values) = ("replica", Values::ReplicaIndex);
+const JOB: (&str, Values) = ("job", Values::Words(&["autobuild", "deployment_stats"]));
 
 const fn e(
     metric: &'static str,
@@ -113,6 +114,8 @@ pub const EMITTED: &[Emitted] = &[
     e("database_cpu_utilization", GAUGE, &[]),
     e("database_writes_per_second", RATE, &[]),
     e("database_disk_write_ops_per_second", RATE, &[]),
+    e("periodic_db_queries_total", COUNTER, &[JOB]),
+    e("periodic_db_cpu_seconds_total", COUNTER, &[JOB]),
     e("agent_metadata_calls_per_second", RATE, &[]),
     e("agent_metadata_items_per_second", RATE, &[]),
     e("agent_metadata_bytes_per_second", RATE, &[]),

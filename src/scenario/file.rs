@@ -86,6 +86,8 @@ pub struct CoderdFile {
     pub builtin_provisioners: Option<i64>,
     /// `"round_robin"` or `"least_connections"`.
     pub load_balancer: Option<String>,
+    /// Database encryption enabled (costs coderd CPU on every replica).
+    pub database_encryption: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

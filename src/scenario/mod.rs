@@ -347,6 +347,9 @@ pub struct Coderd {
     pub ram_bytes_per_replica: f64,
     /// Built-in provisioner daemons per replica (untagged).
     pub builtin_provisioners_per_replica: u32,
+    /// Coder's database encryption is on: every replica spends
+    /// `Costs::coderd_cpu_cores_database_encryption` more.
+    pub database_encryption: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]

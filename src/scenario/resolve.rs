@@ -469,6 +469,7 @@ pub fn resolve(
             "deployment.coderd.builtin_provisioners",
             0,
         )?,
+        database_encryption: cd.database_encryption.unwrap_or(false),
     };
     let mut provisioner_groups = Vec::new();
     if let Some(p) = &dep.provisioners {

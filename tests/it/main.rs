@@ -7,6 +7,7 @@ mod support;
 mod availability;
 mod bad_inputs;
 mod batch;
+mod build_load;
 mod calibration;
 mod cli_output;
 mod compare;

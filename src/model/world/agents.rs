@@ -342,19 +342,16 @@ impl World<'_> {
         let k = self.costs;
         let reads = k.db_queries_agent_stats_call;
         // A report that counts open sessions bumps the workspace's activity
-        // (deadline and last_used_at) inside the request, as coderd v2.x did.
+        // (deadline and last_used_at) inside the request, as coderd v2.x did:
+        // after its reads it takes the bump lock (requests.rs).
         let bump = self.users[user as usize]
             .slots
             .iter()
             .any(|s| s.conn != NONE && s.kind != ConnKind::Dashboard);
-        let (n_q, db_ms, n_w) = if bump {
-            (
-                reads + 1.0,
-                reads * k.db_cpu_ms_read_query + k.db_cpu_ms_activity_bump,
-                1.0,
-            )
+        let (n_q, n_w) = if bump {
+            (reads + 1.0, 1.0)
         } else {
-            (reads, reads * k.db_cpu_ms_read_query, 0.0)
+            (reads, 0.0)
         };
         let id = self.start_request(
             now,
@@ -362,11 +359,11 @@ impl World<'_> {
             r,
             k.coderd_cpu_ms_agent_stats_call,
             n_q,
-            db_ms,
+            reads * k.db_cpu_ms_read_query,
             n_w,
         );
         if let (true, Some(id)) = (bump, id) {
-            self.requests[id as usize].wait_s = k.db_activity_bump_wait_ms / 1e3;
+            self.requests[id as usize].bump_s = k.db_cpu_ms_activity_bump / 1e3;
         }
         self.batch(now, r, Batch::Stats, 1.0, 0.0);
     }
@@ -406,14 +403,17 @@ impl World<'_> {
         }
     }
 
-    /// Once a second: heartbeat writes (folded into a rate rather than one
-    /// event per heartbeat).
+    /// Once a second: heartbeat writes and the running builds' log writes
+    /// (folded into rates rather than one event each), and the database's
+    /// smoothed utilisation.
     pub(super) fn fluid(&mut self, now: SimTime) {
         let hb_per_s = self.n_connected_agents as f64
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
-        if hb_per_s > 0.0 {
-            self.count_writes(now, hb_per_s);
+        let writes = hb_per_s + self.build_load_all * self.costs.build_log_calls_per_s;
+        if writes > 0.0 {
+            self.count_writes(now, writes);
         }
+        self.update_db_rho(now);
         self.q.push(now + SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
     }
 }

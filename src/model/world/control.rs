@@ -9,13 +9,13 @@ impl World<'_> {
         match ev {
             Ev::Prov(e) => {
                 self.prov.handle(now, e, &mut self.rec, &mut self.q);
-                if matches!(e, ProvEv::Arrival { .. }) {
-                    self.build_request(now);
-                }
                 self.after_prov(now);
             }
             Ev::Cpu { replica } => self.cpu_wakeup(now, replica),
             Ev::Db => self.db_wakeup(now),
+            Ev::Commit { id } => self.commit(now, id),
+            Ev::Autobuild => self.autobuild_tick(now),
+            Ev::DeploymentStats => self.deployment_stats_tick(now),
             Ev::DayPlan { day } => self.plan_day(now, day),
             Ev::UserArrive { user, .. } => self.user_arrive(now, user),
             Ev::UserLeave { user, .. } => self.user_leave(now, user),
@@ -273,15 +273,8 @@ impl World<'_> {
             }
             Action::TemplatePush { template, count } => {
                 for _ in 0..count {
-                    self.prov.submit(
-                        now,
-                        template,
-                        JobKind::Human,
-                        u64::MAX,
-                        &mut self.rec,
-                        &mut self.q,
-                    );
-                    self.build_request(now);
+                    self.prov
+                        .submit_import(now, template, &mut self.rec, &mut self.q);
                 }
                 self.after_prov(now);
             }

@@ -20,6 +20,9 @@ pub(super) struct Ids {
     pub(super) db_util: SampleId,
     pub(super) db_writes: RateId,
     pub(super) db_disk_writes: RateId,
+    /// Indexed by `fleet::FleetJob`.
+    pub(super) periodic_queries: Vec<CounterId>,
+    pub(super) periodic_db_s: Vec<CounterId>,
     pub(super) active: Vec<GaugeId>,
     pub(super) opened: Vec<CounterId>,
     pub(super) closed: Vec<CounterId>,
@@ -78,6 +81,26 @@ impl Ids {
             db_util: rec.sampled(m::DATABASE_CPU_UTILIZATION, Labels::new(), "ratio"),
             db_writes: rec.rate(m::DATABASE_WRITES_PER_SECOND, Labels::new(), "1/s"),
             db_disk_writes: rec.rate(m::DATABASE_DISK_WRITE_OPS_PER_SECOND, Labels::new(), "1/s"),
+            periodic_queries: fleet::FleetJob::ALL
+                .iter()
+                .map(|j| {
+                    rec.counter(
+                        m::PERIODIC_DB_QUERIES_TOTAL,
+                        labels([("job", j.name())]),
+                        "1",
+                    )
+                })
+                .collect(),
+            periodic_db_s: fleet::FleetJob::ALL
+                .iter()
+                .map(|j| {
+                    rec.counter(
+                        m::PERIODIC_DB_CPU_SECONDS_TOTAL,
+                        labels([("job", j.name())]),
+                        "s",
+                    )
+                })
+                .collect(),
             active: Client::ALL
                 .iter()
                 .map(|k| rec.gauge(m::CONNECTIONS_ACTIVE, labels([("kind", k.name())]), "1"))

@@ -1,7 +1,23 @@
 //! The two-stage request pipeline: an API request queues for its replica's
 //! CPU, then (if it queries) for the database's CPU; its latency is both
 //! sojourns plus one network round trip per query. Both CPUs are processor
-//! sharing over the cores that relayed traffic and heartbeats leave free.
+//! sharing over the cores that relayed traffic, heartbeats and running
+//! builds leave free.
+//!
+//! # The write path's tail: the activity-bump lock
+//!
+//! A request that carries an activity bump (`bump_s`) does not end with
+//! its reads: it then queues for the bump lock ([`FifoLock`], one holder
+//! at a time, in arrival order), and the holder runs the bump's UPDATEs on
+//! the database CPU (processor sharing, so they slow down as the database
+//! fills) before it lets go. Then it commits: the commit waits
+//! `db_commit_wait_ms / (1 - rho)`, rho the database's CPU utilisation
+//! smoothed over about 10 s (the mean slowdown of an M/M/1 server at
+//! utilisation rho). Both waits grow with the write rate and the
+//! database's load: the lock's, an M/G/1 queue, as `rho_lock / (1 -
+//! rho_lock)` with the bump rate times the hold; the commit's as
+//! `1 / (1 - rho)`. A small database gives a long tail, a large one almost
+//! none, and a saturated database or lock an unbounded one.
 
 use super::*;
 
@@ -50,9 +66,18 @@ pub(super) struct Request {
     cpu_work_s: f64,
     db_work_s: f64,
     n_queries: f64,
-    /// Latency that is neither CPU nor a round trip (lock and commit waits).
-    pub(super) wait_s: f64,
+    /// Database work of an activity bump still to run under the bump lock, s.
+    pub(super) bump_s: f64,
+    /// It holds the bump lock.
+    locked: bool,
 }
+
+/// Weight of the newest second in the smoothed database utilisation
+/// (`1 - exp(-1/10)`: a time constant of 10 s).
+const RHO_SMOOTHING: f64 = 0.095_162_581_964_040_43;
+
+/// The utilisation the commit wait's slowdown `1 / (1 - rho)` is capped at.
+const RHO_MAX: f64 = 0.99;
 
 impl World<'_> {
     /// An API request of `class` on replica `r`: `cpu_ms` of coderd CPU, then
@@ -69,14 +94,48 @@ impl World<'_> {
         db_cpu_ms: f64,
         n_writes: f64,
     ) -> Option<u32> {
-        let rep = &mut self.replicas[r as usize];
-        if rep.cpu.in_service() >= MAX_IN_SERVICE {
+        if self.replicas[r as usize].cpu.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
             self.api_error(now, class);
             return None;
         }
         self.rec.tick(self.ids.rps[class as usize], now, 1.0);
         self.rec.tick(self.ids.rps_total, now, 1.0);
+        Some(self.enqueue_cpu(now, class, r, cpu_ms, n_queries, db_cpu_ms, n_writes))
+    }
+
+    /// Work on replica `r` that is not an HTTP API request (a periodic
+    /// job, a provisioner daemon's dRPC call): no API metrics. Returns
+    /// `false` if the replica refused it.
+    pub(super) fn start_internal(
+        &mut self,
+        now: SimTime,
+        r: u32,
+        cpu_ms: f64,
+        n_queries: f64,
+        db_cpu_ms: f64,
+        n_writes: f64,
+    ) -> bool {
+        if self.replicas[r as usize].cpu.in_service() >= MAX_IN_SERVICE {
+            self.rejected_requests += 1;
+            return false;
+        }
+        let class = RequestClass::Internal;
+        self.enqueue_cpu(now, class, r, cpu_ms, n_queries, db_cpu_ms, n_writes);
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_cpu(
+        &mut self,
+        now: SimTime,
+        class: RequestClass,
+        r: u32,
+        cpu_ms: f64,
+        n_queries: f64,
+        db_cpu_ms: f64,
+        n_writes: f64,
+    ) -> u32 {
         if n_writes > 0.0 {
             self.count_writes(now, n_writes);
         }
@@ -86,14 +145,15 @@ impl World<'_> {
             cpu_work_s: cpu_ms / 1e3,
             db_work_s: db_cpu_ms / 1e3,
             n_queries,
-            wait_s: 0.0,
+            bump_s: 0.0,
+            locked: false,
         }) as u32;
         let rep = &mut self.replicas[r as usize];
         rep.cpu.arrive(now, cpu_ms / 1e3, id);
         if let Some(t) = rep.cpu.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
         }
-        Some(id)
+        id
     }
 
     /// Database work with no API request in front of it (batch flushes).
@@ -105,7 +165,8 @@ impl World<'_> {
             cpu_work_s: 0.0,
             db_work_s: db_cpu_ms / 1e3,
             n_queries: 1.0,
-            wait_s: 0.0,
+            bump_s: 0.0,
+            locked: false,
         }) as u32;
         self.db_arrive(now, id);
     }
@@ -117,18 +178,84 @@ impl World<'_> {
         self.rec.tick(self.ids.db_disk_writes, now, n * f);
     }
 
-    fn db_arrive(&mut self, now: SimTime, id: u32) {
+    /// Request `id` queues for the database CPU; `false` if it was refused
+    /// (and removed).
+    fn db_arrive(&mut self, now: SimTime, id: u32) -> bool {
         if self.db.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
             let class = self.requests.remove(id as usize).class;
             self.api_error(now, class);
-            return;
+            return false;
         }
         let w = self.requests[id as usize].db_work_s;
         self.db.arrive(now, w, id);
         if let Some(t) = self.db.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Db);
         }
+        true
+    }
+
+    /// Request `id` asks for the bump lock.
+    fn lock_acquire(&mut self, now: SimTime, id: u32) {
+        if self.bump_lock.waiting() >= MAX_IN_SERVICE {
+            self.rejected_requests += 1;
+            self.rec.inc(self.ids.errors, now);
+            self.requests.remove(id as usize);
+            return;
+        }
+        if let Some(id) = self.bump_lock.acquire(now, id) {
+            self.lock_granted(now, id);
+        }
+    }
+
+    /// Request `id` holds the bump lock from `now`: its bump runs on the
+    /// database CPU. If the database refuses it, the lock passes on.
+    fn lock_granted(&mut self, now: SimTime, mut id: u32) {
+        loop {
+            let rq = &mut self.requests[id as usize];
+            rq.locked = true;
+            rq.db_work_s = std::mem::take(&mut rq.bump_s);
+            if self.db_arrive(now, id) {
+                return;
+            }
+            match self.bump_lock.release(now) {
+                Some(next) => id = next,
+                None => return,
+            }
+        }
+    }
+
+    /// The holder's UPDATEs are done: it lets go of the lock and commits.
+    fn start_commit(&mut self, now: SimTime, id: u32) {
+        self.requests[id as usize].locked = false;
+        if let Some(next) = self.bump_lock.release(now) {
+            self.lock_granted(now, next);
+        }
+        let rho = self.db_rho.min(RHO_MAX);
+        let wait_s = self.costs.db_commit_wait_ms / 1e3 / (1.0 - rho);
+        self.q.push(
+            now + SimTime::from_secs_f64(wait_s),
+            PRIO_CPU,
+            Ev::Commit { id },
+        );
+    }
+
+    /// Request `id` committed: it is done.
+    pub(super) fn commit(&mut self, now: SimTime, id: u32) {
+        self.finish_request(now, id);
+    }
+
+    /// Once a second: the database's utilisation over the last second,
+    /// smoothed (the commit wait's slowdown reads it).
+    pub(super) fn update_db_rho(&mut self, now: SimTime) {
+        let used = self.db.used_core_s(now);
+        let x = if self.db_vcpu > 0.0 {
+            ((used - self.db_rho_mark_core_s) / self.db_vcpu).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        self.db_rho_mark_core_s = used;
+        self.db_rho += (x - self.db_rho) * RHO_SMOOTHING;
     }
 
     pub(super) fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
@@ -136,9 +263,12 @@ impl World<'_> {
             return;
         }
         while let Some(id) = self.replicas[r as usize].cpu.pop_finished(now) {
-            self.replicas[r as usize].cpu_work_done_s += self.requests[id as usize].cpu_work_s;
-            if self.requests[id as usize].db_work_s > 0.0 {
+            let rq = &self.requests[id as usize];
+            self.replicas[r as usize].cpu_work_done_s += rq.cpu_work_s;
+            if rq.db_work_s > 0.0 {
                 self.db_arrive(now, id);
+            } else if rq.bump_s > 0.0 {
+                self.lock_acquire(now, id);
             } else {
                 self.finish_request(now, id);
             }
@@ -153,7 +283,14 @@ impl World<'_> {
             return;
         }
         while let Some(id) = self.db.pop_finished(now) {
-            self.finish_request(now, id);
+            let rq = &self.requests[id as usize];
+            if rq.locked {
+                self.start_commit(now, id);
+            } else if rq.bump_s > 0.0 {
+                self.lock_acquire(now, id);
+            } else {
+                self.finish_request(now, id);
+            }
         }
         if let Some(t) = self.db.wakeup_needed() {
             self.q.push(t, PRIO_CPU, Ev::Db);
@@ -164,7 +301,7 @@ impl World<'_> {
         let r = self.requests.remove(id as usize);
         if r.class != RequestClass::Internal {
             let rtt = self.costs.db_rtt_ms / 1e3;
-            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt + r.wait_s;
+            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt;
             self.rec
                 .record(self.ids.latency[r.class as usize], now, lat);
         }
@@ -194,8 +331,14 @@ impl World<'_> {
         let hb = self.costs.coderd_cpu_ms_agent_heartbeat
             / 1e3
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
+        let builds = self.build_cores(r);
         let rep = &mut self.replicas[r];
-        let bg = rep.relay_cores + rep.n_agents as f64 * hb;
+        let encryption = if rep.alive && self.s.deployment.coderd.database_encryption {
+            self.costs.coderd_cpu_cores_database_encryption
+        } else {
+            0.0
+        };
+        let bg = rep.relay_cores + rep.n_agents as f64 * hb + builds + encryption;
         rep.cpu
             .set_capacity(now, (rep.vcpu - bg).max(0.0), bg.min(rep.vcpu));
         if let Some(t) = rep.cpu.wakeup_needed() {
@@ -209,14 +352,14 @@ impl World<'_> {
         rep.vcpu - rep.cpu.cores()
     }
 
-    /// Query capacity of the database: its vCPUs less heartbeat writes (none
-    /// during an outage).
+    /// Query capacity of the database: its vCPUs less heartbeat writes and
+    /// the running builds' log writes (none during an outage).
     pub(super) fn refresh_db_capacity(&mut self, now: SimTime) {
         let k = self.costs;
         let hb = k.db_cpu_ms_heartbeat_write
             / 1e3
             / self.s.workload.agents.heartbeat_interval.as_secs_f64();
-        self.db_bg_cores = self.n_connected_agents as f64 * hb;
+        self.db_bg_cores = self.n_connected_agents as f64 * hb + self.build_db_cores();
         // In an outage the database serves nothing and is not busy.
         let (cap, bg) = if self.db_outage_depth > 0 {
             (0.0, 0.0)
