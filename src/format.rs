@@ -28,6 +28,48 @@ pub fn fmt_pair(value: Option<f64>, target: f64, unit: &str) -> (String, String)
     )
 }
 
+/// A failing value and its target as [`fmt_pair`] shows them, with more
+/// decimals when they would read the same (`5.02 min > 5.00 min`, never
+/// `5.0 min > 5.0 min`).
+pub fn fmt_distinct(value: Option<f64>, target: f64, unit: &str) -> (String, String) {
+    let (a, b) = fmt_pair(value, target, unit);
+    let Some(v) = value else { return (a, b) };
+    if a != b || v == target {
+        return (a, b);
+    }
+    // The scale fmt_pair chose: its text of the reference gives the suffix.
+    let reference = v.abs().max(target.abs());
+    let (k, suffix) = match unit {
+        "s" if reference < 1.0 => (1e3, " ms"),
+        "s" if reference < 120.0 => (1.0, " s"),
+        "s" if reference < 7200.0 => (1.0 / 60.0, " min"),
+        "s" => (1.0 / 3600.0, " h"),
+        "ratio" => (100.0, "%"),
+        "B" | "B/s" => {
+            let (d, _) = byte_unit(reference);
+            let u = fmt_scaled(reference, unit, reference);
+            let sfx = u
+                .rsplit_once(' ')
+                .map_or(String::new(), |(_, s)| format!(" {s}"));
+            return distinct_digits(v / d, target / d, &sfx);
+        }
+        "1" | "" => (1.0, ""),
+        "1/s" => (1.0, "/s"),
+        _ => return distinct_digits(v, target, &format!(" {unit}")),
+    };
+    distinct_digits(v * k, target * k, suffix)
+}
+
+fn distinct_digits(v: f64, t: f64, suffix: &str) -> (String, String) {
+    for d in 1..=9 {
+        let (a, b) = (format!("{v:.d$}"), format!("{t:.d$}"));
+        if a != b {
+            return (format!("{a}{suffix}"), format!("{b}{suffix}"));
+        }
+    }
+    (format!("{v}{suffix}"), format!("{t}{suffix}"))
+}
+
 /// `v` shown in the scale `reference` would be shown in (so an interval
 /// reads `1.98 min .. 4.70 min`, not `118.95 s .. 4.7 min`).
 fn fmt_scaled(v: f64, unit: &str, reference: f64) -> String {
@@ -369,6 +411,24 @@ pub fn csv_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_shows_a_miss_with_enough_digits() {
+        // 300.4 s against 300 s reads "5.0 min > 5.0 min" in one decimal.
+        assert_eq!(fmt_pair(Some(300.4), 300.0, "s").0, "5.0 min");
+        let (v, t) = fmt_distinct(Some(300.4), 300.0, "s");
+        assert_ne!(v, t);
+        assert_eq!((v.as_str(), t.as_str()), ("5.01 min", "5.00 min"));
+        assert_eq!(
+            fmt_distinct(Some(0.80012), 0.8, "ratio"),
+            ("80.01%".into(), "80.00%".into())
+        );
+        // Values that already differ are shown as fmt_pair shows them.
+        assert_eq!(
+            fmt_distinct(Some(906.0), 900.0, "s"),
+            fmt_pair(Some(906.0), 900.0, "s")
+        );
+    }
     use crate::engine::metrics::labels;
     use std::path::Path;
 

@@ -256,7 +256,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__compare)
-            opts="-q -h --vary --replications --seed --prices --out --jobs --format --quiet --color --help"
+            opts="-q -h --vary --replications --seed --prices --out --jobs --policy --format --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +284,10 @@ _capsim() {
                     ;;
                 --jobs)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -W "coder none" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -954,7 +958,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__size)
-            opts="-q -h --slo --prices --replications --seed --growth --resources --max-replicas --max-provisioners --max-evaluations --set --out --jobs --quiet --color --help"
+            opts="-q -h --slo --prices --replications --seed --growth --resources --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --format --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,6 +1006,18 @@ _capsim() {
                     ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -W "coder none" -- "${cur}"))
+                    return 0
+                    ;;
+                --resilience)
+                    COMPREPLY=($(compgen -W "n-1 none" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --jobs)

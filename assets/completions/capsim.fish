@@ -132,6 +132,8 @@ complete -c capsim -n "__fish_capsim_using_subcommand compare" -l seed -d 'Maste
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l prices -d 'Price file for every architecture [default: each scenario\'s `prices`]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l out -d 'Write the comparison here [default: reports/compare/<id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l policy -d '`coder`: an architecture must also keep to Coder\'s deployment guidance (the scenario\'s [sizing] table) to be recommended; `none` ignores it' -r -f -a "coder\t''
+none\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l format -d 'Output on stdout: the table, or compare.json' -r -f -a "table\t''
 json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
@@ -149,7 +151,13 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-replicas -d '
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-provisioners -d 'Most external provisioner daemons to try [default: max(64, 4 x the scenario\'s)]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-evaluations -d 'Evaluations allowed after the per-resource binary searches' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l set -d 'Set a scenario field for the whole search, e.g. duration=4h or start_time=07:00 (to simulate only the peak). Repeatable' -r
-complete -c capsim -n "__fish_capsim_using_subcommand size" -l out -d 'Write size.md and candidates.csv (with --growth: growth.*, and candidates-<users>.csv per user count) here [default: reports/size/<id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l out -d 'Write size.md, size.json, candidates.csv and candidates.png (with --growth: growth.*, and candidates-<users>.csv/.png per user count) here [default: reports/size/<id>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l policy -d 'Bounds from Coder\'s deployment guidance: `coder` applies the scenario\'s [sizing] table (at least 3 and at most 10 coderd replicas, replicas of 1 vCPU / 2 GB or more, a database of 2 vCPU / 8 GB or more, external provisioners, peak CPU at most 80%); `none` searches without them, for experiments' -r -f -a "coder\t''
+none\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l resilience -d '`n-1`: a candidate must also meet its SLOs when one coderd replica is lost at the workload\'s busiest time; `none` skips the drill' -r -f -a "n-1\t''
+none\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l format -d '`table` for people; `json` prints the size.json document' -r -f -a "table\t''
+json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''

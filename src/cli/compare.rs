@@ -31,6 +31,11 @@ pub struct CompareArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// `coder`: an architecture must also keep to Coder's deployment
+    /// guidance (the scenario's [sizing] table) to be recommended; `none`
+    /// ignores it.
+    #[arg(long, value_enum, default_value_t = super::size::PolicyArg::Coder)]
+    pub policy: super::size::PolicyArg,
     /// Output on stdout: the table, or compare.json.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -106,7 +111,10 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
         archs.len(),
         args.replications
     ));
-    let c = pool.install(|| compare::compare(archs, seed, args.replications));
+    let mut c = pool.install(|| compare::compare(archs, seed, args.replications));
+    if args.policy == super::size::PolicyArg::None {
+        c = c.without_policy();
+    }
     let sim_s = wall.elapsed().as_secs_f64();
     let dir = args.out.clone().unwrap_or_else(|| default_dir(&c.id));
     let files = output::write_all(&dir, &c)?;

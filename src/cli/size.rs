@@ -47,9 +47,23 @@ pub struct SizeArgs {
     /// start_time=07:00 (to simulate only the peak). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Write size.md and candidates.csv (with --growth: growth.*, and candidates-<users>.csv per user count) here [default: reports/size/<id>/].
+    /// Write size.md, size.json, candidates.csv and candidates.png (with --growth: growth.*, and candidates-<users>.csv/.png per user count) here [default: reports/size/<id>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Bounds from Coder's deployment guidance: `coder` applies the
+    /// scenario's [sizing] table (at least 3 and at most 10 coderd replicas,
+    /// replicas of 1 vCPU / 2 GB or more, a database of 2 vCPU / 8 GB or
+    /// more, external provisioners, peak CPU at most 80%); `none` searches
+    /// without them, for experiments.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Coder)]
+    pub policy: PolicyArg,
+    /// `n-1`: a candidate must also meet its SLOs when one coderd replica
+    /// is lost at the workload's busiest time; `none` skips the drill.
+    #[arg(long, value_enum, default_value_t = ResilienceArg::N1)]
+    pub resilience: ResilienceArg,
+    /// `table` for people; `json` prints the size.json document.
+    #[arg(long, value_enum, default_value_t = super::Format::Table)]
+    pub format: super::Format,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
@@ -69,6 +83,19 @@ fn slo_flag_error(e: scenario::ScenarioError, specs: &[String]) -> String {
         (Some(spec), Some(field)) => format!("--slo {spec}: {field}: {}", e.message),
         _ => e.to_string(),
     }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyArg {
+    Coder,
+    None,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResilienceArg {
+    #[value(name = "n-1")]
+    N1,
+    None,
 }
 
 fn bad(e: impl std::fmt::Display) -> anyhow::Result<i32> {
@@ -134,7 +161,12 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     opts.max_replicas = args.max_replicas;
     opts.max_provisioners = args.max_provisioners;
     opts.max_evaluations = args.max_evaluations;
-    if size::dimensions(&sc, &opts).is_empty() {
+    opts.policy = args.policy == PolicyArg::Coder;
+    opts.resilience = match args.resilience {
+        ResilienceArg::N1 => size::Resilience::N1,
+        ResilienceArg::None => size::Resilience::None,
+    };
+    if size::dimensions(&sc, &opts, &prices).is_empty() {
         return bad(format!(
             "{}: nothing to size (no coderd, no external provisioner count, no proxies, or all under autoscalers)",
             args.scenario.display()
@@ -161,11 +193,24 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             Err(e) => return bad(e),
         };
         let secs = wall.elapsed().as_secs_f64();
-        print!("{}", size_report::text(&r, secs));
-        std::fs::write(dir.join("size.md"), size_report::markdown(&r, secs))
-            .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
+        let json = size_report::to_json(&r);
+        match args.format {
+            super::Format::Json => println!("{json}"),
+            super::Format::Table => print!("{}", size_report::text(&r, secs)),
+        }
+        std::fs::write(
+            dir.join("size.md"),
+            size_report::markdown(&r, secs, "candidates.csv", "candidates.png"),
+        )
+        .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
+        std::fs::write(dir.join("size.json"), format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", dir.join("size.json").display()))?;
         size_report::write_candidates(&dir.join("candidates.csv"), &r)?;
-        ui::info(format!("wrote {}", dir.join("size.md").display()));
+        size_report::write_candidates_plot(&dir.join("candidates.png"), &r)?;
+        ui::info(format!(
+            "wrote {} (size.md, size.json, candidates.csv, candidates.png)",
+            dir.display()
+        ));
         return Ok(0);
     }
     let mut sorted = args.growth.clone();
@@ -193,17 +238,17 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
                     ));
                 }
                 progress.println(&format!("size: {} users done", p.users));
-                println!("== {} users", p.users);
-                print!("{}", size_report::text(&p.result, secs));
-                println!();
-                // Each user count's candidates go to their own file.
+                if args.format == super::Format::Table {
+                    println!("== {} users", p.users);
+                    print!("{}", size_report::text(&p.result, secs));
+                    println!();
+                }
+                // Each user count's candidates go to their own files.
                 let csv = format!("candidates-{}.csv", p.users);
-                md += &size_report::markdown(&p.result, secs)
+                let png = format!("candidates-{}.png", p.users);
+                md += &size_report::markdown(&p.result, secs, &csv, &png)
                     .replacen("# Sizing:", &format!("# {} users:", p.users), 1)
-                    .replace(
-                        "[candidates.csv](candidates.csv)",
-                        &format!("[{csv}]({csv})"),
-                    );
+                    .replace("\n## ", "\n### ");
                 md.push('\n');
             },
         )
@@ -222,6 +267,18 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         let csv = format!("candidates-{}.csv", p.users);
         size_report::write_candidates(&dir.join(&csv), &p.result)?;
         files.push(csv);
+        let png = format!("candidates-{}.png", p.users);
+        size_report::write_candidates_plot(&dir.join(&png), &p.result)?;
+        files.push(png);
+    }
+    let json = size_report::growth_json(&points);
+    std::fs::write(dir.join("size.json"), format!("{json}\n"))
+        .with_context(|| format!("cannot write {}", dir.join("size.json").display()))?;
+    files.push("size.json".into());
+    if args.format == super::Format::Json {
+        println!("{json}");
+        ui::info(format!("wrote {}", dir.display()));
+        return Ok(0);
     }
     println!(
         "growth: {} user counts, {total_sims} simulations in {:.1} s",

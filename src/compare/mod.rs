@@ -17,6 +17,7 @@
 //! the difference of two independent intervals.
 
 pub mod output;
+pub mod policy;
 pub mod size;
 pub mod size_report;
 
@@ -190,6 +191,10 @@ pub struct ArchResult {
     pub cost_error: Option<String>,
     /// The replications' notes, deduplicated.
     pub notes: Vec<String>,
+    /// What breaks Coder's deployment guidance (`[sizing]`): the
+    /// architecture's own bounds and the CPU ceilings missed on its runs
+    /// (empty when it keeps to it, or with `--policy none`).
+    pub policy: Vec<String>,
 }
 
 impl ArchResult {
@@ -351,42 +356,47 @@ pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
                     v.is_finite().then_some(v)
                 })
                 .collect();
-            let n = xs.len();
-            let (mean, bound95) = if n == 0 {
-                (None, None)
-            } else {
-                let mean = xs.iter().sum::<f64>() / n as f64;
-                let b = match t95_one_sided(n) {
-                    None => mean,
-                    Some(t) => {
-                        let var =
-                            xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-                        let h = t * (var / n as f64).sqrt();
-                        match slo.bound {
-                            Bound::AtMost => mean + h,
-                            Bound::AtLeast => mean - h,
-                        }
-                    }
-                };
-                (Some(mean), Some(b))
-            };
-            SloCheck {
-                name: slo.name.clone(),
-                metric: slo.metric.clone(),
-                stat: slo.stat.clone(),
-                labels,
-                bound: slo.bound,
-                target: slo.target,
-                unit,
-                mean,
-                bound95,
-                pass: slo.is_met(mean),
-                status: SloStatus::of(slo, mean),
-                confident: slo.is_met(bound95),
-                n,
-            }
+            judge(slo, labels, unit, &xs)
         })
         .collect()
+}
+
+/// Judge `slo` on one value per replication (`xs`, finite): the mean, its
+/// one-sided 95% Student-t bound in the SLO's direction, and both verdicts.
+pub fn judge(slo: &Slo, labels: Labels, unit: String, xs: &[f64]) -> SloCheck {
+    let n = xs.len();
+    let (mean, bound95) = if n == 0 {
+        (None, None)
+    } else {
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let b = match t95_one_sided(n) {
+            None => mean,
+            Some(t) => {
+                let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+                let h = t * (var / n as f64).sqrt();
+                match slo.bound {
+                    Bound::AtMost => mean + h,
+                    Bound::AtLeast => mean - h,
+                }
+            }
+        };
+        (Some(mean), Some(b))
+    };
+    SloCheck {
+        name: slo.name.clone(),
+        metric: slo.metric.clone(),
+        stat: slo.stat.clone(),
+        labels,
+        bound: slo.bound,
+        target: slo.target,
+        unit,
+        mean,
+        bound95,
+        pass: slo.is_met(mean),
+        status: SloStatus::of(slo, mean),
+        confident: slo.is_met(bound95),
+        n,
+    }
 }
 
 /// Run `archs` on the same seeds: replication `r` of each uses
@@ -410,6 +420,8 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Differences between the architectures' workloads, model or timing.
     pub warnings: Vec<String>,
+    /// Coder's deployment guidance is applied (`--policy coder`).
+    pub policy_applied: bool,
 }
 
 /// Deterministic id of a comparison.
@@ -635,6 +647,14 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
                 },
             };
             let notes = crate::result::distinct_notes(runs.iter().flat_map(|r| &r.notes));
+            let p = &a.scenario.sizing;
+            let mut policy = policy::violations(&a.scenario, p);
+            policy.extend(
+                policy::cpu_checks(&a.scenario, p, &runs)
+                    .iter()
+                    .filter(|c| !c.confident)
+                    .map(miss),
+            );
             ArchResult {
                 name: a.name,
                 scenario: a.scenario,
@@ -644,6 +664,7 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
                 cost,
                 cost_error,
                 notes,
+                policy,
             }
         })
         .collect();
@@ -654,7 +675,30 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
         archs: results,
         rows,
         warnings,
+        policy_applied: true,
     }
+}
+
+impl Comparison {
+    /// Drop Coder's deployment guidance (`--policy none`).
+    pub fn without_policy(mut self) -> Comparison {
+        for a in &mut self.archs {
+            a.policy.clear();
+        }
+        self.policy_applied = false;
+        self
+    }
+}
+
+/// A missed check in words: `name (value > target)`, with enough digits
+/// that value and target differ.
+pub fn miss(s: &SloCheck) -> String {
+    use crate::format::{fmt_distinct, miss_symbol};
+    if s.status == SloStatus::NoData {
+        return format!("{} (no data)", s.name);
+    }
+    let (v, t) = fmt_distinct(s.bound95, s.target, &s.unit);
+    format!("{} ({v} {} {t})", s.name, miss_symbol(s.bound))
 }
 
 /// One aggregated series per architecture, derived from each replication by

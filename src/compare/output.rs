@@ -255,8 +255,13 @@ fn failed_slos(a: &ArchResult) -> Vec<&str> {
 
 /// The recommendation paragraph of `compare.md`.
 pub fn recommendation(c: &Comparison) -> String {
-    let ok: Vec<usize> = (0..c.archs.len())
+    let slo_ok: Vec<usize> = (0..c.archs.len())
         .filter(|&i| c.archs[i].meets_slos_confidently())
+        .collect();
+    let ok: Vec<usize> = slo_ok
+        .iter()
+        .copied()
+        .filter(|&i| c.archs[i].policy.is_empty())
         .collect();
     let has_slos = c.archs.iter().any(|a| !a.slos.is_empty());
     let cost = |i: usize| c.archs[i].cost.as_ref().map(|x| x.total);
@@ -292,9 +297,17 @@ pub fn recommendation(c: &Comparison) -> String {
             );
         }
         o += ".";
+        for a in c.archs.iter().filter(|a| !a.policy.is_empty()) {
+            let _ = write!(
+                o,
+                " {} is outside Coder's deployment guidance: {}.",
+                a.name,
+                a.policy.join("; ")
+            );
+        }
         return o;
     }
-    if ok.is_empty() {
+    if slo_ok.is_empty() {
         let mut all: Vec<usize> = (0..c.archs.len()).collect();
         all.sort_by_key(|&i| (failed_slos(&c.archs[i]).len(), i));
         let _ = write!(o, "**None of the architectures meets every SLO{conf}.** ");
@@ -321,61 +334,59 @@ pub fn recommendation(c: &Comparison) -> String {
         o += "Size up (try `capsim size`) before buying either.";
         return o;
     }
+    if ok.is_empty() {
+        let _ = write!(
+            o,
+            "**None of the architectures meets every SLO{conf} inside Coder's deployment guidance.** "
+        );
+        for &i in &slo_ok {
+            let a = &c.archs[i];
+            let _ = write!(
+                o,
+                "{} ({}) meets the SLOs but is outside it: {}. ",
+                a.name,
+                cost_str(a),
+                a.policy.join("; ")
+            );
+        }
+        o += "`capsim size` searches inside the guidance (`--policy none` here ignores it).";
+        return o;
+    }
     let mut ok = ok;
     by_cost(&mut ok);
     let best = ok[0];
     let b = &c.archs[best];
     let _ = write!(
         o,
-        "**Choose {}.** It meets every SLO{conf}{}.",
+        "**Choose {}.** It meets every SLO{conf}{}{}.",
         b.name,
+        if c.policy_applied {
+            " and Coder's deployment guidance"
+        } else {
+            ""
+        },
         match &b.cost {
             Some(x) => format!(" at {}", per_month(x)),
             None => String::new(),
         }
     );
-    for (i, a) in c.archs.iter().enumerate() {
+    for i in 0..c.archs.len() {
         if i == best {
             continue;
         }
-        let _ = write!(o, " {}", trade_off(c, best, i, a.meets_slos_confidently()));
+        let _ = write!(o, " {}", trade_off(c, best, i));
     }
     o
 }
 
-/// One sentence on `other` against the recommended `best`.
-fn trade_off(c: &Comparison, best: usize, other: usize, other_meets: bool) -> String {
-    let (b, a) = (&c.archs[best], &c.archs[other]);
-    let mut s = format!("{} ", a.name);
-    s += &match (&b.cost, &a.cost) {
-        (Some(x), Some(y)) => {
-            let d = y.total - x.total;
-            if d.abs() < 0.5 {
-                "costs the same".into()
-            } else if d > 0.0 {
-                format!(
-                    "costs {} a month more ({})",
-                    money(d, &y.currency),
-                    signed_pct(100.0 * d / x.total.max(1e-9), 0)
-                )
-            } else {
-                format!("costs {} a month less", money(-d, &y.currency))
-            }
-        }
-        _ => "has no known cost".into(),
-    };
-    if !other_meets {
-        let failed = failed_slos(a);
-        s += &if failed.is_empty() {
-            " but is saturated.".to_string()
-        } else {
-            format!(" but does not meet: {}.", failed.join("; "))
-        };
-        return s;
-    }
-    // Significant differences on the headline rows, from the recommended one's side.
-    let mut better = Vec::new();
-    let mut worse = Vec::new();
+/// A difference in words: (what, by how much).
+type Diff = (String, String);
+
+/// Significant differences of `other` from `best` on the headline rows:
+/// (where `other` is lower, where it is higher), each in words.
+fn differences(c: &Comparison, best: usize, other: usize) -> (Vec<Diff>, Vec<Diff>) {
+    let mut lower = Vec::new();
+    let mut higher = Vec::new();
     for r in headline_rows(c) {
         let d = Estimate::paired(
             &r.cells[best].per_replication,
@@ -385,39 +396,107 @@ fn trade_off(c: &Comparison, best: usize, other: usize, other_meets: bool) -> St
             continue;
         }
         let Some(m) = d.mean else { continue };
-        let phrase = format!(
-            "{} {} {}",
-            describe(r),
-            if m < 0.0 { "lower by" } else { "higher by" },
-            fmt_value(Some(m.abs()), &r.unit)
-        );
+        let phrase = (describe(r), fmt_value(Some(m.abs()), &r.unit));
         if m < 0.0 {
-            better.push(phrase)
+            lower.push(phrase)
         } else {
-            worse.push(phrase)
+            higher.push(phrase)
         }
     }
-    s += " and also meets every SLO";
-    if better.is_empty() && worse.is_empty() {
-        s += ", with no significant difference in the key metrics.";
-    } else {
-        if !better.is_empty() {
-            s += &format!("; in exchange it has {}", better.join(", "));
-        }
-        if !worse.is_empty() {
+    (lower, higher)
+}
+
+/// One sentence on `other` against the recommended `best`: what it costs
+/// more or less, what it fails, and the trade: what the money buys.
+fn trade_off(c: &Comparison, best: usize, other: usize) -> String {
+    let (b, a) = (&c.archs[best], &c.archs[other]);
+    let mut s = format!("{} ", a.name);
+    let diff = match (&b.cost, &a.cost) {
+        (Some(x), Some(y)) => Some((y.total - x.total, y.currency.clone(), x.total)),
+        _ => None,
+    };
+    s += &match &diff {
+        Some((d, _, _)) if d.abs() < 0.5 => "costs the same".into(),
+        Some((d, cur, base)) if *d > 0.0 => format!(
+            "costs {} a month more ({})",
+            money(*d, cur),
+            signed_pct(100.0 * d / base.max(1e-9), 0)
+        ),
+        Some((d, cur, _)) => format!("costs {} a month less", money(-d, cur)),
+        None => "has no known cost".into(),
+    };
+    let (lower, higher) = differences(c, best, other);
+    let words = |v: &[Diff], side: &str| {
+        v.iter()
+            .map(|(what, by)| format!("{what} {side} by {by}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !a.meets_slos_confidently() {
+        let failed = failed_slos(a);
+        s += &if failed.is_empty() {
+            " but is saturated".to_string()
+        } else {
+            format!(" but does not meet: {}", failed.join("; "))
+        };
+        if !a.policy.is_empty() {
             s += &format!(
-                "{} {}",
-                if better.is_empty() {
-                    "; it has"
-                } else {
-                    ", but"
-                },
-                worse.join(", ")
+                ", and is outside Coder's deployment guidance: {}",
+                a.policy.join("; ")
             );
         }
-        s += ".";
+        return s + ".";
     }
-    s
+    if !a.policy.is_empty() {
+        // Cheaper (usually) but outside the guidance: name what the
+        // recommendation buys with the difference.
+        s += &format!(
+            " and meets the SLOs, but is outside Coder's deployment guidance: {}",
+            a.policy.join("; ")
+        );
+        if let Some((d, cur, _)) = &diff
+            && *d < -0.5
+        {
+            s += &if higher.is_empty() {
+                format!(
+                    "; the {} a month buys the guidance, with no significant difference in the key metrics",
+                    money(-d, cur)
+                )
+            } else {
+                format!(
+                    "; for the {} a month {} has {}",
+                    money(-d, cur),
+                    b.name,
+                    words(&higher, "lower")
+                )
+            };
+        }
+        return s + ".";
+    }
+    s += " and also meets every SLO";
+    if lower.is_empty() && higher.is_empty() {
+        s += ", with no significant difference in the key metrics.";
+        return s;
+    }
+    match &diff {
+        Some((d, _, _)) if *d > 0.5 && !lower.is_empty() => {
+            s += &format!("; the extra money buys {}", words(&lower, "lower"));
+            if !higher.is_empty() {
+                s += &format!(", but it has {}", words(&higher, "higher"));
+            }
+        }
+        _ => {
+            let mut parts = Vec::new();
+            if !lower.is_empty() {
+                parts.push(words(&lower, "lower"));
+            }
+            if !higher.is_empty() {
+                parts.push(words(&higher, "higher"));
+            }
+            s += &format!("; it has {}", parts.join(", and "));
+        }
+    }
+    s + "."
 }
 
 /// `compare.md`.
@@ -729,7 +808,9 @@ pub fn to_json(c: &Comparison) -> serde_json::Value {
             "slo": a.slos,
             "monthly_cost": a.cost,
             "notes": a.notes,
+            "outside_guidance": a.policy,
         })).collect::<Vec<_>>(),
+        "policy_applied": c.policy_applied,
         "rows": c.rows,
     })
 }

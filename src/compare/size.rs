@@ -1,26 +1,38 @@
 //! `capsim size`: the cheapest architecture that meets every SLO with 95%
-//! confidence.
+//! confidence, inside Coder's deployment guidance, and that survives losing
+//! a coderd replica at the busiest time.
 //!
-//! The resources searched, each over a ladder of values:
+//! The resources searched:
 //!
-//! | resource | values | scenario field |
+//! | resource | values | scenario fields |
 //! |---|---|---|
-//! | coderd replicas | 1 ..= max(12, 2 x given) (`--max-replicas`) | `deployment.coderd.replicas` |
-//! | coderd vCPU per replica | 1, 2, 4, 8, 16, 32 (and the given value) | `deployment.coderd.vcpu` (and `ram`) |
+//! | coderd replicas | policy: `[sizing]` min..=max (3..=10); `--policy none`: 1 ..= max(12, 2 x given); `--max-replicas` caps either | `deployment.coderd.replicas` |
+//! | coderd shape | the price file's `[coderd]` instance types, or [`RATE_VCPUS`] with [`RATE_RAM_PER_VCPU_BYTES`] when priced per vCPU; policy: at least 1 vCPU / 2 GB | `deployment.coderd.vcpu`, `.ram` |
 //! | external provisioner daemons | 1 ..= max(64, 4 x given) (`--max-provisioners`); from 0 when built-in daemons exist | `deployment.provisioners.count` |
-//! | database vCPU | 1, 2, 4, 8, 16, 32, 64 (and the given value) | `deployment.database.vcpu` (and `ram`) |
-//! | vCPU of every workspace proxy | 1, 2, 4, 8, 16, 32 (and the given value) | `deployment.proxies[i].vcpu` (and `ram`) |
+//! | database shape | `[database]` instance types, or [`DB_RATE_VCPUS`]; policy: at least 2 vCPU / 8 GB | `deployment.database.vcpu`, `.ram` |
+//! | shape of every workspace proxy | `[proxies]` instance types, or [`RATE_VCPUS`] | `deployment.proxies[i].vcpu`, `.ram` |
+//!
+//! Coderd is searched as replicas x shape together (the best-first phase
+//! steps either), so 3 x 2 vCPU and 6 x 1 vCPU are both candidates. A shape
+//! is something one can buy: an instance type of the price file (two types
+//! of the same vCPU and RAM are one shape, the cheaper), so no two
+//! candidates share both price and shape.
 //!
 //! A resource is searched only when the scenario has it (coderd replicas > 0,
-//! an external provisioner count, proxies) and no autoscaler drives it.
-//! Changing a vCPU count keeps the scenario's RAM per vCPU (cloud machine
-//! families sell them in a fixed ratio).
+//! an external provisioner count, proxies) and no autoscaler drives it. With
+//! the policy on and more users than `builtin_provisioners_max_users`, the
+//! built-in daemons move to an external deployment that is sized instead.
 //!
-//! An architecture is *feasible* when no replication is saturated and, for
-//! every SLO, the one-sided 95% Student-t bound of the mean across
-//! replications meets the target (the upper bound for an "at most" SLO).
-//! Every candidate runs the same seeds (common random numbers), so the search
-//! compares architectures, not luck.
+//! An architecture is *feasible* when no replication is saturated, for
+//! every SLO the one-sided 95% Student-t bound of the mean across
+//! replications meets the target, the policy's CPU ceilings hold the same
+//! way, and (`--resilience n-1`, the default) the N-1 drill passes: the same
+//! replications with one coderd replica killed (and restarted, as Kubernetes
+//! does) at the workload's busiest time meet every SLO too. The busiest time
+//! is the bucket of the highest API request rate in the first (largest)
+//! architecture's runs. A scenario that kills a coderd replica itself is its
+//! own drill. Every candidate runs the same seeds (common random numbers),
+//! so the search compares architectures, not luck.
 //!
 //! The search uses monotonicity (more of a resource never makes an SLO
 //! worse, which holds in the model up to noise):
@@ -33,21 +45,26 @@
 //!    lower bound `L` of the answer;
 //! 3. a best-first search from `L` visits architectures in increasing cost
 //!    (each step adds one rung of one resource); under monotonicity the first
-//!    feasible one is the cheapest of all. It stops after `max_evaluations`.
+//!    feasible one is the cheapest of all. Candidates of the same cost (to
+//!    the cent) are all evaluated, and the one that survives losing a
+//!    replica wins, then the one with fewer replicas (vertical first). It
+//!    stops after `max_evaluations`.
 //!
 //! Finally the one-step-cheaper neighbours of the answer (one rung less of
-//! one resource) are evaluated, to say which SLO each of them fails.
+//! one resource) are evaluated, to say which SLO, policy bound or drill each
+//! of them fails: that is what binds each resource.
 
-use super::{SloCheck, check_slos};
-use crate::cost::{MonthlyCost, PriceList, monthly_cost};
-use crate::scenario::{self, Scenario, ScenarioError};
-use serde::Serialize;
+use super::{SloCheck, check_slos, miss, policy};
+use crate::cost::{MonthlyCost, PriceList, Pricing, monthly_cost};
+use crate::format::{count_str, size as fmt_size};
+use crate::scenario::{self, Action, Scenario, ScenarioError, ScheduledEvent, SizingPolicy};
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::path::Path;
 
 /// A resource `size` can change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Resource {
     CoderdReplicas,
     CoderdVcpu,
@@ -82,39 +99,122 @@ impl Resource {
     pub fn label(self) -> &'static str {
         match self {
             Resource::CoderdReplicas => "coderd replicas",
-            Resource::CoderdVcpu => "coderd vCPU per replica",
+            Resource::CoderdVcpu => "coderd replica shape",
             Resource::Provisioners => "provisioner daemons",
-            Resource::DatabaseVcpu => "database vCPU",
-            Resource::ProxyVcpu => "vCPU per proxy",
+            Resource::DatabaseVcpu => "database shape",
+            Resource::ProxyVcpu => "proxy shape",
         }
     }
 }
 
-/// vCPU sizes tried for coderd replicas and proxies.
-pub const VCPU_LADDER: [f64; 6] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
-/// vCPU sizes tried for the database.
-pub const DB_VCPU_LADDER: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// vCPU sizes tried for a coderd replica or a proxy priced per vCPU.
+pub const RATE_VCPUS: [f64; 6] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+/// vCPU sizes tried for a database priced per vCPU.
+pub const DB_RATE_VCPUS: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// RAM per vCPU of a shape priced per vCPU: 4 GB, the ratio of the standard
+/// machine families the example price files list (n2-standard, m6i, and
+/// Cloud SQL's baseline 2 vCPU / 8 GB in ../shared/data/sizing-rules.csv).
+pub const RATE_RAM_PER_VCPU_BYTES: f64 = 4e9;
+
+/// A machine shape one can buy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    /// The price file's instance type (`None`: priced per vCPU and GB).
+    pub instance: Option<String>,
+    pub vcpu: f64,
+    pub ram_bytes: f64,
+}
+
+impl Shape {
+    /// `4 vCPU, 16 GB (n2-standard-4)`.
+    pub fn label(&self) -> String {
+        let base = format!(
+            "{} vCPU, {}",
+            count_str(self.vcpu),
+            fmt_size(self.ram_bytes)
+        );
+        match &self.instance {
+            Some(i) => format!("{base} ({i})"),
+            None => base,
+        }
+    }
+}
+
+/// The shapes on offer for a component, smallest first, policy minimum applied.
+pub fn shapes(pricing: &Pricing, rate_vcpus: &[f64], min_vcpu: f64, min_ram: f64) -> Vec<Shape> {
+    let mut v: Vec<(Shape, f64)> = match pricing {
+        Pricing::Instances(ts) => ts
+            .iter()
+            .map(|t| {
+                (
+                    Shape {
+                        instance: Some(t.name.clone()),
+                        vcpu: t.vcpu,
+                        ram_bytes: t.ram_bytes,
+                    },
+                    t.per_hour,
+                )
+            })
+            .collect(),
+        Pricing::Rates { vcpu_hour, gb_hour } => rate_vcpus
+            .iter()
+            .map(|&c| {
+                let ram = c * RATE_RAM_PER_VCPU_BYTES;
+                (
+                    Shape {
+                        instance: None,
+                        vcpu: c,
+                        ram_bytes: ram,
+                    },
+                    c * vcpu_hour + ram / 1e9 * gb_hour,
+                )
+            })
+            .collect(),
+    };
+    v.retain(|(s, _)| s.vcpu >= min_vcpu - 1e-9 && s.ram_bytes >= min_ram - 1.0);
+    v.sort_by(|a, b| {
+        a.0.vcpu
+            .total_cmp(&b.0.vcpu)
+            .then(a.0.ram_bytes.total_cmp(&b.0.ram_bytes))
+            .then(a.1.total_cmp(&b.1))
+    });
+    // Two types of the same vCPU and RAM are one shape: keep the cheaper.
+    v.dedup_by(|b, a| a.0.vcpu == b.0.vcpu && a.0.ram_bytes == b.0.ram_bytes);
+    v.into_iter().map(|(s, _)| s).collect()
+}
 
 /// One searched resource and its ladder of values.
 #[derive(Clone, Debug, Serialize)]
 pub struct Dimension {
     pub resource: Resource,
-    /// Increasing.
+    /// Increasing: counts, or the vCPU of each shape.
     pub ladder: Vec<f64>,
-    /// The scenario's own value.
+    /// For shape resources: the shape of each rung.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shapes: Vec<Shape>,
+    /// The scenario's own value (vCPU for shapes).
     pub given: f64,
-    /// RAM bytes per vCPU to keep (vCPU resources), per proxy for proxies.
+    /// The policy bound that set the bottom of the ladder, if any.
+    pub floor: Option<String>,
+    /// The policy bound that set the top of the ladder, if any.
+    pub ceiling: Option<String>,
+    /// Proxies the shape applies to.
     #[serde(skip)]
-    ram_per_vcpu: Vec<f64>,
+    n_proxies: usize,
 }
 
-fn ladder_with(base: &[f64], given: f64) -> Vec<f64> {
-    let mut v = base.to_vec();
-    if !v.iter().any(|x| (x - given).abs() < 1e-9) && given > 0.0 {
-        v.push(given);
+impl Dimension {
+    /// The value of rung `i` in words: `3`, `4 vCPU, 16 GB (n2-standard-4)`.
+    pub fn show(&self, i: usize) -> String {
+        match self.shapes.get(i) {
+            Some(s) => s.label(),
+            None => count_str(self.ladder[i]),
+        }
     }
-    v.sort_by(f64::total_cmp);
-    v
+    /// The rung whose value is `v` (for results that carry values).
+    pub fn rung_of(&self, v: f64) -> Option<usize> {
+        self.ladder.iter().position(|x| (x - v).abs() < 1e-9)
+    }
 }
 
 /// Told how many simulations have just finished (for progress lines; it
@@ -128,6 +228,14 @@ impl std::fmt::Debug for OnSimulations {
     }
 }
 
+/// Whether a candidate must survive losing a coderd replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resilience {
+    /// The N-1 drill: lose one replica at the busiest time.
+    N1,
+    None,
+}
+
 /// Search bounds and choices.
 #[derive(Clone, Debug)]
 pub struct SizeOptions {
@@ -139,6 +247,9 @@ pub struct SizeOptions {
     pub max_provisioners: Option<u32>,
     /// Evaluations allowed in the best-first phase.
     pub max_evaluations: usize,
+    /// Apply the scenario's `[sizing]` policy (`--policy coder`, the default).
+    pub policy: bool,
+    pub resilience: Resilience,
     /// Called after each candidate's replications (progress).
     pub on_simulations: Option<OnSimulations>,
 }
@@ -152,37 +263,90 @@ impl SizeOptions {
             max_replicas: None,
             max_provisioners: None,
             max_evaluations: 60,
+            policy: true,
+            resilience: Resilience::N1,
             on_simulations: None,
         }
     }
 }
 
-/// The dimensions `size` searches in `s`.
-pub fn dimensions(s: &Scenario, opts: &SizeOptions) -> Vec<Dimension> {
+/// The dimensions `size` searches in `s` (already with the policy's moves,
+/// see [`Search::new`]).
+pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<Dimension> {
+    let pol = opts.policy.then_some(&s.sizing);
     let d = &s.deployment;
     let c = &d.coderd;
     let wanted = |r: Resource| opts.resources.as_ref().is_none_or(|v| v.contains(&r));
     let mut out = Vec::new();
     let has_coderd = c.n_replicas > 0;
+    let counts = |resource, lo: u32, hi: u32, given: u32, floor, ceiling| Dimension {
+        resource,
+        ladder: (lo..=hi.max(lo)).map(f64::from).collect(),
+        shapes: vec![],
+        given: given as f64,
+        floor,
+        ceiling,
+        n_proxies: 0,
+    };
     if has_coderd && s.autoscaling.coderd.is_none() && wanted(Resource::CoderdReplicas) {
-        let max = opts
-            .max_replicas
-            .unwrap_or((2 * c.n_replicas).max(12))
-            .max(1);
-        out.push(Dimension {
-            resource: Resource::CoderdReplicas,
-            ladder: (1..=max).map(f64::from).collect(),
-            given: c.n_replicas as f64,
-            ram_per_vcpu: vec![],
-        });
+        let (lo, hi, floor, ceiling) = match pol {
+            Some(p) => {
+                let hi = opts
+                    .max_replicas
+                    .map_or(p.max_coderd_replicas, |m| m.min(p.max_coderd_replicas));
+                let ceiling = (hi == p.max_coderd_replicas).then(|| policy::max_replicas_text(p));
+                (
+                    p.min_coderd_replicas,
+                    hi,
+                    Some(policy::min_replicas_text(p)),
+                    ceiling,
+                )
+            }
+            None => (
+                1,
+                opts.max_replicas.unwrap_or((2 * c.n_replicas).max(12)),
+                None,
+                None,
+            ),
+        };
+        out.push(counts(
+            Resource::CoderdReplicas,
+            lo.max(1),
+            hi,
+            c.n_replicas,
+            floor,
+            ceiling,
+        ));
     }
+    let shaped = |resource, pricing: &Pricing, rates: &[f64], min: (f64, f64), floor, given, n| {
+        let sh = shapes(pricing, rates, min.0, min.1);
+        (!sh.is_empty()).then(|| Dimension {
+            resource,
+            ladder: sh.iter().map(|x| x.vcpu).collect(),
+            shapes: sh,
+            given,
+            floor,
+            ceiling: None,
+            n_proxies: n,
+        })
+    };
     if has_coderd && wanted(Resource::CoderdVcpu) {
-        out.push(Dimension {
-            resource: Resource::CoderdVcpu,
-            ladder: ladder_with(&VCPU_LADDER, c.vcpu_per_replica),
-            given: c.vcpu_per_replica,
-            ram_per_vcpu: vec![c.ram_bytes_per_replica / c.vcpu_per_replica],
-        });
+        let (min, floor) = match pol {
+            Some(p) => (
+                (p.min_coderd_vcpu, p.min_coderd_ram_bytes),
+                Some(policy::min_coderd_shape_text(p)),
+            ),
+            None => ((0.0, 0.0), None),
+        };
+        out.extend(shaped(
+            Resource::CoderdVcpu,
+            &prices.coderd.pricing,
+            &RATE_VCPUS,
+            min,
+            floor,
+            c.vcpu_per_replica,
+            0,
+        ));
     }
     let external = d.provisioner_groups.iter().find(|g| g.name == "external");
     if let Some(g) = external
@@ -195,29 +359,43 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions) -> Vec<Dimension> {
             .max_provisioners
             .unwrap_or((4 * g.n_daemons).max(64))
             .max(lo);
-        out.push(Dimension {
-            resource: Resource::Provisioners,
-            ladder: (lo..=max).map(f64::from).collect(),
-            given: g.n_daemons as f64,
-            ram_per_vcpu: vec![],
-        });
+        out.push(counts(
+            Resource::Provisioners,
+            lo,
+            max,
+            g.n_daemons,
+            None,
+            None,
+        ));
     }
     if has_coderd && wanted(Resource::DatabaseVcpu) {
-        out.push(Dimension {
-            resource: Resource::DatabaseVcpu,
-            ladder: ladder_with(&DB_VCPU_LADDER, d.database.vcpu),
-            given: d.database.vcpu,
-            ram_per_vcpu: vec![d.database.ram_bytes / d.database.vcpu],
-        });
+        let (min, floor) = match pol {
+            Some(p) => (
+                (p.min_database_vcpu, p.min_database_ram_bytes),
+                Some(policy::min_database_text(p)),
+            ),
+            None => ((0.0, 0.0), None),
+        };
+        out.extend(shaped(
+            Resource::DatabaseVcpu,
+            &prices.database.pricing,
+            &DB_RATE_VCPUS,
+            min,
+            floor,
+            d.database.vcpu,
+            0,
+        ));
     }
     if !d.proxies.is_empty() && wanted(Resource::ProxyVcpu) {
-        let given = d.proxies[0].vcpu;
-        out.push(Dimension {
-            resource: Resource::ProxyVcpu,
-            ladder: ladder_with(&VCPU_LADDER, given),
-            given,
-            ram_per_vcpu: d.proxies.iter().map(|p| p.ram_bytes / p.vcpu).collect(),
-        });
+        out.extend(shaped(
+            Resource::ProxyVcpu,
+            &prices.proxies.pricing,
+            &RATE_VCPUS,
+            (0.0, 0.0),
+            None,
+            d.proxies[0].vcpu,
+            d.proxies.len(),
+        ));
     }
     out
 }
@@ -225,30 +403,35 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions) -> Vec<Dimension> {
 impl Dimension {
     /// Scenario overrides that set this resource to rung `i`.
     pub fn overrides(&self, i: usize) -> Vec<(String, toml::Value)> {
-        let v = self.ladder[i];
-        let int = |k: &str| vec![(k.to_string(), toml::Value::Integer(v as i64))];
-        let vcpu = |prefix: &str, ram_per_vcpu: f64| {
+        let int = |k: &str, v: f64| vec![(k.to_string(), toml::Value::Integer(v as i64))];
+        let shape = |prefix: &str| {
+            let s = &self.shapes[i];
             vec![
-                (format!("{prefix}.vcpu"), toml::Value::Float(v)),
+                (format!("{prefix}.vcpu"), toml::Value::Float(s.vcpu)),
                 (
                     format!("{prefix}.ram"),
-                    toml::Value::Float((ram_per_vcpu * v).round()),
+                    toml::Value::Integer(s.ram_bytes.round() as i64),
                 ),
             ]
         };
         match self.resource {
-            Resource::CoderdReplicas => int("deployment.coderd.replicas"),
-            Resource::Provisioners => int("deployment.provisioners.count"),
-            Resource::CoderdVcpu => vcpu("deployment.coderd", self.ram_per_vcpu[0]),
-            Resource::DatabaseVcpu => vcpu("deployment.database", self.ram_per_vcpu[0]),
-            Resource::ProxyVcpu => self
-                .ram_per_vcpu
-                .iter()
-                .enumerate()
-                .flat_map(|(p, r)| vcpu(&format!("deployment.proxies[{p}]"), *r))
+            Resource::CoderdReplicas => int("deployment.coderd.replicas", self.ladder[i]),
+            Resource::Provisioners => int("deployment.provisioners.count", self.ladder[i]),
+            Resource::CoderdVcpu => shape("deployment.coderd"),
+            Resource::DatabaseVcpu => shape("deployment.database"),
+            Resource::ProxyVcpu => (0..self.n_proxies)
+                .flat_map(|p| shape(&format!("deployment.proxies[{p}]")))
                 .collect(),
         }
     }
+}
+
+/// The N-1 drill's outcome for one candidate.
+#[derive(Clone, Debug, Serialize)]
+pub struct DrillOutcome {
+    pub slos: Vec<SloCheck>,
+    pub saturated: bool,
+    pub feasible: bool,
 }
 
 /// One evaluated architecture.
@@ -256,12 +439,17 @@ impl Dimension {
 pub struct Evaluation {
     /// Rung of each dimension.
     pub point: Vec<usize>,
-    /// Value of each dimension.
+    /// Value of each dimension (vCPU for shapes).
     pub values: Vec<f64>,
     /// Monthly cost (infinite when it cannot be costed or loaded).
     pub cost: f64,
     pub cost_detail: Option<MonthlyCost>,
     pub slos: Vec<SloCheck>,
+    /// The policy's CPU ceilings (empty with `--policy none`).
+    pub policy: Vec<SloCheck>,
+    /// The N-1 drill (`None`: not run, because the candidate already fails,
+    /// the scenario is its own drill, or `--resilience none`).
+    pub drill: Option<DrillOutcome>,
     pub saturated: bool,
     pub feasible: bool,
     /// A scenario or costing error for this point.
@@ -269,34 +457,84 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// The SLOs this architecture fails (with 95% confidence), in words.
+    /// The monthly cost in cents (ties are judged to the cent).
+    pub fn cents(&self) -> i64 {
+        cents(self.cost)
+    }
+    /// What this architecture fails (with 95% confidence), in words.
     pub fn failures(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .slos
-            .iter()
-            .filter(|s| !s.confident)
-            .map(|s| {
-                use crate::format::{fmt_value, miss_symbol};
-                if s.status == crate::result::SloStatus::NoData {
-                    return format!("{} (no data)", s.name);
-                }
-                format!(
-                    "{} ({} {} {})",
-                    s.name,
-                    fmt_value(s.bound95, &s.unit),
-                    miss_symbol(s.bound),
-                    fmt_value(Some(s.target), &s.unit)
-                )
-            })
-            .collect();
-        if self.saturated {
-            out.insert(0, "saturated".into());
-        }
+        let mut out: Vec<String> = Vec::new();
         if let Some(e) = &self.error {
-            out.insert(0, e.clone());
+            out.push(e.clone());
+        }
+        if self.saturated {
+            out.push("saturated".into());
+        }
+        out.extend(self.slos.iter().filter(|s| !s.confident).map(miss));
+        out.extend(self.policy.iter().filter(|s| !s.confident).map(miss));
+        if let Some(d) = &self.drill {
+            if d.saturated {
+                out.push("N-1 drill: saturated".into());
+            }
+            out.extend(
+                d.slos
+                    .iter()
+                    .filter(|s| !s.confident)
+                    .map(|s| format!("N-1 drill: {}", miss(s))),
+            );
         }
         out
     }
+    /// `pass`, `fails SLO`, `fails policy`, `fails N-1 drill`, `saturated`
+    /// or `error`: the first thing that fails.
+    pub fn verdict(&self) -> &'static str {
+        if self.error.is_some() {
+            "error"
+        } else if self.saturated {
+            "saturated"
+        } else if self.slos.iter().any(|s| !s.confident) {
+            "fails SLO"
+        } else if self.policy.iter().any(|s| !s.confident) {
+            "fails policy"
+        } else if self.drill.as_ref().is_some_and(|d| !d.feasible) {
+            "fails N-1 drill"
+        } else {
+            "pass"
+        }
+    }
+}
+
+/// `x` in cents (`i64::MAX` when not finite).
+fn cents(x: f64) -> i64 {
+    if x.is_finite() {
+        (x * 100.0).round() as i64
+    } else {
+        i64::MAX
+    }
+}
+
+/// What set one resource of the recommendation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Binding {
+    pub resource: Resource,
+    /// `slo`, `policy`, `drill`, `saturation`, `offer` (the smallest on
+    /// offer), `tie` (a same-cost candidate lost the tie rule) or `limit`
+    /// (the search stopped).
+    pub kind: String,
+    /// In words: the SLO and its value against the target, or the bound.
+    pub what: String,
+}
+
+/// The drill's time and how it was chosen.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Drill {
+    /// Simulated time of the replica loss, s.
+    pub at_s: f64,
+    /// The time of day, `09:10`.
+    pub time_of_day: String,
+    /// `busiest`: the drill's own loss at the busiest bucket; `scenario`:
+    /// the scenario's own `kill_replica`.
+    pub source: String,
 }
 
 /// The result of one search.
@@ -306,9 +544,23 @@ pub struct SizeResult {
     pub dimensions: Vec<Dimension>,
     /// The cheapest feasible architecture found.
     pub recommended: Option<Evaluation>,
+    /// Users of the scenario (0 without users), for cost per user.
+    pub users: u32,
+    /// What set each resource of the recommendation.
+    pub binding: Vec<Binding>,
+    /// The policy applied (`None`: `--policy none`).
+    pub policy: Option<SizingPolicy>,
+    /// What the policy changed in the scenario before the search.
+    pub policy_notes: Vec<String>,
+    /// What else a reader should know about this search.
+    pub notes: Vec<String>,
+    pub resilience: Resilience,
+    /// The N-1 drill (`None`: `--resilience none` or no coderd).
+    pub drill: Option<Drill>,
     /// The largest architecture (every resource at its top), when nothing is feasible.
     pub largest: Option<Evaluation>,
-    /// One rung less of one resource than the recommendation, cheapest last.
+    /// Strictly cheaper than the recommendation by one rung less of one
+    /// resource, most expensive first.
     pub cheaper: Vec<Evaluation>,
     /// Every evaluated architecture, in evaluation order.
     pub evaluated: Vec<Evaluation>,
@@ -323,10 +575,27 @@ pub struct SizeResult {
     pub currency: String,
 }
 
-/// Total order on costs for the best-first heap (cheapest first, then rungs).
-#[derive(PartialEq)]
-struct Key(f64, Vec<usize>);
-impl Eq for Key {}
+impl SizeResult {
+    /// The monthly cost per user of the recommendation.
+    pub fn cost_per_user(&self) -> Option<f64> {
+        let r = self.recommended.as_ref()?;
+        (self.users > 0 && r.cost.is_finite()).then(|| r.cost / self.users as f64)
+    }
+    /// The recommendation's value of `resource`, if searched.
+    pub fn value_of(&self, e: &Evaluation, resource: Resource) -> Option<String> {
+        let i = self
+            .dimensions
+            .iter()
+            .position(|d| d.resource == resource)?;
+        Some(self.dimensions[i].show(e.point[i]))
+    }
+}
+
+/// Order of the best-first heap: cheapest (to the cent) first; at equal
+/// cost more than one replica (survives losing one) first, then fewer
+/// replicas (vertical first), then rungs.
+#[derive(PartialEq, Eq)]
+struct Key(i64, (bool, u32), Vec<usize>);
 impl PartialOrd for Key {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
@@ -335,7 +604,7 @@ impl PartialOrd for Key {
 impl Ord for Key {
     fn cmp(&self, o: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap.
-        o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
+        (o.0, o.1, &o.2).cmp(&(self.0, self.1, &self.2))
     }
 }
 
@@ -346,9 +615,16 @@ pub struct Search<'a> {
     merged: scenario::load::Merged,
     /// The scenario's name (with the base overrides).
     name: String,
+    users: u32,
     base: Vec<(String, toml::Value)>,
     prices: &'a PriceList,
     opts: SizeOptions,
+    policy: Option<SizingPolicy>,
+    policy_notes: Vec<String>,
+    /// The scenario's own coderd replica loss (its own drill), s.
+    own_kill_s: Option<f64>,
+    drill_at_s: Option<f64>,
+    start_tod_s: f64,
     pub dims: Vec<Dimension>,
     cache: BTreeMap<Vec<usize>, Evaluation>,
     order: Vec<Vec<usize>>,
@@ -360,19 +636,57 @@ impl<'a> Search<'a> {
     /// (`--slo`, `--set`, the user count of `--growth`).
     pub fn new(
         path: &'a Path,
-        base: Vec<(String, toml::Value)>,
+        mut base: Vec<(String, toml::Value)>,
         prices: &'a PriceList,
         opts: SizeOptions,
     ) -> Result<Search<'a>, ScenarioError> {
         let merged = scenario::load::read_merged(path)?;
+        let s0 = scenario::load::resolve_with_overrides(merged.clone(), path, &base)?;
+        let policy = opts.policy.then(|| s0.sizing.clone());
+        let mut policy_notes = Vec::new();
+        if let Some(p) = &policy {
+            let moved = policy::builtin_to_move(&s0, p);
+            if moved > 0 {
+                base.push((
+                    "deployment.coderd.builtin_provisioners".into(),
+                    toml::Value::Integer(0),
+                ));
+                let has_external = s0
+                    .deployment
+                    .provisioner_groups
+                    .iter()
+                    .any(|g| g.name == "external");
+                if !has_external {
+                    base.push((
+                        "deployment.provisioners.count".into(),
+                        toml::Value::Integer(moved as i64),
+                    ));
+                }
+                policy_notes.push(format!(
+                    "policy: the {moved} built-in provisioner daemons run as external daemons instead (Coder's guidance: CODER_PROVISIONER_DAEMONS=0 above {} users)",
+                    p.builtin_provisioners_max_users
+                ));
+            }
+        }
         let s = scenario::load::resolve_with_overrides(merged.clone(), path, &base)?;
-        let dims = dimensions(&s, &opts);
+        let dims = dimensions(&s, &opts, prices);
+        let own_kill_s = s
+            .events
+            .iter()
+            .find(|e| matches!(e.action, Action::KillReplica { .. }))
+            .map(|e| e.at.as_secs_f64());
         Ok(Search {
             path,
             merged,
-            name: s.name,
+            name: s.name.clone(),
+            users: s.workload.users.as_ref().map_or(0, |u| u.n_users),
             base,
             prices,
+            policy,
+            policy_notes,
+            own_kill_s,
+            drill_at_s: None,
+            start_tod_s: s.start_time_of_day.as_secs_f64(),
             opts,
             dims,
             cache: BTreeMap::new(),
@@ -413,6 +727,25 @@ impl<'a> Search<'a> {
             .collect()
     }
 
+    /// Coderd replicas at `point`.
+    fn replicas(&self, point: &[usize]) -> u32 {
+        match self
+            .dims
+            .iter()
+            .position(|d| d.resource == Resource::CoderdReplicas)
+        {
+            Some(i) => self.dims[i].ladder[point[i]] as u32,
+            None => self
+                .load(point)
+                .map_or(0, |(s, _)| s.deployment.coderd.n_replicas),
+        }
+    }
+
+    fn key(&self, point: Vec<usize>) -> Key {
+        let n = self.replicas(&point);
+        Key(cents(self.cost(&point)), (n < 2, n), point)
+    }
+
     /// Evaluate `point` (simulating it unless it was evaluated before).
     pub fn evaluate(&mut self, point: &[usize]) -> &Evaluation {
         if !self.cache.contains_key(point) {
@@ -421,6 +754,61 @@ impl<'a> Search<'a> {
             self.cache.insert(point.to_vec(), e);
         }
         &self.cache[point]
+    }
+
+    /// Replications of `s`, time series dropped as each finishes (the
+    /// first call keeps the API request rate per bucket to find the
+    /// busiest time).
+    fn replications(&mut self, s: &Scenario) -> Vec<crate::RunResult> {
+        let want_busiest = self.drill_at_s.is_none();
+        let runs =
+            crate::model::replications_map(s, self.opts.seed, self.opts.replications, |mut run| {
+                let keep = want_busiest
+                    .then(|| {
+                        run.series
+                            .find(
+                                crate::model::metric_names::API_REQUESTS_PER_SECOND,
+                                "mean",
+                                &[("class", "total")],
+                            )
+                            .cloned()
+                    })
+                    .flatten();
+                run.series.series.clear();
+                run.series.series.extend(keep);
+                run
+            });
+        self.simulations += runs.len() as u64;
+        if let Some(f) = &self.opts.on_simulations {
+            (f.0)(runs.len() as u64);
+        }
+        runs
+    }
+
+    /// The middle of the bucket with the highest mean API request rate
+    /// across `runs` (earliest on ties), s.
+    fn busiest_s(runs: &[crate::RunResult]) -> Option<f64> {
+        let first = runs.first()?;
+        let n = first.series.series.first()?.values.len();
+        let mean: Vec<f64> = (0..n)
+            .map(|b| {
+                runs.iter()
+                    .filter_map(|r| r.series.series.first()?.values.get(b).copied())
+                    .filter(|v| v.is_finite())
+                    .sum::<f64>()
+            })
+            .collect();
+        let best = (0..n).fold(None, |acc: Option<usize>, b| match acc {
+            Some(a) if mean[a] >= mean[b] => Some(a),
+            _ => Some(b),
+        })?;
+        Some(first.series.start_s + (best as f64 + 0.5) * first.series.bucket_s)
+    }
+
+    fn drill_wanted(&self, s: &Scenario) -> bool {
+        self.opts.resilience == Resilience::N1
+            && s.deployment.coderd.n_replicas > 0
+            && self.own_kill_s.is_none()
     }
 
     fn run(&mut self, point: &[usize]) -> Evaluation {
@@ -434,39 +822,132 @@ impl<'a> Search<'a> {
                     cost: f64::INFINITY,
                     cost_detail: None,
                     slos: vec![],
+                    policy: vec![],
+                    drill: None,
                     saturated: false,
                     feasible: false,
                     error: Some(e),
                 };
             }
         };
-        let seed = self.opts.seed;
-        // Time series are not needed here: drop each as it finishes.
-        let runs = crate::model::replications_map(&s, seed, self.opts.replications, |mut run| {
-            run.series.series.clear();
-            run
-        });
-        self.simulations += runs.len() as u64;
-        if let Some(f) = &self.opts.on_simulations {
-            (f.0)(runs.len() as u64);
+        let runs = self.replications(&s);
+        if self.drill_at_s.is_none() {
+            self.drill_at_s = Some(Self::busiest_s(&runs).unwrap_or(s.warmup.as_secs_f64()));
         }
         let slos = check_slos(&s, &runs);
         let saturated = runs.iter().any(|r| r.saturated);
-        let feasible = super::meets_confidently(saturated, &slos);
+        let policy = match &self.policy {
+            Some(p) => policy::cpu_checks(&s, p, &runs),
+            None => vec![],
+        };
+        let mut feasible =
+            super::meets_confidently(saturated, &slos) && policy.iter().all(|c| c.confident);
+        let mut drill = None;
+        if feasible && self.drill_wanted(&s) {
+            let mut d = s.clone();
+            d.events.push(ScheduledEvent {
+                at: crate::engine::SimTime::from_secs_f64(self.drill_at_s.unwrap_or(0.0)),
+                action: Action::KillReplica { replica: None },
+            });
+            d.events.sort_by_key(|e| e.at);
+            let runs = self.replications(&d);
+            let slos = check_slos(&d, &runs);
+            let saturated = runs.iter().any(|r| r.saturated);
+            let ok = super::meets_confidently(saturated, &slos);
+            feasible = ok;
+            drill = Some(DrillOutcome {
+                slos,
+                saturated,
+                feasible: ok,
+            });
+        }
         Evaluation {
             point: point.to_vec(),
             values,
             cost: cost.total,
             cost_detail: Some(cost),
             slos,
+            policy,
+            drill,
             saturated,
             feasible,
             error: None,
         }
     }
 
+    /// `coderd replicas 8, coderd replica shape 1 vCPU, 4 GB, ...`.
+    fn describe_point(&self, p: &[usize]) -> String {
+        self.dims
+            .iter()
+            .zip(p)
+            .map(|(d, &i)| format!("{} {}", d.resource.label(), d.show(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn top(&self) -> Vec<usize> {
         self.dims.iter().map(|d| d.ladder.len() - 1).collect()
+    }
+
+    /// Survives losing a replica: passed the drill (or, without one, has
+    /// more than one replica).
+    fn survives(&self, e: &Evaluation) -> bool {
+        match &e.drill {
+            Some(d) => d.feasible,
+            None => self.replicas(&e.point) >= 2,
+        }
+    }
+
+    /// What set each resource of the recommendation `r`.
+    fn bindings(&mut self, r: &[usize], truncated: bool) -> Vec<Binding> {
+        let mut out = Vec::new();
+        for i in 0..self.dims.len() {
+            let resource = self.dims[i].resource;
+            let b = |kind: &str, what: String| Binding {
+                resource,
+                kind: kind.into(),
+                what,
+            };
+            if r[i] == 0 {
+                out.push(match &self.dims[i].floor {
+                    Some(f) => b("policy", f.clone()),
+                    None => b("offer", "the smallest on offer".into()),
+                });
+                continue;
+            }
+            let mut q = r.to_vec();
+            q[i] -= 1;
+            let rec_cents = self.cache[r].cents();
+            let e = self.evaluate(&q).clone();
+            let first_slo = |v: &[SloCheck]| v.iter().find(|s| !s.confident).map(miss);
+            out.push(if let Some(err) = &e.error {
+                b("offer", format!("one less does not load: {err}"))
+            } else if e.saturated {
+                b("saturation", "one less is saturated".into())
+            } else if let Some(m) = first_slo(&e.slos) {
+                b("slo", m)
+            } else if let Some(m) = first_slo(&e.policy) {
+                b("policy", m)
+            } else if let Some(d) = e.drill.as_ref().filter(|d| !d.feasible) {
+                b(
+                    "drill",
+                    match first_slo(&d.slos) {
+                        Some(m) => format!("N-1 drill: {m}"),
+                        None => "N-1 drill: saturated".into(),
+                    },
+                )
+            } else if e.feasible && e.cents() >= rec_cents {
+                b(
+                    "tie",
+                    "one less costs the same: the tie rule (survives losing a replica, then fewer replicas) chose this".into(),
+                )
+            } else if truncated {
+                b("limit", "the search stopped at its evaluation limit".into())
+            } else {
+                b("tie", "one less meets every check; the tie rule chose this".into())
+            });
+        }
+        out
     }
 
     /// Run the search. `lower`: known lower bounds of the rungs (from a
@@ -475,7 +956,7 @@ impl<'a> Search<'a> {
         let top = self.top();
         let n = self.dims.len();
         let mut lower_bounds = vec![0; n];
-        let mut recommended = None;
+        let mut recommended: Option<Vec<usize>> = None;
         let mut largest = None;
         let mut truncated = false;
         let top_ok = self.evaluate(&top).feasible;
@@ -501,21 +982,28 @@ impl<'a> Search<'a> {
                 }
                 lower_bounds[i] = lo;
             }
-            // 3. Best-first from the lower bounds, in increasing cost.
+            // 3. Best-first from the lower bounds, in increasing cost; every
+            // candidate of the first feasible cost is evaluated.
             let mut heap = BinaryHeap::new();
             let mut seen = BTreeSet::new();
-            heap.push(Key(self.cost(&lower_bounds), lower_bounds.clone()));
+            heap.push(self.key(lower_bounds.clone()));
             seen.insert(lower_bounds.clone());
             let mut steps = 0;
-            while let Some(Key(_, p)) = heap.pop() {
+            let mut found: Option<i64> = None;
+            let mut ties: Vec<Vec<usize>> = Vec::new();
+            while let Some(Key(c, _, p)) = heap.pop() {
+                if found.is_some_and(|f| c > f) {
+                    break;
+                }
                 if steps >= self.opts.max_evaluations {
                     truncated = true;
                     break;
                 }
                 let fresh = !self.cache.contains_key(&p);
                 if self.evaluate(&p).feasible {
-                    recommended = Some(p);
-                    break;
+                    found = Some(c);
+                    ties.push(p.clone());
+                    continue;
                 }
                 if fresh {
                     steps += 1;
@@ -525,39 +1013,108 @@ impl<'a> Search<'a> {
                         let mut q = p.clone();
                         q[i] += 1;
                         if seen.insert(q.clone()) {
-                            heap.push(Key(self.cost(&q), q));
+                            heap.push(self.key(q));
                         }
                     }
                 }
             }
+            // The tie rule: survives losing a replica, then fewer replicas.
+            recommended = ties
+                .iter()
+                .min_by_key(|p| {
+                    let e = &self.cache[*p];
+                    (!self.survives(e), self.replicas(p), (*p).clone())
+                })
+                .cloned();
             if recommended.is_none() {
                 // Fall back on the cheapest feasible architecture evaluated.
                 recommended = self
                     .cache
                     .values()
                     .filter(|e| e.feasible)
-                    .min_by(|a, b| a.cost.total_cmp(&b.cost).then(a.point.cmp(&b.point)))
+                    .min_by(|a, b| a.cents().cmp(&b.cents()).then(a.point.cmp(&b.point)))
                     .map(|e| e.point.clone());
             }
         }
-        // The one-rung-cheaper neighbours of the recommendation.
+        // Monotonicity holds up to noise only: if one rung less of some
+        // resource is feasible and cheaper (or as cheap and preferred by the
+        // tie rule), step down to it, until no neighbour is.
+        let mut notes = Vec::new();
+        if let Some(mut r) = recommended.clone() {
+            let start = r.clone();
+            'descend: loop {
+                let rc = self.cache[&r].cents();
+                let rank = |s: &Self, p: &[usize]| {
+                    let e = &s.cache[p];
+                    (e.cents(), !s.survives(e), s.replicas(p))
+                };
+                for i in 0..n {
+                    if r[i] == 0 {
+                        continue;
+                    }
+                    let mut q = r.clone();
+                    q[i] -= 1;
+                    let e = self.evaluate(&q).clone();
+                    if e.feasible && e.cents() <= rc && rank(&self, &q) < rank(&self, &r) {
+                        r = q;
+                        continue 'descend;
+                    }
+                }
+                break;
+            }
+            if r != start {
+                notes.push(format!(
+                    "the best-first search stopped at {}; one rung less of a resource was also feasible and cheaper (the SLOs are not monotone in every resource here, e.g. a lost replica's connections), so the recommendation stepped down to it",
+                    self.describe_point(&start)
+                ));
+                recommended = Some(r);
+            }
+        }
+        // The strictly cheaper one-rung-less neighbours, and the bindings.
         let mut cheaper = Vec::new();
-        if let Some(r) = &recommended {
+        let mut binding = Vec::new();
+        if let Some(r) = recommended.clone() {
+            binding = self.bindings(&r, truncated);
+            let rc = self.cache[&r].cents();
             for i in 0..n {
                 if r[i] > 0 {
                     let mut q = r.clone();
                     q[i] -= 1;
                     let e = self.evaluate(&q).clone();
-                    if !e.feasible {
+                    if !e.feasible && e.cents() < rc {
                         cheaper.push(e);
                     }
                 }
             }
-            cheaper.sort_by(|a, b| b.cost.total_cmp(&a.cost).then(a.point.cmp(&b.point)));
+            cheaper.sort_by(|a, b| b.cents().cmp(&a.cents()).then(a.point.cmp(&b.point)));
         }
+        let drill = match (self.opts.resilience, self.own_kill_s, self.drill_at_s) {
+            (Resilience::None, _, _) => None,
+            (_, Some(at), _) => Some(("scenario", at)),
+            (_, None, Some(at))
+                if self.dims.iter().any(|d| {
+                    matches!(d.resource, Resource::CoderdReplicas | Resource::CoderdVcpu)
+                }) =>
+            {
+                Some(("busiest", at))
+            }
+            _ => None,
+        }
+        .map(|(source, at_s)| Drill {
+            at_s,
+            time_of_day: crate::format::clock(self.start_tod_s + at_s, false),
+            source: source.into(),
+        });
         SizeResult {
             scenario: self.name.clone(),
             recommended: recommended.map(|p| self.cache[&p].clone()),
+            users: self.users,
+            binding,
+            policy: self.policy.clone(),
+            policy_notes: self.policy_notes.clone(),
+            notes,
+            resilience: self.opts.resilience,
+            drill,
             largest,
             cheaper,
             evaluated: self.order.iter().map(|p| self.cache[p].clone()).collect(),
@@ -648,6 +1205,9 @@ pub fn slo_override(specs: &[String]) -> Result<Option<(String, toml::Value)>, S
     Ok(Some(("slo".into(), toml::Value::Array(v))))
 }
 
+/// Each dimension's resource and ladder (to tell whether rungs carry over).
+type Ladders = Vec<(Resource, Vec<f64>)>;
+
 /// One user count of `--growth` and its search.
 #[derive(Clone, Debug, Serialize)]
 pub struct GrowthPoint {
@@ -670,7 +1230,7 @@ pub fn growth(
     sorted.sort_unstable();
     sorted.dedup();
     let mut out: Vec<GrowthPoint> = Vec::new();
-    let mut lower: Option<Vec<usize>> = None;
+    let mut lower: Option<(Ladders, Vec<usize>)> = None;
     for n in sorted {
         let mut b = base.clone();
         b.push((
@@ -678,11 +1238,21 @@ pub fn growth(
             toml::Value::Integer(n as i64),
         ));
         let search = Search::new(path, b, prices, opts.clone())?;
-        // Ladders depend on the deployment and the options only, never on
-        // the user count (`dimensions`), so the previous rungs carry over.
-        let result = search.run_search(lower.as_deref());
+        // Ladders depend on the deployment and the options, not on the user
+        // count, so the previous rungs carry over, unless the policy moved
+        // built-in provisioners at this count (other dimensions).
+        let ladders: Ladders = search
+            .dims
+            .iter()
+            .map(|d| (d.resource, d.ladder.clone()))
+            .collect();
+        let carry = lower
+            .as_ref()
+            .filter(|(l, _)| *l == ladders)
+            .map(|(_, b)| b.as_slice());
+        let result = search.run_search(carry);
         if result.recommended.is_some() {
-            lower = Some(result.lower_bounds.clone());
+            lower = Some((ladders, result.lower_bounds.clone()));
         }
         let p = GrowthPoint { users: n, result };
         on_point(&p);
@@ -708,14 +1278,16 @@ pub fn size_id(
     h.update(serde_json::to_string(prices).unwrap_or_default().as_bytes());
     h.update(
         format!(
-            "{}\0{}\0{:?}\0{:?}\0{:?}\0{}\0{:?}",
+            "{}\0{}\0{:?}\0{:?}\0{:?}\0{}\0{:?}\0{}\0{:?}",
             opts.seed,
             opts.replications,
             opts.resources,
             opts.max_replicas,
             opts.max_provisioners,
             opts.max_evaluations,
-            growth
+            growth,
+            opts.policy,
+            opts.resilience
         )
         .as_bytes(),
     );
@@ -745,10 +1317,14 @@ mod tests {
     #[test]
     fn cost_order_is_cheapest_first() {
         let mut h = BinaryHeap::new();
-        h.push(Key(3.0, vec![0]));
-        h.push(Key(1.0, vec![2]));
-        h.push(Key(1.0, vec![1]));
-        let order: Vec<Vec<usize>> = std::iter::from_fn(|| h.pop().map(|k| k.1)).collect();
-        assert_eq!(order, vec![vec![1], vec![2], vec![0]]);
+        h.push(Key(300, (false, 3), vec![0]));
+        h.push(Key(100, (false, 3), vec![2]));
+        h.push(Key(100, (false, 3), vec![1]));
+        // Same cost: one replica (does not survive losing it) comes last,
+        // and fewer replicas first.
+        h.push(Key(100, (true, 1), vec![3]));
+        h.push(Key(100, (false, 2), vec![4]));
+        let order: Vec<Vec<usize>> = std::iter::from_fn(|| h.pop().map(|k| k.2)).collect();
+        assert_eq!(order, vec![vec![4], vec![1], vec![2], vec![3], vec![0]]);
     }
 }

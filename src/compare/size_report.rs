@@ -2,13 +2,18 @@
 //! headroom and cost, the next-cheaper candidates, `size.md`,
 //! `candidates.csv`, and for `--growth` `growth.csv` and `growth.png`.
 
-use super::size::{Evaluation, GrowthPoint, SizeResult};
-use crate::format::{bound_symbol, count_str, exact, fmt_value, md_cell as cell, money, pct};
-use crate::report::catalogue::{GROWTH_FIGURE, GrowthLine};
+use super::size::{Binding, Drill, Evaluation, GrowthPoint, Resilience, Shape, SizeResult};
+use crate::format::{
+    bound_symbol, count_str, exact, exact_opt, fmt_value, md_cell as cell, money, money_cents, pct,
+};
+use crate::report::catalogue::{CANDIDATE_VERDICTS, CANDIDATES_FIGURE, GROWTH_FIGURE, GrowthLine};
 use crate::report::cost;
 use crate::report::plot::{OverlayEvents, OverlayLine, OverlayPanel, OverlayX, write_overlay};
+use crate::report::scatter::{ScatterPanel, ScatterPoint, write_scatter};
 use crate::report::series::AggPoint;
+use crate::scenario::{Bound, SizingPolicy};
 use anyhow::Context;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -17,7 +22,9 @@ pub fn describe(r: &SizeResult, e: &Evaluation) -> String {
     r.dimensions
         .iter()
         .zip(&e.values)
-        .map(|(d, v)| format!("{} {}", d.resource.label(), count_str(*v)))
+        .map(|(d, _)| d)
+        .zip(&e.point)
+        .map(|(d, &i)| format!("{} {}", d.resource.label(), d.show(i)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -29,28 +36,108 @@ fn headroom(s: &super::SloCheck) -> String {
     }
 }
 
+/// A searched resource's ladder in words: `3..10`, `2 vCPU, 8 GB .. 32 vCPU, 128 GB`.
+fn ladder_words(d: &super::size::Dimension) -> String {
+    format!("{}..{}", d.show(0), d.show(d.ladder.len() - 1))
+}
+
+/// The scenario's own value of a resource.
+fn given_words(d: &super::size::Dimension) -> String {
+    if d.shapes.is_empty() {
+        count_str(d.given)
+    } else {
+        format!("{} vCPU", count_str(d.given))
+    }
+}
+
+/// What set a resource: `policy: at least 3 coderd replicas ...`, `slo: build queue ...`.
+fn set_by(b: &Binding) -> String {
+    if b.what.starts_with("policy: ") || b.what.starts_with("N-1 drill: ") {
+        b.what.clone()
+    } else {
+        format!("{}: {}", b.kind, b.what)
+    }
+}
+
+/// The drill in words.
+fn drill_words(r: &SizeResult) -> String {
+    match (&r.resilience, &r.drill) {
+        (Resilience::None, _) => "N-1 drill: off (--resilience none)".into(),
+        (_, Some(d)) if d.source == "scenario" => format!(
+            "N-1 drill: the scenario's own coderd replica loss at {} (no extra loss is added)",
+            d.time_of_day
+        ),
+        (_, Some(d)) => format!(
+            "N-1 drill: every candidate that meets the SLOs is run again losing one coderd replica at {}, the busiest time (highest API request rate)",
+            d.time_of_day
+        ),
+        (_, None) => "N-1 drill: none (nothing coderd is searched)".into(),
+    }
+}
+
+/// The policy in words.
+fn policy_words(r: &SizeResult) -> String {
+    match &r.policy {
+        None => "policy: none (--policy none): Coder's deployment guidance is not applied".into(),
+        Some(p) => format!(
+            "policy: Coder's deployment guidance ([sizing]): {} to {} coderd replicas, replicas of at least {} vCPU / {}, a database of at least {} vCPU / {}, external provisioners above {} users, peak CPU at most {} (coderd) and {} (database)",
+            p.min_coderd_replicas,
+            p.max_coderd_replicas,
+            count_str(p.min_coderd_vcpu),
+            crate::format::size(p.min_coderd_ram_bytes),
+            count_str(p.min_database_vcpu),
+            crate::format::size(p.min_database_ram_bytes),
+            p.builtin_provisioners_max_users,
+            pct(100.0 * p.max_coderd_cpu, 0),
+            pct(100.0 * p.max_database_cpu, 0)
+        ),
+    }
+}
+
+/// Every check of the recommendation: its SLOs, the policy's ceilings and
+/// the drill's SLOs, with what they are (`slo`, `policy`, `drill`).
+fn checks(e: &Evaluation) -> Vec<(&'static str, &super::SloCheck)> {
+    let mut v: Vec<(&'static str, &super::SloCheck)> = e.slos.iter().map(|s| ("slo", s)).collect();
+    v.extend(e.policy.iter().map(|s| ("policy", s)));
+    if let Some(d) = &e.drill {
+        v.extend(d.slos.iter().map(|s| ("drill", s)));
+    }
+    v
+}
+
+fn check_name(kind: &str, s: &super::SloCheck) -> String {
+    if kind == "drill" {
+        format!("N-1 drill: {}", s.name)
+    } else {
+        s.name.clone()
+    }
+}
+
 /// The text printed for one search (`elapsed_s`: wall time it took).
 pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "size {}: {} architectures evaluated x {} replications = {} simulations in {:.1} s (seed {})",
-        r.scenario, r.evaluations, r.replications, r.simulations, elapsed_s, r.seed
+        "size {}: {} architectures evaluated, {} simulations in {:.1} s ({} replications each, seed {})",
+        r.scenario, r.evaluations, r.simulations, elapsed_s, r.replications, r.seed
     );
     let _ = writeln!(
         o,
         "  searched: {}",
         r.dimensions
             .iter()
-            .map(|d| format!(
-                "{} {}..{}",
-                d.resource.label(),
-                count_str(d.ladder[0]),
-                count_str(*d.ladder.last().expect("non-empty ladder"))
-            ))
+            .map(|d| format!("{} {}", d.resource.label(), ladder_words(d)))
             .collect::<Vec<_>>()
             .join("; ")
     );
+    let _ = writeln!(o, "  {}", policy_words(r));
+    for n in &r.policy_notes {
+        let _ = writeln!(o, "  {n}");
+    }
+    let _ = writeln!(o, "  {}", drill_words(r));
+    for n in &r.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
     if r.truncated {
         let _ = writeln!(
             o,
@@ -72,29 +159,37 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         }
         return o;
     };
-    let _ = writeln!(o, "recommended: {}/month", money(rec.cost, &r.currency));
+    let _ = writeln!(
+        o,
+        "recommended: {}/month{}",
+        money(rec.cost, &r.currency),
+        r.cost_per_user()
+            .map(|u| format!(" ({} per user)", money_cents(u, &r.currency)))
+            .unwrap_or_default()
+    );
     let w = r
         .dimensions
         .iter()
         .map(|d| d.resource.label().len())
         .max()
         .unwrap_or(0);
-    for (d, v) in r.dimensions.iter().zip(&rec.values) {
+    for ((d, &i), b) in r.dimensions.iter().zip(&rec.point).zip(&r.binding) {
         let _ = writeln!(
             o,
-            "  {:<w$}  {:>4}   (scenario: {})",
+            "  {:<w$}  {:>4}   (scenario: {}; set by {})",
             d.resource.label(),
-            count_str(*v),
-            count_str(d.given)
+            d.show(i),
+            given_words(d),
+            set_by(b)
         );
     }
-    if !rec.slos.is_empty() {
-        let rows: Vec<[String; 5]> = rec
-            .slos
+    let all = checks(rec);
+    if !all.is_empty() {
+        let rows: Vec<[String; 5]> = all
             .iter()
-            .map(|s| {
+            .map(|(k, s)| {
                 [
-                    s.name.clone(),
+                    check_name(k, s),
                     format!(
                         "{} {}",
                         bound_symbol(s.bound),
@@ -106,7 +201,7 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
                 ]
             })
             .collect();
-        let head = ["SLO", "target", "mean", "95% bound", "headroom"].map(String::from);
+        let head = ["check", "target", "mean", "95% bound", "headroom"].map(String::from);
         let all: Vec<&[String; 5]> = std::iter::once(&head).chain(&rows).collect();
         let ws: Vec<usize> = (0..5)
             .map(|j| all.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
@@ -132,10 +227,7 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         o += &cost::text(c);
     }
     if !r.cheaper.is_empty() {
-        let _ = writeln!(
-            o,
-            "next cheaper candidates (one step less of one resource):"
-        );
+        let _ = writeln!(o, "why not cheaper (one step less of one resource):");
         for e in &r.cheaper {
             let _ = writeln!(
                 o,
@@ -153,15 +245,15 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
 fn changed(r: &SizeResult, rec: &Evaluation, e: &Evaluation) -> String {
     r.dimensions
         .iter()
-        .zip(rec.values.iter().zip(&e.values))
+        .zip(rec.point.iter().zip(&e.point))
         .filter(|(_, (a, b))| a != b)
-        .map(|(d, (_, b))| format!("{} {}", d.resource.label(), count_str(*b)))
+        .map(|(d, (_, &b))| format!("{} {}", d.resource.label(), d.show(b)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// `size.md`.
-pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
+/// `size.md` (`csv` and `png`: the names of the candidates' files).
+pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Sizing: {}\n", r.scenario);
     match &r.recommended {
@@ -182,33 +274,50 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
         Some(rec) => {
             let _ = writeln!(
                 o,
-                "**Recommended: {}/month.** It is the cheapest architecture found that meets every SLO with 95% confidence across {} replications.\n",
+                "**Recommended: {}/month{}.** It is the cheapest architecture found that meets every SLO with 95% confidence across {} replications{}{}.\n",
                 money(rec.cost, &r.currency),
-                r.replications
+                r.cost_per_user()
+                    .map(|u| format!(", {} per user", money_cents(u, &r.currency)))
+                    .unwrap_or_default(),
+                r.replications,
+                if r.policy.is_some() {
+                    ", stays inside Coder's deployment guidance"
+                } else {
+                    ""
+                },
+                match (&r.resilience, &r.drill) {
+                    (Resilience::N1, Some(d)) => format!(
+                        " and keeps meeting them when a coderd replica is lost at {}",
+                        d.time_of_day
+                    ),
+                    _ => String::new(),
+                }
             );
             let _ = writeln!(
                 o,
-                "| resource | recommended | in the scenario |\n|---|---|---|"
+                "| resource | recommended | in the scenario | set by |\n|---|---|---|---|"
             );
-            for (d, v) in r.dimensions.iter().zip(&rec.values) {
+            for ((d, &i), b) in r.dimensions.iter().zip(&rec.point).zip(&r.binding) {
                 let _ = writeln!(
                     o,
-                    "| {} | **{}** | {} |",
+                    "| {} | **{}** | {} | {} |",
                     d.resource.label(),
-                    count_str(*v),
-                    count_str(d.given)
+                    d.show(i),
+                    given_words(d),
+                    cell(&set_by(b))
                 );
             }
-            if !rec.slos.is_empty() {
+            let all = checks(rec);
+            if !all.is_empty() {
                 let _ = writeln!(
                     o,
-                    "\n| SLO | target | mean | 95% bound | headroom |\n|---|---|---|---|---|"
+                    "\n| check | target | mean | 95% bound | headroom |\n|---|---|---|---|---|"
                 );
-                for s in &rec.slos {
+                for (k, s) in all {
                     let _ = writeln!(
                         o,
                         "| {} | {} {} | {} | {} | {} |",
-                        cell(&s.name),
+                        cell(&check_name(k, s)),
                         bound_symbol(s.bound),
                         fmt_value(Some(s.target), &s.unit),
                         fmt_value(s.mean, &s.unit),
@@ -216,6 +325,18 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
                         headroom(s)
                     );
                 }
+            }
+            if r.binding.iter().any(|b| b.kind == "drill") {
+                let _ = writeln!(
+                    o,
+                    "\nThe N-1 drill binds: {}.",
+                    r.binding
+                        .iter()
+                        .filter(|b| b.kind == "drill")
+                        .map(|b| format!("{} ({})", b.resource.label(), b.what))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
             }
             if let Some(c) = &rec.cost_detail {
                 o += &cost::markdown(c);
@@ -237,37 +358,397 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64) -> String {
             }
         }
     }
+    let _ = writeln!(o, "\n## How it was searched\n");
     let _ = writeln!(
         o,
-        "\n---\n{} architectures evaluated x {} replications = {} simulations ({:.0} s); every one on the same seeds (master seed {}). All of them are in [candidates.csv](candidates.csv).",
-        r.evaluations, r.replications, r.simulations, elapsed_s, r.seed
+        "- searched: {}",
+        r.dimensions
+            .iter()
+            .map(|d| format!("{} {}", d.resource.label(), ladder_words(d)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let _ = writeln!(o, "- {}", policy_words(r));
+    for n in &r.policy_notes {
+        let _ = writeln!(o, "- {n}");
+    }
+    let _ = writeln!(o, "- {}", drill_words(r));
+    for n in &r.notes {
+        let _ = writeln!(o, "- note: {n}");
+    }
+    let _ = writeln!(
+        o,
+        "\n![Every candidate's cost against each check]({png})\n\n{} architectures evaluated, {} simulations ({:.0} s; {} replications each, on the same seeds, master seed {}). All of them are in [{csv}]({csv}).",
+        r.evaluations, r.simulations, elapsed_s, r.replications, r.seed
     );
     o
 }
 
-/// `candidates.csv`: every evaluated architecture in evaluation order.
+/// The checks every candidate can have, in column order: each SLO, each
+/// policy ceiling, each SLO under the drill (kind, name).
+fn check_columns(r: &SizeResult) -> Vec<(&'static str, String)> {
+    let mut cols: Vec<(&'static str, String)> = Vec::new();
+    for e in &r.evaluated {
+        for (k, s) in checks(e) {
+            if !cols.iter().any(|(k2, n)| *k2 == k && *n == s.name) {
+                cols.push((k, s.name.clone()));
+            }
+        }
+    }
+    let rank = |k: &str| match k {
+        "slo" => 0,
+        "policy" => 1,
+        _ => 2,
+    };
+    cols.sort_by_key(|(k, _)| rank(k));
+    cols
+}
+
+fn find<'a>(e: &'a Evaluation, kind: &str, name: &str) -> Option<&'a super::SloCheck> {
+    checks(e)
+        .into_iter()
+        .find(|(k, s)| *k == kind && s.name == name)
+        .map(|(_, s)| s)
+}
+
+/// `candidates.csv`: every evaluated architecture in evaluation order, with
+/// its shape, monthly cost (to the cent), every check's mean and 95% bound
+/// (base units; a drill column is empty when the drill did not run) and
+/// its verdict.
 pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut head = vec!["order".to_string()];
-    head.extend(r.dimensions.iter().map(|d| d.resource.name().to_string()));
-    head.extend(["monthly_cost", "feasible", "saturated", "fails"].map(String::from));
+    for d in &r.dimensions {
+        head.push(d.resource.name().to_string());
+        if !d.shapes.is_empty() {
+            head.push(format!("{}_ram_bytes", d.resource.name()));
+            head.push(format!("{}_instance", d.resource.name()));
+        }
+    }
+    head.extend(["monthly_cost", "verdict", "feasible", "saturated"].map(String::from));
+    let cols = check_columns(r);
+    for (k, n) in &cols {
+        let name = check_name(
+            k,
+            &super::SloCheck {
+                name: n.clone(),
+                ..dummy()
+            },
+        );
+        head.push(format!("{name}: mean"));
+        head.push(format!("{name}: 95% bound"));
+    }
+    head.push("fails".into());
     w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for (i, e) in r.evaluated.iter().enumerate() {
         let mut row = vec![(i + 1).to_string()];
-        row.extend(e.values.iter().map(|v| count_str(*v)));
+        for (d, &p) in r.dimensions.iter().zip(&e.point) {
+            row.push(count_str(d.ladder[p]));
+            if let Some(s) = d.shapes.get(p) {
+                row.push(format!("{:.0}", s.ram_bytes));
+                row.push(s.instance.clone().unwrap_or_default());
+            }
+        }
         row.push(if e.cost.is_finite() {
-            exact(e.cost)
+            format!("{:.2}", e.cost)
         } else {
             String::new()
         });
+        row.push(e.verdict().into());
         row.push(e.feasible.to_string());
         row.push(e.saturated.to_string());
+        for (k, n) in &cols {
+            let s = find(e, k, n);
+            row.push(exact_opt(s.and_then(|s| s.mean)));
+            row.push(exact_opt(s.and_then(|s| s.bound95)));
+        }
         row.push(e.failures().join("; "));
         w.write_record(row.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
     w.flush()?;
     Ok(())
+}
+
+fn dummy() -> super::SloCheck {
+    super::SloCheck {
+        name: String::new(),
+        metric: String::new(),
+        stat: String::new(),
+        labels: Default::default(),
+        bound: Bound::AtMost,
+        target: 0.0,
+        unit: String::new(),
+        mean: None,
+        bound95: None,
+        pass: false,
+        status: crate::result::SloStatus::NoData,
+        confident: false,
+        n: 0,
+    }
+}
+
+/// `candidates.png`: each check's 95% bound against monthly cost, one
+/// point per candidate coloured by verdict, with the front and the target.
+pub fn write_candidates_plot(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
+    let group = |e: &Evaluation| {
+        CANDIDATE_VERDICTS
+            .iter()
+            .position(|v| *v == e.verdict())
+            .unwrap_or(CANDIDATE_VERDICTS.len() - 1)
+    };
+    let panels: Vec<ScatterPanel> = check_columns(r)
+        .into_iter()
+        .filter(|(k, _)| *k != "drill")
+        .filter_map(|(k, n)| {
+            let proto = r.evaluated.iter().find_map(|e| find(e, k, &n))?;
+            let points = r
+                .evaluated
+                .iter()
+                .filter_map(|e| {
+                    let s = find(e, k, &n)?;
+                    Some(ScatterPoint {
+                        x: e.cost,
+                        y: s.bound95?,
+                        group: group(e),
+                    })
+                })
+                .collect();
+            let chosen = r
+                .recommended
+                .as_ref()
+                .and_then(|e| Some((e.cost, find(e, k, &n)?.bound95?)));
+            Some(ScatterPanel {
+                title: format!("{n}: 95% bound"),
+                unit: proto.unit.clone(),
+                points,
+                target: Some(proto.target),
+                lower_is_better: proto.bound == Bound::AtMost,
+                chosen,
+            })
+        })
+        .collect();
+    if panels.is_empty() {
+        return Ok(());
+    }
+    write_scatter(
+        path,
+        &CANDIDATES_FIGURE.1.replace("{scenario}", &r.scenario),
+        &format!("monthly cost ({})", r.currency),
+        &CANDIDATE_VERDICTS,
+        &panels,
+    )
+}
+
+/// One resource of the recommendation in `size.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceJson {
+    pub resource: String,
+    /// A count, or the vCPU of the shape.
+    pub value: f64,
+    pub shape: Option<Shape>,
+    /// The scenario's own value.
+    pub given: f64,
+}
+
+/// One bought component (from the cost breakdown).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentJson {
+    pub component: String,
+    pub unit: String,
+    pub count: f64,
+    pub monthly_cost: f64,
+}
+
+/// One check of the recommendation in `size.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckJson {
+    /// `slo`, `policy` or `drill`.
+    pub kind: String,
+    pub name: String,
+    pub metric: String,
+    pub stat: String,
+    /// `max` or `min`.
+    pub bound: String,
+    pub target: f64,
+    pub unit: String,
+    pub mean: Option<f64>,
+    /// The one-sided 95% bound.
+    pub bound95: Option<f64>,
+    /// (target - bound) / target for "at most", as a share.
+    pub headroom: Option<f64>,
+    pub pass: bool,
+}
+
+/// The recommendation in `size.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationJson {
+    pub resources: Vec<ResourceJson>,
+    pub components: Vec<ComponentJson>,
+    /// To the cent.
+    pub monthly_cost: f64,
+    pub cost_per_user: Option<f64>,
+    pub checks: Vec<CheckJson>,
+}
+
+/// `size.json` and `capsim size --format json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeJson {
+    pub scenario: String,
+    pub users: u32,
+    pub currency: String,
+    pub recommendation: Option<RecommendationJson>,
+    /// What set each resource of the recommendation.
+    pub binding: Vec<BindingJson>,
+    pub policy: Option<SizingPolicy>,
+    pub policy_notes: Vec<String>,
+    pub notes: Vec<String>,
+    /// `n-1` or `none`.
+    pub resilience: String,
+    pub drill: Option<DrillJson>,
+    /// The strictly cheaper neighbours and what each fails.
+    pub why_not_cheaper: Vec<CheaperJson>,
+    pub evaluations: usize,
+    pub simulations: u64,
+    pub replications: u32,
+    pub seed: u64,
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BindingJson {
+    pub resource: String,
+    pub kind: String,
+    pub what: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DrillJson {
+    pub at_s: f64,
+    pub time_of_day: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheaperJson {
+    pub architecture: String,
+    pub monthly_cost: f64,
+    pub fails: Vec<String>,
+}
+
+fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The `size.json` document of a search.
+pub fn document(r: &SizeResult) -> SizeJson {
+    let recommendation = r.recommended.as_ref().map(|e| RecommendationJson {
+        resources: r
+            .dimensions
+            .iter()
+            .zip(&e.point)
+            .map(|(d, &i)| ResourceJson {
+                resource: d.resource.name().into(),
+                value: d.ladder[i],
+                shape: d.shapes.get(i).cloned(),
+                given: d.given,
+            })
+            .collect(),
+        components: e
+            .cost_detail
+            .iter()
+            .flat_map(|c| &c.lines)
+            .map(|l| ComponentJson {
+                component: l.component.clone(),
+                unit: l.unit.clone(),
+                count: l.count,
+                monthly_cost: round_cents(l.monthly),
+            })
+            .collect(),
+        monthly_cost: round_cents(e.cost),
+        cost_per_user: r.cost_per_user().map(round_cents),
+        checks: checks(e)
+            .into_iter()
+            .map(|(k, s)| CheckJson {
+                kind: k.into(),
+                name: s.name.clone(),
+                metric: s.metric.clone(),
+                stat: s.stat.clone(),
+                bound: crate::format::bound_str(s.bound).into(),
+                target: s.target,
+                unit: s.unit.clone(),
+                mean: s.mean,
+                bound95: s.bound95,
+                headroom: s.headroom(),
+                pass: s.confident,
+            })
+            .collect(),
+    });
+    let bj = |b: &Binding| BindingJson {
+        resource: b.resource.name().into(),
+        kind: b.kind.clone(),
+        what: b.what.clone(),
+    };
+    let dj = |d: &Drill| DrillJson {
+        at_s: d.at_s,
+        time_of_day: d.time_of_day.clone(),
+        source: d.source.clone(),
+    };
+    SizeJson {
+        scenario: r.scenario.clone(),
+        users: r.users,
+        currency: r.currency.clone(),
+        recommendation,
+        binding: r.binding.iter().map(bj).collect(),
+        policy: r.policy.clone(),
+        policy_notes: r.policy_notes.clone(),
+        notes: r.notes.clone(),
+        resilience: match r.resilience {
+            Resilience::N1 => "n-1".into(),
+            Resilience::None => "none".into(),
+        },
+        drill: r.drill.as_ref().map(dj),
+        why_not_cheaper: match &r.recommended {
+            Some(rec) => r
+                .cheaper
+                .iter()
+                .map(|e| CheaperJson {
+                    architecture: changed(r, rec, e),
+                    monthly_cost: round_cents(e.cost),
+                    fails: e.failures(),
+                })
+                .collect(),
+            None => vec![],
+        },
+        evaluations: r.evaluations,
+        simulations: r.simulations,
+        replications: r.replications,
+        seed: r.seed,
+        truncated: r.truncated,
+    }
+}
+
+/// `size.json` of `--growth`: one document per user count.
+pub fn growth_json(points: &[GrowthPoint]) -> String {
+    #[derive(Serialize)]
+    struct Point {
+        users: u32,
+        #[serde(flatten)]
+        size: SizeJson,
+    }
+    let v: Vec<Point> = points
+        .iter()
+        .map(|p| Point {
+            users: p.users,
+            size: document(&p.result),
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "growth": v })).expect("serialisable")
+}
+
+/// `size.json` as text (pretty-printed).
+pub fn to_json(r: &SizeResult) -> String {
+    serde_json::to_string_pretty(&document(r)).expect("serialisable")
 }
 
 /// The top of `size.md` for `--growth`: one row per user count, and the plot.
@@ -277,13 +758,13 @@ pub fn growth_markdown(points: &[GrowthPoint]) -> String {
     };
     let dims = &first.result.dimensions;
     let mut o = format!(
-        "# Growth: {}\n\nThe cheapest architecture that meets every SLO with 95% confidence, per user count.\n\n| users | per month |",
+        "# Growth: {}\n\nThe cheapest architecture that meets every SLO with 95% confidence, per user count.\n\n| users | per month | per user |",
         first.result.scenario
     );
     for d in dims {
         let _ = write!(o, " {} |", d.resource.label());
     }
-    let _ = write!(o, "\n|---|---|");
+    let _ = write!(o, "\n|---|---|---|");
     for _ in dims {
         o += "---|";
     }
@@ -292,13 +773,20 @@ pub fn growth_markdown(points: &[GrowthPoint]) -> String {
         let _ = write!(o, "| {} |", p.users);
         match &p.result.recommended {
             Some(e) => {
-                let _ = write!(o, " {} |", money(e.cost, &p.result.currency));
-                for v in &e.values {
-                    let _ = write!(o, " {} |", count_str(*v));
+                let _ = write!(
+                    o,
+                    " {} | {} |",
+                    money(e.cost, &p.result.currency),
+                    p.result
+                        .cost_per_user()
+                        .map_or("-".into(), |u| money_cents(u, &p.result.currency))
+                );
+                for (d, &i) in p.result.dimensions.iter().zip(&e.point) {
+                    let _ = write!(o, " {} |", d.show(i));
                 }
             }
             None => {
-                o += " none within the bounds |";
+                o += " none within the bounds | |";
                 for _ in dims {
                     o += " |";
                 }
@@ -307,6 +795,8 @@ pub fn growth_markdown(points: &[GrowthPoint]) -> String {
         o.push('\n');
     }
     o += "\n![Cost and sizes against users](growth.png)\n\n";
+    o += &format!("{}\n\n", policy_words(&first.result));
+    o += &format!("{}\n\n", drill_words(&first.result));
     o
 }
 

@@ -244,6 +244,20 @@ pub const HEADLINE_ROWS: &[RowKey] = &[
     (m::INTERRUPTIONS_TOTAL, "total", &[]),
 ];
 
+/// The figure of `capsim size`: every candidate's monthly cost against
+/// each SLO's 95% bound (one panel per SLO, then the policy's CPU ceilings),
+/// coloured by verdict, with the front and the target
+/// (`report::scatter`). `{users}` is set with `--growth`.
+pub const CANDIDATES_FIGURE: (&str, &str) = ("candidates{users}.png", "Candidates: {scenario}");
+/// The verdicts of a candidate, in the colours' order.
+pub const CANDIDATE_VERDICTS: [&str; 5] = [
+    "pass",
+    "fails SLO",
+    "fails policy",
+    "fails N-1 drill",
+    "saturated",
+];
+
 /// A row of `compare.md` in plain words, by metric: `{stat}` reads the
 /// statistic and `{class}` the row's `class` label. Other metrics read
 /// `metric{labels} stat`.

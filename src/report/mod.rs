@@ -7,6 +7,7 @@ pub mod csv;
 pub mod events;
 pub mod markdown;
 pub mod plot;
+pub mod scatter;
 pub mod series;
 pub mod settings;
 pub mod text;

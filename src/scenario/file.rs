@@ -33,6 +33,24 @@ pub struct ScenarioFile {
     pub autoscaling: Option<AutoscalingFile>,
     pub events: Option<Vec<EventFile>>,
     pub slo: Option<Vec<SloFile>>,
+    /// Bounds on what `capsim size` and `compare` may recommend.
+    pub sizing: Option<SizingFile>,
+}
+
+/// `[sizing]`: Coder's deployment guidance as bounds on a recommendation
+/// (defaults and their sources in `scenario::SizingPolicy`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizingFile {
+    pub min_coderd_replicas: Option<i64>,
+    pub max_coderd_replicas: Option<i64>,
+    pub min_coderd_vcpu: Option<f64>,
+    pub min_coderd_ram: Option<Quantity>,
+    pub min_database_vcpu: Option<f64>,
+    pub min_database_ram: Option<Quantity>,
+    pub builtin_provisioners_max_users: Option<i64>,
+    pub max_coderd_cpu: Option<f64>,
+    pub max_database_cpu: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -65,6 +65,65 @@ pub struct Scenario {
     pub autoscaling: Autoscaling,
     pub events: Vec<ScheduledEvent>,
     pub slos: Vec<Slo>,
+    /// `[sizing]`: what `size` and `compare` may recommend. It changes no
+    /// run, so it is not part of a run's record.
+    #[serde(skip)]
+    pub sizing: SizingPolicy,
+}
+
+/// Coder's deployment guidance as bounds on a recommendation (`[sizing]`).
+/// `capsim size` searches only architectures inside them and `compare`
+/// flags those outside; `--policy none` turns them off.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct SizingPolicy {
+    /// Fewest coderd replicas: 3. ../shared/seeds/003_9157b9f0f3b42389.txt
+    /// ("Locality"): "If increased availability of the Coder API is a
+    /// concern, deploy at least three instances of Coder Server."
+    pub min_coderd_replicas: u32,
+    /// Most coderd replicas: 10. Same file ("Scaling"): "preferably under
+    /// ten instances, and opt for vertical scale over horizontal scale after
+    /// meeting availability requirements" (also
+    /// ../shared/data/sizing-rules.csv, "replica count").
+    pub max_coderd_replicas: u32,
+    /// Smallest replica: 1 vCPU, 2 GB (../shared/data/sizing-rules.csv,
+    /// coderd "scaling formula": "minimum 1 vCPU / 2 GB per replica").
+    pub min_coderd_vcpu: f64,
+    pub min_coderd_ram_bytes: f64,
+    /// Smallest database: 2 vCPU, 8 GB (../shared/data/sizing-rules.csv,
+    /// database "baseline", from ../shared/seeds/000_b84c2d4b73a02dd7.txt).
+    pub min_database_vcpu: f64,
+    pub min_database_ram_bytes: f64,
+    /// Built-in provisioner daemons only up to this many users: 0, i.e.
+    /// never. ../shared/seeds/003_9157b9f0f3b42389.txt ("Provisioner
+    /// daemons"): "run one or more provisioner daemon deployments external
+    /// to Coder Server and disable provisioner daemons within your Coder
+    /// Server" (`CODER_PROVISIONER_DAEMONS=0`). Above it, `size` moves the
+    /// built-in daemons to an external deployment it sizes.
+    pub builtin_provisioners_max_users: u32,
+    /// Ceiling on the peak (busiest bucket) CPU of every coderd replica and
+    /// of the database, ratio: 0.8. Assumed (range 0.6-0.9): the 80% CPU
+    /// at which Coder's guidance scales workspace nodes
+    /// (../shared/seeds/000_b84c2d4b73a02dd7.txt, sizing-rules.csv
+    /// "autoscale trigger"), applied to the control plane so the busiest
+    /// bucket keeps a fifth of its CPU for what the model leaves out.
+    pub max_coderd_cpu: f64,
+    pub max_database_cpu: f64,
+}
+
+impl Default for SizingPolicy {
+    fn default() -> Self {
+        SizingPolicy {
+            min_coderd_replicas: 3,
+            max_coderd_replicas: 10,
+            min_coderd_vcpu: 1.0,
+            min_coderd_ram_bytes: 2e9,
+            min_database_vcpu: 2.0,
+            min_database_ram_bytes: 8e9,
+            builtin_provisioners_max_users: 0,
+            max_coderd_cpu: 0.8,
+            max_database_cpu: 0.8,
+        }
+    }
 }
 
 impl Scenario {

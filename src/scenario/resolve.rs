@@ -700,9 +700,71 @@ pub fn resolve(
         autoscaling,
         events,
         slos,
+        sizing: sizing(&ctx, &file.sizing)?,
     };
     super::limits::check(&ctx, &scenario)?;
     Ok(scenario)
+}
+
+/// `[sizing]` over the defaults of [`SizingPolicy`].
+fn sizing(ctx: &Ctx, f: &Option<super::file::SizingFile>) -> Result<SizingPolicy, ScenarioError> {
+    let d = SizingPolicy::default();
+    let Some(f) = f else { return Ok(d) };
+    let ratio = |v: Option<f64>, field: &str, default: f64| -> Result<f64, ScenarioError> {
+        match v {
+            Some(x) if !(x > 0.0 && x <= 1.0) => {
+                Err(ctx.err(field, format!("expected a CPU ratio in (0, 1], found {x}")))
+            }
+            Some(x) => Ok(x),
+            None => Ok(default),
+        }
+    };
+    let p = SizingPolicy {
+        min_coderd_replicas: match f.min_coderd_replicas {
+            Some(v) => ctx.count(v, "sizing.min_coderd_replicas", 1)?,
+            None => d.min_coderd_replicas,
+        },
+        max_coderd_replicas: match f.max_coderd_replicas {
+            Some(v) => ctx.count(v, "sizing.max_coderd_replicas", 1)?,
+            None => d.max_coderd_replicas,
+        },
+        min_coderd_vcpu: match f.min_coderd_vcpu {
+            Some(v) => ctx.positive(v, "sizing.min_coderd_vcpu")?,
+            None => d.min_coderd_vcpu,
+        },
+        min_coderd_ram_bytes: match &f.min_coderd_ram {
+            Some(q) => ctx.bytes(q, "sizing.min_coderd_ram")?,
+            None => d.min_coderd_ram_bytes,
+        },
+        min_database_vcpu: match f.min_database_vcpu {
+            Some(v) => ctx.positive(v, "sizing.min_database_vcpu")?,
+            None => d.min_database_vcpu,
+        },
+        min_database_ram_bytes: match &f.min_database_ram {
+            Some(q) => ctx.bytes(q, "sizing.min_database_ram")?,
+            None => d.min_database_ram_bytes,
+        },
+        builtin_provisioners_max_users: match f.builtin_provisioners_max_users {
+            Some(v) => ctx.count(v, "sizing.builtin_provisioners_max_users", 0)?,
+            None => d.builtin_provisioners_max_users,
+        },
+        max_coderd_cpu: ratio(f.max_coderd_cpu, "sizing.max_coderd_cpu", d.max_coderd_cpu)?,
+        max_database_cpu: ratio(
+            f.max_database_cpu,
+            "sizing.max_database_cpu",
+            d.max_database_cpu,
+        )?,
+    };
+    if p.max_coderd_replicas < p.min_coderd_replicas {
+        return Err(ctx.err(
+            "sizing.max_coderd_replicas",
+            format!(
+                "expected at least min_coderd_replicas ({}), found {}",
+                p.min_coderd_replicas, p.max_coderd_replicas
+            ),
+        ));
+    }
+    Ok(p)
 }
 
 /// A daemon can build a job when every tag of the job is on the daemon

@@ -382,3 +382,69 @@ fn run_reports_the_monthly_cost_beside_the_slos() {
     assert!((v[0]["monthly_cost"]["total"].as_f64().unwrap() - want).abs() < 1e-6);
     assert!(v[0]["metrics"].is_array() && v[0]["slo"].is_array());
 }
+
+#[test]
+fn compare_applies_coders_guidance_and_names_the_trade() {
+    let dir = scratch("compare/policy");
+    // 60 users with an SSH session relayed by coderd; a replica is lost at
+    // +10 min. One replica drops all 60 sessions, three drop about 20.
+    let p = steady_dashboards(
+        &dir,
+        5,
+        "20m",
+        60,
+        "p2p_fraction = 0.0\n[workload.connections.ssh]\nper_user = 1.0\n\
+         [[events]]\nat = \"+10m\"\naction = \"kill_replica\"\n\
+         [[slo]]\nname = \"API p95 under 1 s\"\nmetric = \"api_latency_seconds\"\nstat = \"p95\"\nlabels = { class = \"dashboard\" }\nmax = \"1s\"\n",
+    );
+    let prices = repo().join("models/prices/gcp-us-central1.toml");
+    let run = |policy: &str, out: &str| -> String {
+        ok(capsim(&dir).args([
+            "compare",
+            p.to_str().unwrap(),
+            "--vary",
+            "deployment.coderd.replicas=1,3",
+            "--replications",
+            "3",
+            "--prices",
+            prices.to_str().unwrap(),
+            "--policy",
+            policy,
+            "--out",
+            out,
+        ]));
+        std::fs::read_to_string(dir.join(out).join("compare.md")).unwrap()
+    };
+    let chosen = |md: &str| {
+        let start = md.find("**Choose ").expect("a choice") + "**Choose ".len();
+        md[start..start + md[start..].find(".**").unwrap()].to_string()
+    };
+    // With Coder's guidance: three replicas, and the cheaper one's trade named.
+    let md = run("coder", "coder");
+    assert!(chosen(&md).ends_with("replicas=3"), "{md}");
+    assert!(md.contains("a month less"), "{md}");
+    assert!(
+        md.contains("outside Coder's deployment guidance: 1 coderd replica, fewer than the 3"),
+        "{md}"
+    );
+    assert!(
+        md.contains("interrupted") && md.contains("lower by"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("coder/compare.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["policy_applied"], true);
+    assert_eq!(
+        json["architectures"][0]["outside_guidance"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Without it: the cheapest, and what the extra money would buy.
+    let md = run("none", "none");
+    assert!(chosen(&md).ends_with("replicas=1"), "{md}");
+    assert!(md.contains("the extra money buys"), "{md}");
+    assert!(!md.contains("outside Coder's deployment guidance"), "{md}");
+}

@@ -614,3 +614,42 @@ fn exit_codes_for_usage_errors_and_other_failures() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+#[test]
+fn bad_sizing_policy() {
+    let with = |body: &str| format!("{}\n[sizing]\n{body}\n", good());
+    // good() has 11 lines; [sizing] is line 13, its first key line 14.
+    case(
+        "sizing-typo",
+        &with("min_replicas = 3"),
+        &[
+            "sizing-typo.toml:14:1",
+            "sizing.min_replicas",
+            "unknown field",
+            "`min_coderd_replicas`",
+        ],
+    );
+    case(
+        "sizing-ratio",
+        &with("max_coderd_cpu = 80"),
+        &[
+            "sizing-ratio.toml:14:1",
+            "sizing.max_coderd_cpu",
+            "expected a CPU ratio in (0, 1], found 80",
+        ],
+    );
+    case(
+        "sizing-order",
+        &with("min_coderd_replicas = 4\nmax_coderd_replicas = 2"),
+        &[
+            "sizing-order.toml:15:1",
+            "sizing.max_coderd_replicas",
+            "at least min_coderd_replicas (4), found 2",
+        ],
+    );
+    case(
+        "sizing-ram",
+        &with("min_database_ram = \"lots\""),
+        &["sizing-ram.toml:14:1", "sizing.min_database_ram"],
+    );
+}

@@ -172,9 +172,16 @@ fn size_command_line_prints_and_writes_and_slo_replaces_the_scenarios() {
     );
     let (head, rows) = read_csv(&dir.join("out/candidates.csv"));
     assert_eq!(head[1], "provisioners");
+    assert_eq!(head[3], "verdict");
     assert!(
         rows.iter()
-            .any(|r| r[1] == want.to_string() && r[3] == "true")
+            .any(|r| r[1] == want.to_string() && r[3] == "pass")
+    );
+    // Costs to the cent.
+    assert!(
+        rows.iter()
+            .all(|r| r[2].split_once('.').is_some_and(|(_, c)| c.len() == 2)),
+        "{rows:?}"
     );
     assert!(
         std::fs::read_to_string(dir.join("out/size.md"))
@@ -218,7 +225,9 @@ fn growth_repeats_the_search_per_user_count_and_plots_it() {
             "--out",
             "g",
         ])
-        .args(["--resources", "coderd_replicas", "--max-replicas", "8"]));
+        .args(["--resources", "coderd_replicas", "--max-replicas", "8"])
+        // The growth mechanics, not the policy or the drill.
+        .args(["--policy", "none", "--resilience", "none"]));
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains("== 400 users"), "{text}");
     let (head, rows) = read_csv(&dir.join("g/growth.csv"));
@@ -254,3 +263,274 @@ fn growth_repeats_the_search_per_user_count_and_plots_it() {
         "a link to a file not written"
     );
 }
+
+/// API p95 of the dashboard under 1 s: met by any replica of the small
+/// steady-dashboards deployment.
+const LOOSE_API_SLO: &str = "[[slo]]\nname = \"API p95 under 1 s\"\nmetric = \"api_latency_seconds\"\nstat = \"p95\"\nlabels = { class = \"dashboard\" }\nmax = \"1s\"\n";
+
+fn aws() -> PathBuf {
+    repo().join("models/prices/aws-us-east-1.toml")
+}
+
+#[test]
+fn the_policy_keeps_three_replicas_and_a_baseline_database_and_none_lifts_it() {
+    use capsim::compare::size_report::SizeJson;
+    let dir = scratch("size/policy");
+    let p = steady_dashboards(&dir, 5, "20m", 50, LOOSE_API_SLO);
+    let run = |extra: &[&str], out: &str| -> SizeJson {
+        let o = ok(size_cmd(&dir, &p)
+            .args(["--replications", "2", "--format", "json", "--out", out])
+            .args(["--resources", "coderd_replicas,coderd_vcpu,database_vcpu"])
+            .args(["--resilience", "none"])
+            .args(extra));
+        let doc: SizeJson = serde_json::from_slice(&o.stdout).unwrap();
+        // size.json holds what was printed, and it round-trips through serde.
+        let file = std::fs::read_to_string(dir.join(out).join("size.json")).unwrap();
+        assert_eq!(serde_json::from_str::<SizeJson>(&file).unwrap(), doc);
+        let again: SizeJson = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(again, doc);
+        // candidates.csv: a mean and a 95% bound column for the SLO.
+        let (head, rows) = read_csv(&dir.join(out).join("candidates.csv"));
+        for col in ["API p95 under 1 s: mean", "API p95 under 1 s: 95% bound"] {
+            let i = head
+                .iter()
+                .position(|h| h == col)
+                .unwrap_or_else(|| panic!("{col}: {head:?}"));
+            assert!(rows.iter().all(|r| !r[i].is_empty()), "{col}");
+        }
+        assert_eq!(rows.len(), doc.evaluations);
+        doc
+    };
+    let value = |d: &SizeJson, name: &str| {
+        d.recommendation
+            .as_ref()
+            .expect("a recommendation")
+            .resources
+            .iter()
+            .find(|r| r.resource == name)
+            .unwrap()
+            .value
+    };
+    let with = run(&[], "with");
+    assert_eq!(value(&with, "coderd_replicas"), 3.0);
+    assert_eq!(value(&with, "database_vcpu"), 2.0);
+    let b = &with.binding[0];
+    assert_eq!(
+        (b.resource.as_str(), b.kind.as_str()),
+        ("coderd_replicas", "policy")
+    );
+    assert!(b.what.contains("at least 3"), "{b:?}");
+    let rec = with.recommendation.as_ref().unwrap();
+    assert!(
+        rec.checks
+            .iter()
+            .any(|c| c.kind == "policy" && c.name.contains("peak CPU")),
+        "{:?}",
+        rec.checks
+    );
+    assert!((rec.cost_per_user.unwrap() - rec.monthly_cost / 50.0).abs() < 0.01);
+    // Without the policy the same search takes one replica and the smallest database.
+    let without = run(&["--policy", "none"], "without");
+    assert_eq!(value(&without, "coderd_replicas"), 1.0);
+    assert_eq!(value(&without, "database_vcpu"), 1.0);
+    assert!(without.policy.is_none());
+}
+
+#[test]
+fn the_n1_drill_changes_the_recommendation_and_binding_names_it() {
+    use capsim::compare::size::{Resilience, Resource};
+    let dir = scratch("size/drill");
+    // 60 users, each with a dashboard and an SSH session relayed by coderd
+    // all the time. Losing the only replica interrupts about 136 sessions
+    // (the dashboards' included, and reconnects lost again), losing one of
+    // two about 66: an SLO of 100 separates them, and without a loss no
+    // session is interrupted.
+    let p = steady_dashboards(
+        &dir,
+        5,
+        "20m",
+        60,
+        "p2p_fraction = 0.0\n[workload.connections.ssh]\nper_user = 1.0\n\
+         [[slo]]\nname = \"at most 100 interrupted sessions\"\nmetric = \"interruptions_total\"\nstat = \"total\"\nmax = 100\n",
+    );
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut opts = SizeOptions::new(5, 2);
+    opts.policy = false;
+    opts.resources = Some(vec![Resource::CoderdReplicas]);
+    opts.max_replicas = Some(4);
+    opts.resilience = Resilience::None;
+    let plain = size::size(&p, vec![], &prices, opts.clone()).unwrap();
+    opts.resilience = Resilience::N1;
+    let drilled = size::size(&p, vec![], &prices, opts).unwrap();
+    let replicas = |r: &SizeResult| r.recommended.as_ref().expect("a recommendation").values[0];
+    assert_eq!(
+        replicas(&plain),
+        1.0,
+        "without a loss one replica loses nothing"
+    );
+    assert!(replicas(&drilled) > 1.0, "{}", replicas(&drilled));
+    assert!(plain.drill.is_none());
+    let d = drilled.drill.as_ref().expect("a drill");
+    assert_eq!(d.source, "busiest");
+    let b = &drilled.binding[0];
+    assert_eq!(b.kind, "drill", "{b:?}");
+    assert!(
+        b.what
+            .starts_with("N-1 drill: at most 100 interrupted sessions"),
+        "{b:?}"
+    );
+    // One replica fewer than the recommendation meets the SLO but fails the drill.
+    let less = drilled
+        .evaluated
+        .iter()
+        .find(|e| e.values[0] == replicas(&drilled) - 1.0)
+        .unwrap();
+    assert_eq!(less.verdict(), "fails N-1 drill");
+    assert!(less.slos.iter().all(|s| s.confident));
+    // The drill runs the same replications: twice the simulations of the
+    // candidates that met the SLOs.
+    let with_drill = drilled
+        .evaluated
+        .iter()
+        .filter(|e| e.drill.is_some())
+        .count() as u64;
+    assert_eq!(
+        drilled.simulations,
+        2 * (drilled.evaluations as u64 + with_drill)
+    );
+}
+
+#[test]
+fn recommended_shapes_exist_in_the_price_file_and_no_candidate_is_evaluated_twice() {
+    use capsim::cost::Pricing;
+    let dir = scratch("size/shapes");
+    let p = steady_dashboards(&dir, 5, "20m", 50, LOOSE_API_SLO);
+    let prices = PriceList::load(&aws()).unwrap();
+    let mut opts = SizeOptions::new(5, 2);
+    opts.resilience = size::Resilience::None;
+    let r = size::size(&p, vec![], &prices, opts).unwrap();
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    let types = |pricing: &Pricing| match pricing {
+        Pricing::Instances(v) => v.clone(),
+        Pricing::Rates { .. } => panic!("the AWS file lists instance types"),
+    };
+    let mut shaped = 0;
+    for (d, &i) in r.dimensions.iter().zip(&rec.point) {
+        let Some(s) = d.shapes.get(i) else { continue };
+        shaped += 1;
+        let offer = match d.resource {
+            size::Resource::CoderdVcpu => types(&prices.coderd.pricing),
+            size::Resource::DatabaseVcpu => types(&prices.database.pricing),
+            size::Resource::ProxyVcpu => types(&prices.proxies.pricing),
+            _ => unreachable!(),
+        };
+        let name = s.instance.as_deref().expect("an instance type");
+        let t = offer.iter().find(|t| t.name == name).expect("on offer");
+        assert_eq!((t.vcpu, t.ram_bytes), (s.vcpu, s.ram_bytes));
+        // No two rungs are the same shape.
+        let mut seen: Vec<(u64, u64)> = d
+            .shapes
+            .iter()
+            .map(|s| (s.vcpu.to_bits(), s.ram_bytes.to_bits()))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), d.shapes.len());
+    }
+    assert_eq!(shaped, 2, "coderd and the database");
+    // No two evaluated candidates share cost and shape.
+    let keys: std::collections::BTreeSet<(i64, Vec<String>)> = r
+        .evaluated
+        .iter()
+        .map(|e| {
+            (
+                e.cents(),
+                r.dimensions
+                    .iter()
+                    .zip(&e.point)
+                    .map(|(d, &i)| d.show(i))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(keys.len(), r.evaluated.len());
+    // The policy holds on the AWS shapes too.
+    let c = &r.dimensions[1].shapes[rec.point[1]];
+    assert!(c.vcpu >= 1.0 && c.ram_bytes >= 2e9);
+    assert!(rec.values[0] >= 3.0);
+}
+
+#[test]
+fn the_search_agrees_with_an_exhaustive_grid() {
+    use capsim::compare::size::{Resilience, Resource, Search};
+    let dir = scratch("size/grid");
+    // Three coderd shapes (two of 1 vCPU cost what one of 2 does), two
+    // database shapes, 1 to 3 replicas: 18 architectures.
+    let prices_path = write(
+        &dir,
+        "prices.toml",
+        "currency = \"USD\"\ndate = \"2025-01\"\nsource = \"test\"\nnote = \"test\"\n\
+         [instance_types]\n\
+         c1 = { vcpu = 1, ram = \"4GB\", per_hour = 0.05 }\n\
+         c2 = { vcpu = 2, ram = \"8GB\", per_hour = 0.10 }\n\
+         c4 = { vcpu = 4, ram = \"16GB\", per_hour = 0.20 }\n\
+         d1 = { vcpu = 1, ram = \"4GB\", per_hour = 0.08 }\n\
+         d2 = { vcpu = 2, ram = \"8GB\", per_hour = 0.16 }\n\
+         [coderd]\ninstance_types = [\"c1\", \"c2\", \"c4\"]\n\
+         [provisioners]\nvcpu_hour = 0.03\ngb_hour = 0.004\n\
+         [database]\ninstance_types = [\"d1\", \"d2\"]\n\
+         [proxies]\nvcpu_hour = 0.03\ngb_hour = 0.004\n",
+    );
+    let prices = PriceList::load(&prices_path).unwrap();
+    let p = steady_dashboards(&dir, 5, "20m", GRID_USERS, GRID_SLOS);
+    let mut opts = SizeOptions::new(5, 2);
+    opts.policy = false;
+    opts.resilience = Resilience::None;
+    opts.max_replicas = Some(3);
+    opts.resources = Some(vec![
+        Resource::CoderdReplicas,
+        Resource::CoderdVcpu,
+        Resource::DatabaseVcpu,
+    ]);
+    let mut grid = Search::new(&p, vec![], &prices, opts.clone()).unwrap();
+    let sizes: Vec<usize> = grid.dims.iter().map(|d| d.ladder.len()).collect();
+    assert_eq!(sizes, [3, 3, 2]);
+    let mut best: Option<(i64, bool, u32, Vec<usize>)> = None;
+    let mut feasible = 0;
+    for a in 0..3 {
+        for b in 0..3 {
+            for c in 0..2 {
+                let e = grid.evaluate(&[a, b, c]).clone();
+                if !e.feasible {
+                    continue;
+                }
+                feasible += 1;
+                let n = e.values[0] as u32;
+                // Cheapest, then survives losing a replica, then fewer replicas.
+                let key = (e.cents(), n < 2, n, e.point.clone());
+                if best.as_ref().is_none_or(|b| key < *b) {
+                    best = Some(key);
+                }
+            }
+        }
+    }
+    assert!(
+        (2..18).contains(&feasible),
+        "the SLOs must cut the grid: {feasible} of 18 feasible"
+    );
+    let r = Search::new(&p, vec![], &prices, opts)
+        .unwrap()
+        .run_search(None);
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    assert_eq!(rec.point, best.unwrap().3, "{:?}", rec.values);
+    // The tie rule: two replicas of 1 vCPU cost what one of 2 vCPU does,
+    // and survive losing one.
+    assert_eq!(rec.values, [2.0, 1.0, 2.0]);
+}
+
+/// 200 dashboards keep one replica of 1 vCPU at about 67% CPU and a
+/// database of 1 vCPU at about 27%: the SLOs below need two coderd vCPU in
+/// all and the 2-vCPU database.
+const GRID_USERS: u32 = 200;
+const GRID_SLOS: &str = "[[slo]]\nname = \"coderd CPU at most 50%\"\nmetric = \"coderd_cpu_utilization\"\nstat = \"peak\"\nmax = 0.5\n\
+     [[slo]]\nname = \"database CPU at most 20%\"\nmetric = \"database_cpu_utilization\"\nstat = \"peak\"\nmax = 0.2\n";
