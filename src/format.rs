@@ -28,11 +28,12 @@ pub fn fmt_pair(value: Option<f64>, target: f64, unit: &str) -> (String, String)
     )
 }
 
-/// A failing value and its target as [`fmt_pair`] shows them, with more
-/// decimals when they would read the same (`5.02 min > 5.00 min`, never
+/// A failing value and its target as [`fmt_value`] shows them, with more
+/// decimals in one scale when they would read the same (`5.02 min > 5.00 min`, never
 /// `5.0 min > 5.0 min`).
 pub fn fmt_distinct(value: Option<f64>, target: f64, unit: &str) -> (String, String) {
-    let (a, b) = fmt_pair(value, target, unit);
+    // Each in its own scale (`3.6 min > 300.0 ms`) when that tells them apart.
+    let (a, b) = (fmt_value(value, unit), fmt_value(Some(target), unit));
     let Some(v) = value else { return (a, b) };
     if a != b || v == target {
         return (a, b);

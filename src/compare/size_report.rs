@@ -4,7 +4,7 @@
 
 use super::size::{Binding, Drill, Evaluation, GrowthPoint, Resilience, Shape, SizeResult};
 use crate::format::{
-    bound_symbol, count_str, exact, exact_opt, fmt_value, md_cell as cell, money, money_cents, pct,
+    bound_symbol, count_str, exact_opt, fmt_value, md_cell as cell, money, money_cents, pct,
 };
 use crate::report::catalogue::{CANDIDATE_VERDICTS, CANDIDATES_FIGURE, GROWTH_FIGURE, GrowthLine};
 use crate::report::cost;
@@ -823,7 +823,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
         match &r.recommended {
             Some(e) => {
                 row.push("true".into());
-                row.push(exact(e.cost));
+                row.push(format!("{:.2}", e.cost));
                 row.extend(e.values.iter().map(|v| count_str(*v)));
             }
             None => {
