@@ -597,17 +597,23 @@ fn tick_s(v: f64) -> String {
     }
 }
 
-/// The y range of `p` over the points in view: (min, max, factor, unit shown).
-/// `headroom` is the fraction of the height kept free above the data, for
-/// the event labels.
-fn y_range(p: &Panel, view: &View, headroom: f64) -> (f64, f64, f64, String) {
-    let band = view.replications > 1;
+/// The upper cap of a band on panel `p`: 1 for a ratio panel whose lines
+/// stay within 100% (a band never reads above it), else none.
+fn ratio_cap(p: &Panel) -> f64 {
     let bounded = p.unit == "ratio"
         && p.lines
             .iter()
             .flat_map(|l| &l.points)
             .all(|q| q.value <= 1.0 + 1e-9);
-    let cap = if bounded { 1.0 } else { f64::INFINITY };
+    if bounded { 1.0 } else { f64::INFINITY }
+}
+
+/// The y range of `p` over the points in view: (min, max, factor, unit shown).
+/// `headroom` is the fraction of the height kept free above the data, for
+/// the event labels.
+fn y_range(p: &Panel, view: &View, headroom: f64) -> (f64, f64, f64, String) {
+    let band = view.replications > 1;
+    let cap = ratio_cap(p);
     let pts = || {
         p.lines
             .iter()
@@ -866,12 +872,7 @@ where
 
     // On a log axis nothing is drawn at or below 0: clamp to the bottom.
     let floor = |v: f64| if p.log_y { v.max(y0) } else { v };
-    let bounded = p.unit == "ratio"
-        && p.lines
-            .iter()
-            .flat_map(|l| &l.points)
-            .all(|q| q.value <= 1.0 + 1e-9);
-    let cap = if bounded { 1.0 } else { f64::INFINITY };
+    let cap = ratio_cap(p);
     let non_negative = p
         .lines
         .iter()
