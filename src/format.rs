@@ -409,6 +409,18 @@ pub fn csv_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// The days of the week in words, Monday first (the scenario's
+/// `start_day` counts from Monday = 0).
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

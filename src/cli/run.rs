@@ -459,16 +459,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     })
 }
 
-const WEEKDAY_NAMES: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
 /// A note when `start` puts t = 0 on another weekday than the scenario's
 /// users start on (a day of the week is 0 = Monday).
 pub fn weekday_note(
@@ -480,8 +470,8 @@ pub fn weekday_note(
     (at != start_weekday).then(|| {
         format!(
             "--start falls on a {} but the scenario starts on a {}: its weekdays in Prometheus will not be yours",
-            WEEKDAY_NAMES[at as usize % 7],
-            WEEKDAY_NAMES[start_weekday as usize % 7]
+            crate::format::WEEKDAYS[at as usize % 7],
+            crate::format::WEEKDAYS[start_weekday as usize % 7]
         )
     })
 }

@@ -98,16 +98,6 @@ pub fn kind_words(k: ConnKind) -> &'static str {
     label_words(k.name())
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
 /// An offset from the scenario's clock: `UTC+1`, `-6 h`.
 fn offset_words(s: f64) -> String {
     if s == 0.0 {
@@ -282,7 +272,7 @@ pub fn workload_words(sc: &Scenario) -> String {
                 plural(u64::from(u.n_users), "user", "users"),
                 pct(u.active_fraction),
                 pct(u.weekend_active_fraction),
-                WEEKDAYS[u.start_weekday as usize % 7]
+                crate::format::WEEKDAYS[u.start_weekday as usize % 7]
             ),
             UserMode::Steady => format!(
                 "{}, {} of them present all the time (steady load)",
@@ -611,7 +601,7 @@ pub fn all_settings(sc: &Scenario) -> Vec<Setting> {
         add(
             W,
             "first day",
-            WEEKDAYS[u.start_weekday as usize % 7].into(),
+            crate::format::WEEKDAYS[u.start_weekday as usize % 7].into(),
         );
         add(W, "peer-to-peer SSH and IDE", pct(u.p2p_fraction));
         add(
