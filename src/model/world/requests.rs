@@ -94,8 +94,7 @@ impl World<'_> {
         db_cpu_ms: f64,
         n_writes: f64,
     ) -> Option<u32> {
-        if self.replicas[r as usize].cpu.in_service() >= MAX_IN_SERVICE {
-            self.rejected_requests += 1;
+        if self.refuses(r) {
             self.api_error(now, class);
             return None;
         }
@@ -116,13 +115,22 @@ impl World<'_> {
         db_cpu_ms: f64,
         n_writes: f64,
     ) -> bool {
-        if self.replicas[r as usize].cpu.in_service() >= MAX_IN_SERVICE {
-            self.rejected_requests += 1;
+        if self.refuses(r) {
             return false;
         }
         let class = RequestClass::Internal;
         self.enqueue_cpu(now, class, r, cpu_ms, n_queries, db_cpu_ms, n_writes);
         true
+    }
+
+    /// Whether replica `r`'s CPU is at its in-service cap; a refusal is
+    /// counted in `rejected_requests`.
+    fn refuses(&mut self, r: u32) -> bool {
+        let full = self.replicas[r as usize].cpu.in_service() >= MAX_IN_SERVICE;
+        if full {
+            self.rejected_requests += 1;
+        }
+        full
     }
 
     #[allow(clippy::too_many_arguments)]
