@@ -285,3 +285,38 @@ proptest::proptest! {
         proptest::prop_assert!(p.utilization.contains(rho), "{ctx}: utilisation {rho} vs {:?}", p.utilization);
     }
 }
+
+/// The performance table's M/M/c (`benches/scenarios/mmc-1m.toml`: c = 10,
+/// utilisation 0.8, about 1.0 M builds in one replication) agrees with
+/// Erlang C: the analytic mean wait lies in the 99% batch-means interval
+/// of the run's bucket means (125 buckets of 1,000 minutes, about 8,000
+/// builds each, far longer than the queue's relaxation time of about
+/// 9 minutes, so the bucket means are nearly independent).
+#[test]
+fn mmc_1m_bench_scenario_matches_erlang_c() {
+    let path = crate::support::repo().join("benches/scenarios/mmc-1m.toml");
+    let s = crate::support::load(&path);
+    let run = capsim::simulate(&s, s.seed);
+    let buckets = &run
+        .series
+        .find("build_queue_wait_seconds", "mean", &[])
+        .expect("the wait's mean series")
+        .values;
+    assert_eq!(buckets.len(), 125, "(130,000 - 5,000) / 1,000 minutes");
+    let batch = Interval::of(buckets);
+    let want_s = erlang_c_mean_wait_s(10, 8.0 / 60.0, 60.0);
+    assert!((want_s - 12.28).abs() < 0.01, "{want_s}");
+    assert!(
+        batch.contains(want_s),
+        "{batch:?} against Erlang C {want_s}"
+    );
+    assert!(
+        batch.half_width() < 0.1 * want_s,
+        "{batch:?}: too wide to test"
+    );
+    let mean_s = crate::support::metric(&run, "build_queue_wait_seconds", "mean", &[]);
+    assert!(
+        batch.contains(mean_s),
+        "{batch:?} against the run's mean {mean_s}"
+    );
+}
