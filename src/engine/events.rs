@@ -295,6 +295,28 @@ impl<E> LadderEventSet<E> {
         }
     }
 
+    /// The packed key an event pushed now at `time` with `priority` would
+    /// get, its sequence number used up as by a push (for [`super::Timers`]).
+    #[inline]
+    pub fn reserve_key(&mut self, time: SimTime, priority: u8) -> u128 {
+        let key = ((time.0 as u128) << 64) | tie_break(priority, self.seq) as u128;
+        self.seq += 1;
+        key
+    }
+
+    /// The packed key of the earliest event, if any.
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<u128> {
+        if self.bottom.is_empty() && self.late.is_empty() && !self.refill() {
+            return None;
+        }
+        if self.min_in_bottom() {
+            self.bottom.last().map(Item::key)
+        } else {
+            self.late.peek().map(|Reverse(it)| it.key())
+        }
+    }
+
     /// Make `bottom` non-empty if any event is pending; false if none is.
     fn refill(&mut self) -> bool {
         debug_assert!(self.bottom.is_empty() && self.late.is_empty());

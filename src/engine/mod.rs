@@ -10,6 +10,7 @@ pub mod ps;
 pub mod rng;
 pub mod station;
 pub mod time;
+pub mod timers;
 
 pub use dist::Dist;
 pub use events::{DefaultEventSet, EventSet, HeapEventSet, LadderEventSet};
@@ -17,3 +18,4 @@ pub use lock::FifoLock;
 pub use metrics::{Labels, Metric, Recorder, Series, TimeSeries};
 pub use rng::{SimRng, Streams};
 pub use time::SimTime;
+pub use timers::Timers;

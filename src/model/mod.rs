@@ -8,7 +8,7 @@ pub mod provisioner;
 pub mod world;
 
 use crate::engine::metrics::Labels;
-use crate::engine::{EventSet, Metric, Streams};
+use crate::engine::{Metric, Streams};
 use crate::result::RunResult;
 use crate::scenario::Scenario;
 pub use provisioner::ProvEv;
@@ -163,7 +163,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
             w.rec.close_open_bucket();
         }
     };
-    while let Some((now, ev)) = w.q.pop() {
+    while let Some((now, ev)) = w.next_event() {
         if now >= end {
             break;
         }

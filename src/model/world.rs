@@ -32,7 +32,7 @@ use super::provisioner::{BuildKind, Finished, JobEnd, JobKind, JobNote, Provisio
 use crate::engine::lock::FifoLock;
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, SampleId, labels};
 use crate::engine::ps::PsCpu;
-use crate::engine::{DefaultEventSet, EventSet, Recorder, SimRng, SimTime, Streams};
+use crate::engine::{DefaultEventSet, EventSet, Recorder, SimRng, SimTime, Streams, Timers};
 use crate::result::Mark;
 use crate::scenario::{
     Action, ConnKind, Costs, LoadBalancer, MetadataWritePath, Scenario, StopSignal, UserMode,
@@ -58,6 +58,10 @@ pub use agents::Batch;
 pub use requests::MAX_IN_SERVICE;
 
 pub const PRIO_CPU: u8 = 0;
+/// The database CPU's wake-up timer slot.
+const DB_TIMER: usize = 0;
+/// Replica `r`'s CPU wake-up timer slot is `CPU_TIMER0 + r`.
+const CPU_TIMER0: usize = 1;
 pub const PRIO_ACTION: u8 = 30;
 pub const PRIO_CONTROL: u8 = 40;
 
@@ -189,6 +193,10 @@ struct Replica {
 pub struct World<'s> {
     s: &'s Scenario,
     pub q: DefaultEventSet<Ev>,
+    /// The processor-sharing CPUs' wake-ups, one slot each: slot
+    /// [`DB_TIMER`] the database, `CPU_TIMER0 + r` replica `r` (see
+    /// [`crate::engine::Timers`]; [`World::next_event`] merges them with `q`).
+    pub timers: Timers,
     pub rec: Recorder,
     pub prov: Provisioners,
     /// The model's parameters, resolved with the scenario: a shared
@@ -268,6 +276,7 @@ impl<'s> World<'s> {
         let mut w = World {
             s,
             q,
+            timers: Timers::new(),
             rec,
             prov,
             timer: AgentTimer::new(&s.workload.agents, &s.costs),

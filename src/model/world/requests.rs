@@ -159,7 +159,8 @@ impl World<'_> {
         let rep = &mut self.replicas[r as usize];
         rep.cpu.arrive(now, cpu_ms / 1e3, id);
         if let Some(t) = rep.cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
+            self.timers
+                .set(CPU_TIMER0 + r as usize, t, PRIO_CPU, &mut self.q);
         }
         id
     }
@@ -198,7 +199,7 @@ impl World<'_> {
         let w = self.requests[id as usize].db_work_s;
         self.db.arrive(now, w, id);
         if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
+            self.timers.set(DB_TIMER, t, PRIO_CPU, &mut self.q);
         }
         true
     }
@@ -266,6 +267,27 @@ impl World<'_> {
         self.db_rho += (x - self.db_rho) * RHO_SMOOTHING;
     }
 
+    /// The next event: the earliest of the event set's and the CPU
+    /// timers' (whose keys never tie with an event's).
+    #[inline]
+    pub fn next_event(&mut self) -> Option<(SimTime, Ev)> {
+        let ev_key = self.q.peek_key();
+        match self.timers.earliest() {
+            Some((k, slot)) if ev_key.is_none_or(|e| k < e) => {
+                self.timers.clear(slot);
+                let ev = if slot == DB_TIMER {
+                    Ev::Db
+                } else {
+                    Ev::Cpu {
+                        replica: (slot - CPU_TIMER0) as u32,
+                    }
+                };
+                Some((crate::engine::events::key_time(k), ev))
+            }
+            _ => self.q.pop(),
+        }
+    }
+
     pub(super) fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
         if !self.replicas[r as usize].cpu.take_wakeup(now) {
             return;
@@ -282,7 +304,8 @@ impl World<'_> {
             }
         }
         if let Some(t) = self.replicas[r as usize].cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r });
+            self.timers
+                .set(CPU_TIMER0 + r as usize, t, PRIO_CPU, &mut self.q);
         }
     }
 
@@ -301,7 +324,7 @@ impl World<'_> {
             }
         }
         if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
+            self.timers.set(DB_TIMER, t, PRIO_CPU, &mut self.q);
         }
     }
 
@@ -350,7 +373,7 @@ impl World<'_> {
         rep.cpu
             .set_capacity(now, (rep.vcpu - bg).max(0.0), bg.min(rep.vcpu));
         if let Some(t) = rep.cpu.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Cpu { replica: r as u32 });
+            self.timers.set(CPU_TIMER0 + r, t, PRIO_CPU, &mut self.q);
         }
     }
 
@@ -379,7 +402,7 @@ impl World<'_> {
         };
         self.db.set_capacity(now, cap, bg);
         if let Some(t) = self.db.wakeup_needed() {
-            self.q.push(t, PRIO_CPU, Ev::Db);
+            self.timers.set(DB_TIMER, t, PRIO_CPU, &mut self.q);
         }
     }
 }
