@@ -138,7 +138,9 @@ struct HistState {
     /// Per bound, per time bucket: samples `<= bound` (cumulative over
     /// bounds); NaN in a bucket without samples.
     bin_series: Vec<Vec<f64>>,
+    /// Samples of the open time bucket.
     bucket: Histogram<u64>,
+    /// Samples of the closed buckets (the open one is added when it closes).
     total: Histogram<u64>,
     bucket_sum: f64,
     total_sum: f64,
@@ -384,9 +386,9 @@ impl Recorder {
         if !h.bounds.is_empty() {
             h.bin_counts[h.bounds.partition_point(|b| *b < value)] += 1;
         }
-        // Auto-resizing histograms only fail on u64 overflow of counts.
+        // Auto-resizing histograms only fail on u64 overflow of counts. The
+        // run's `total` gets the bucket's counts when the bucket closes.
         let _ = h.bucket.record(v);
-        let _ = h.total.record(v);
         h.bucket_sum += value;
         h.total_sum += value;
         h.total_max = h.total_max.max(value);
@@ -455,6 +457,11 @@ impl Recorder {
             }
             if let Some(above) = h.bin_counts.last_mut() {
                 *above = 0;
+            }
+            // Every sample reaches `total` here, once: each recorded sample
+            // lies in a bucket that closes by `finish`.
+            if n > 0 {
+                let _ = h.total.add(&h.bucket);
             }
             h.bucket.reset();
             h.bucket_sum = 0.0;

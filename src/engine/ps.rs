@@ -17,7 +17,85 @@
 
 use super::time::SimTime;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A job in service: (finish virtual time in ns, arrival sequence, id).
+type Job = (u64, u64, u32);
+
+/// Jobs in service, earliest finish first. A CPU mostly holds a handful, so
+/// they sit in a sorted deque (a pop takes the front, an insert moves the
+/// shorter side); past [`Jobs::MANY`] they move into a binary heap, whose
+/// O(log k) keeps an overloaded CPU (up to hundreds of thousands of jobs)
+/// cheap, and back below [`Jobs::FEW`]. Keys are unique (the sequence), so
+/// both give the same order.
+#[derive(Debug, Clone)]
+enum Jobs {
+    Few(VecDeque<Job>),
+    Many(BinaryHeap<Reverse<Job>>),
+}
+
+impl Jobs {
+    const MANY: usize = 128;
+    const FEW: usize = 32;
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Jobs::Few(d) => d.len(),
+            Jobs::Many(h) => h.len(),
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<&Job> {
+        match self {
+            Jobs::Few(d) => d.front(),
+            Jobs::Many(h) => h.peek().map(|Reverse(j)| j),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, job: Job) {
+        match self {
+            Jobs::Few(d) if d.len() < Self::MANY => {
+                let i = d.partition_point(|j| *j < job);
+                d.insert(i, job);
+            }
+            Jobs::Few(d) => {
+                let mut h: BinaryHeap<_> = d.drain(..).map(Reverse).collect();
+                h.push(Reverse(job));
+                *self = Jobs::Many(h);
+            }
+            Jobs::Many(h) => h.push(Reverse(job)),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Job> {
+        match self {
+            Jobs::Few(d) => d.pop_front(),
+            Jobs::Many(h) => {
+                let j = h.pop().map(|Reverse(j)| j);
+                if h.len() < Self::FEW {
+                    let mut v: Vec<Job> = std::mem::take(h).into_iter().map(|r| r.0).collect();
+                    v.sort_unstable();
+                    *self = Jobs::Few(v.into());
+                }
+                j
+            }
+        }
+    }
+
+    /// Every job, earliest finish first; none left.
+    fn drain_sorted(&mut self) -> Vec<Job> {
+        let mut v: Vec<Job> = match std::mem::replace(self, Jobs::Few(VecDeque::new())) {
+            Jobs::Few(d) => d.into(),
+            Jobs::Many(h) => h.into_iter().map(|r| r.0).collect(),
+        };
+        v.sort_unstable();
+        v
+    }
+}
 
 /// Jobs are identified by a caller-chosen `u32`.
 /// `x.ceil() as u64` for non-negative `x`, without a libm call.
@@ -33,8 +111,8 @@ pub struct PsCpu {
     /// Virtual work done per job so far (core-nanoseconds as f64).
     virtual_ns: f64,
     last: SimTime,
-    /// (finish virtual time in ns, seq, job)
-    jobs: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    /// The jobs in service by (finish virtual time in ns, seq, job).
+    jobs: Jobs,
     seq: u64,
     busy_core_s: f64,
     /// Cores taken by background work (not jobs) and their integral.
@@ -50,7 +128,7 @@ impl PsCpu {
             cores: cores.max(0.0),
             virtual_ns: 0.0,
             last: SimTime::ZERO,
-            jobs: BinaryHeap::new(),
+            jobs: Jobs::Few(VecDeque::new()),
             seq: 0,
             busy_core_s: 0.0,
             bg_cores: 0.0,
@@ -86,13 +164,13 @@ impl PsCpu {
     pub fn arrive(&mut self, now: SimTime, work_s: f64, id: u32) {
         self.catch_up(now);
         let finish = (self.virtual_ns + work_s.max(0.0) * 1e9 + 0.5) as u64;
-        self.jobs.push(Reverse((finish, self.seq, id)));
+        self.jobs.push((finish, self.seq, id));
         self.seq += 1;
     }
 
     /// When the next job finishes if nothing else arrives (`None` if idle or stalled).
     pub fn next_completion(&self) -> Option<SimTime> {
-        let Reverse((finish, _, _)) = self.jobs.peek()?;
+        let (finish, _, _) = self.jobs.peek()?;
         let r = self.rate();
         if r <= 0.0 {
             return None;
@@ -129,7 +207,7 @@ impl PsCpu {
     #[inline]
     pub fn pop_finished(&mut self, now: SimTime) -> Option<u32> {
         self.catch_up(now);
-        let Reverse((finish, _, id)) = *self.jobs.peek()?;
+        let (finish, _, id) = *self.jobs.peek()?;
         // Within 1 ns of virtual work counts as done (absorbs rounding).
         if finish as f64 <= self.virtual_ns + 1.0 {
             self.jobs.pop();
@@ -175,10 +253,9 @@ impl PsCpu {
     /// Remove every job (the machine died); returns their ids in finish order.
     pub fn drain(&mut self, now: SimTime) -> Vec<u32> {
         self.catch_up(now);
-        let mut v: Vec<_> = std::mem::take(&mut self.jobs).into_vec();
-        v.sort();
+        let v = self.jobs.drain_sorted();
         self.pending = None;
-        v.into_iter().map(|Reverse((_, _, id))| id).collect()
+        v.into_iter().map(|(_, _, id)| id).collect()
     }
 }
 
@@ -194,6 +271,38 @@ mod tests {
             }
         }
         out
+    }
+
+    proptest::proptest! {
+        /// The deque-or-heap job set pops in the order of a plain binary
+        /// heap, across both switches.
+        #[test]
+        fn jobs_pop_in_heap_order(
+            ops in proptest::collection::vec((0u64..1000, proptest::bool::weighted(0.35)), 1..1000)
+        ) {
+            let mut jobs = Jobs::Few(VecDeque::new());
+            let mut heap = BinaryHeap::new();
+            for (seq, (finish, pop)) in ops.into_iter().enumerate() {
+                if pop {
+                    proptest::prop_assert_eq!(jobs.pop(), heap.pop().map(|Reverse(j)| j));
+                } else {
+                    let j = (finish, seq as u64, seq as u32);
+                    jobs.push(j);
+                    heap.push(Reverse(j));
+                }
+                proptest::prop_assert_eq!(jobs.len(), heap.len());
+                proptest::prop_assert_eq!(jobs.peek(), heap.peek().map(|Reverse(j)| j));
+            }
+            let mut copy = jobs.clone();
+            let mut rest: Vec<Job> = heap.clone().into_iter().map(|r| r.0).collect();
+            rest.sort_unstable();
+            proptest::prop_assert_eq!(copy.drain_sorted(), rest);
+            // Popping all crosses back from heap to deque.
+            while let Some(Reverse(j)) = heap.pop() {
+                proptest::prop_assert_eq!(jobs.pop(), Some(j));
+            }
+            proptest::prop_assert_eq!(jobs.pop(), None);
+        }
     }
 
     #[test]
