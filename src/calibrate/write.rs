@@ -6,7 +6,8 @@ use std::path::Path;
 use toml_edit::{DocumentMut, Item, Value};
 
 /// Replace `value`, and set `provenance = "fitted"` and `source`, of each
-/// named parameter in the text of a model file. Comments, key order and
+/// named parameter in the text of a model file (dropping a `range` and
+/// `range_reason` the old value had). Comments, key order and
 /// the decoration of every other line stay as they were.
 pub fn update_model_text(
     text: &str,
@@ -25,6 +26,10 @@ pub fn update_model_text(
         set_keeping_decor(table, "value", Value::from(*v));
         set_keeping_decor(table, "provenance", Value::from("fitted"));
         set_keeping_decor(table, "source", Value::from(source));
+        // A range written for the old value (an assumption's, or an
+        // earlier fit's) says nothing about the new one.
+        table.remove("range");
+        table.remove("range_reason");
     }
     Ok(doc.to_string())
 }

@@ -1,7 +1,8 @@
 //! Scenario files: parsing (`file`), `extends` chains and overrides (`load`),
 //! and resolution into a validated [`Scenario`] with real units (`resolve`),
 //! with the model parameter file it names (`model_file`) and that file's
-//! typed parameters (`costs`).
+//! typed parameters (`costs`), and the uncertain ones among them
+//! (`uncertain`).
 //!
 //! Nothing below this module re-checks input: a `Scenario` is valid by
 //! construction.
@@ -15,6 +16,7 @@ pub mod model_file;
 pub mod resolve;
 pub mod resolve_model;
 pub mod source;
+pub mod uncertain;
 pub mod units;
 
 use crate::engine::{Dist, SimTime};
@@ -25,6 +27,7 @@ use serde::Serialize;
 pub use source::Location;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+pub use uncertain::{ParamError, Uncertain};
 
 /// A scenario input error, pointing at the file, line and field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -106,6 +106,16 @@ pub struct Param {
     /// Free for `capsim calibrate` to adjust.
     #[serde(default)]
     pub free: bool,
+    /// The parameter's uncertainty, `[lo, hi]` in `unit`, holding `value`
+    /// (see [`super::uncertain`]): required of every numeric `assumed`
+    /// parameter; for `fitted` ones the interval `capsim calibrate --write`
+    /// computes; for `source` and `derived` ones the precision of the
+    /// figure (absent: exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
+    /// Why the range is what it is (the files and figures it rests on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_reason: Option<String>,
 }
 
 /// A loaded model parameter file.
@@ -126,6 +136,69 @@ fn range_str(lo: f64, hi: f64) -> String {
         (true, false) => format!("at least {lo}"),
         (false, true) => format!("at most {hi}"),
         (false, false) => "a finite number".into(),
+    }
+}
+
+/// A choice or an on/off switch is structural: the model file that makes
+/// the other choice is the other model, not a range of this one.
+const NO_RANGE_ON_SWITCH: &str = "expected no range on a choice or an on/off switch (the other setting is another model file), found one";
+
+/// Check a numeric parameter's `range` and `range_reason` against its
+/// value `v` and what the model accepts (`spec`): the key at fault and
+/// what was expected.
+fn check_range(
+    p: &Param,
+    v: f64,
+    spec: Option<&super::costs::ParamSpec>,
+) -> Result<(), (&'static str, String)> {
+    let reason = p.range_reason.as_deref().map(str::trim);
+    let Some([lo, hi]) = p.range else {
+        return match reason {
+            Some(_) => Err((
+                "range_reason",
+                "expected `range = [lo, hi]` beside a range reason, found no range".into(),
+            )),
+            None => Ok(()),
+        };
+    };
+    let found = format!("found [{lo}, {hi}]");
+    if !lo.is_finite() || !hi.is_finite() {
+        return Err(("range", format!("expected two finite numbers, {found}")));
+    }
+    if lo > hi {
+        return Err((
+            "range",
+            format!("expected [lo, hi] with lo at most hi, {found}"),
+        ));
+    }
+    if !(lo..=hi).contains(&v) {
+        return Err((
+            "range",
+            format!("expected a range holding the value ({v}), {found}"),
+        ));
+    }
+    if let Some(s) = spec {
+        if lo < s.min || hi > s.max {
+            return Err((
+                "range",
+                format!(
+                    "expected a range {} {} (what the model accepts), {found}",
+                    range_str(s.min, s.max),
+                    s.unit
+                )
+                .replace("  (", " ("),
+            ));
+        }
+        if s.kind == ParamKind::Integer && (lo.fract() != 0.0 || hi.fract() != 0.0) {
+            return Err(("range", format!("expected whole numbers, {found}")));
+        }
+    }
+    match reason {
+        Some(r) if !r.is_empty() => Ok(()),
+        _ => Err((
+            "range",
+            "expected `range_reason = \"...\"` beside the range (why it is this wide, citing the figures it rests on), found none".into(),
+        )),
     }
 }
 
@@ -216,6 +289,9 @@ impl ModelParams {
                             format!("expected 0 (off) or 1 (on), found {v}"),
                         ));
                     }
+                    if matches!(kind, Some(ParamKind::Flag)) && p.range.is_some() {
+                        return Err(err(&f("range"), NO_RANGE_ON_SWITCH.into()));
+                    }
                     if matches!(kind, Some(ParamKind::Integer)) && v.fract() != 0.0 {
                         return Err(err(
                             &f("value"),
@@ -248,6 +324,10 @@ impl ModelParams {
                             ),
                         ));
                     }
+                    check_range(p, v, spec).map_err(|(key, m)| err(&f(key), m))?;
+                }
+                (ParamValue::Text(_), Some(ParamKind::Choice(_)) | None) if p.range.is_some() => {
+                    return Err(err(&f("range"), NO_RANGE_ON_SWITCH.into()));
                 }
                 (ParamValue::Text(t), Some(ParamKind::Choice(c))) => {
                     if !c.contains(&t.as_str()) {
@@ -321,6 +401,26 @@ impl ModelParams {
                     range_str(s.min, s.max),
                     s.unit
                 ),
+            });
+        }
+        // Every numeric assumption says how wrong it may be (a switch is
+        // structural, like a choice).
+        let switch = |k: &str| {
+            PARAMS
+                .iter()
+                .any(|s| s.name == k && s.kind == ParamKind::Flag)
+        };
+        if let Some((k, _)) = self.file.params.iter().find(|(k, p)| {
+            p.provenance == Provenance::Assumed
+                && matches!(p.value, ParamValue::Number(_))
+                && p.range.is_none()
+                && !switch(k)
+        }) {
+            let field = format!("params.{k}");
+            return Err(ScenarioError {
+                location: self.map.locate(&field),
+                field: Some(field),
+                message: "expected `range = [lo, hi]` and `range_reason` on an assumed parameter (how far the assumption may be off, and why), found none".into(),
             });
         }
         for (lo, hi) in ORDERED_PARAMS {

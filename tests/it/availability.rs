@@ -52,10 +52,18 @@ fn model_with_restart_s(dir: &std::path::Path, restart_s: f64) {
     let text = std::fs::read_to_string(model_path()).unwrap();
     let old = "[params.coderd_restart_delay_s]\nvalue = 60.0\n";
     assert!(text.contains(old), "the model's restart delay moved");
-    let text = text.replace(
-        old,
-        &format!("[params.coderd_restart_delay_s]\nvalue = {restart_s:?}\n"),
+    let range = "range = [15.0, 180.0]\n";
+    assert!(
+        text.contains(range),
+        "the model's restart delay range moved"
     );
+    // The test's own value, known exactly.
+    let text = text
+        .replace(
+            old,
+            &format!("[params.coderd_restart_delay_s]\nvalue = {restart_s:?}\n"),
+        )
+        .replace(range, &format!("range = [{restart_s:?}, {restart_s:?}]\n"));
     write(dir, "model.toml", &text);
 }
 

@@ -105,6 +105,12 @@ fn model_with(dir: &Path, params: &[(&str, f64)]) -> std::path::PathBuf {
         p.insert("description".into(), "test override".into());
         p.insert("provenance".into(), "assumed".into());
         p.insert("source".into(), "tests/it/saturation.rs".into());
+        // The test's own value, known exactly.
+        p.insert(
+            "range".into(),
+            toml::Value::Array(vec![toml::Value::Float(*value); 2]),
+        );
+        p.insert("range_reason".into(), "the test's setting".into());
         ps.insert(name.to_string(), toml::Value::Table(p));
     }
     write(dir, "model.toml", &toml::to_string(&t).unwrap())
