@@ -51,7 +51,11 @@ fn main() {
     }
     if !args.iter().any(|a| a == "--bench") {
         // `cargo test`: a smoke run of the loop only.
-        let short = [("duration".to_string(), toml::Value::String("500m".into()))];
+        let short = [
+            ("duration".to_string(), toml::Value::String("500m".into())),
+            ("warmup".to_string(), toml::Value::String("50m".into())),
+            ("bucket".to_string(), toml::Value::String("50m".into())),
+        ];
         let out = mmc_bare(&MmcParams::from_scenario(&load(&short)), 1);
         assert!(out.events > 0 && out.mean_wait_s.is_finite());
         return;
