@@ -108,6 +108,8 @@ fn ceil_u64(x: f64) -> u64 {
 #[derive(Debug, Clone)]
 pub struct PsCpu {
     cores: f64,
+    /// See [`Self::rate`].
+    rate: f64,
     /// Virtual work done per job so far (core-nanoseconds as f64).
     virtual_ns: f64,
     last: SimTime,
@@ -126,6 +128,7 @@ impl PsCpu {
     pub fn new(cores: f64) -> Self {
         PsCpu {
             cores: cores.max(0.0),
+            rate: 0.0,
             virtual_ns: 0.0,
             last: SimTime::ZERO,
             jobs: Jobs::Few(VecDeque::new()),
@@ -137,14 +140,22 @@ impl PsCpu {
         }
     }
 
+    /// Virtual work per job per nanosecond: `min(1, cores / k)`, 0 when
+    /// idle. Cached in `rate` (a division saved on every catch-up):
+    /// [`Self::update_rate`] runs after every change of the jobs or cores.
     #[inline]
     fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    #[inline]
+    fn update_rate(&mut self) {
         let k = self.jobs.len() as f64;
-        if k == 0.0 {
+        self.rate = if k == 0.0 {
             0.0
         } else {
             (self.cores / k).min(1.0)
-        }
+        };
     }
 
     #[inline]
@@ -166,6 +177,7 @@ impl PsCpu {
         let finish = (self.virtual_ns + work_s.max(0.0) * 1e9 + 0.5) as u64;
         self.jobs.push((finish, self.seq, id));
         self.seq += 1;
+        self.update_rate();
     }
 
     /// When the next job finishes if nothing else arrives (`None` if idle or stalled).
@@ -211,6 +223,7 @@ impl PsCpu {
         // Within 1 ns of virtual work counts as done (absorbs rounding).
         if finish as f64 <= self.virtual_ns + 1.0 {
             self.jobs.pop();
+            self.update_rate();
             self.virtual_ns = self.virtual_ns.max(finish as f64);
             Some(id)
         } else {
@@ -222,6 +235,7 @@ impl PsCpu {
     pub fn set_cores(&mut self, now: SimTime, cores: f64) {
         self.catch_up(now);
         self.cores = cores.max(0.0);
+        self.update_rate();
     }
 
     /// Change capacity at `now`: `cores` for jobs, while `bg_cores` more are
@@ -231,6 +245,7 @@ impl PsCpu {
         self.catch_up(now);
         self.cores = cores.max(0.0);
         self.bg_cores = bg_cores.max(0.0);
+        self.update_rate();
     }
 
     /// Busy core-seconds of jobs plus background up to `now`.
@@ -254,6 +269,7 @@ impl PsCpu {
     pub fn drain(&mut self, now: SimTime) -> Vec<u32> {
         self.catch_up(now);
         let v = self.jobs.drain_sorted();
+        self.update_rate();
         self.pending = None;
         v.into_iter().map(|(_, _, id)| id).collect()
     }

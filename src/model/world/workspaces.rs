@@ -186,8 +186,10 @@ impl World<'_> {
     /// React to what happened in the provisioner model: job creations and
     /// acquisitions, then finished jobs.
     pub(super) fn after_prov(&mut self, now: SimTime) {
-        let notes: Vec<JobNote> = std::mem::take(&mut self.prov.notes);
-        for n in notes {
+        // The lists are handed back empty so their buffers are reused (no
+        // allocation per build event), unless handling pushed new entries.
+        let mut notes: Vec<JobNote> = std::mem::take(&mut self.prov.notes);
+        for n in notes.drain(..) {
             match n {
                 JobNote::Created(_) => self.build_call(now, None, 0.0, true),
                 JobNote::Acquired { group, kind } => {
@@ -198,8 +200,11 @@ impl World<'_> {
                 }
             }
         }
-        let done: Vec<Finished> = std::mem::take(&mut self.prov.finished);
-        for f in done {
+        if self.prov.notes.is_empty() {
+            self.prov.notes = notes;
+        }
+        let mut done: Vec<Finished> = std::mem::take(&mut self.prov.finished);
+        for f in done.drain(..) {
             let w = self.build_weight(f.kind);
             if let Some(g) = f.group {
                 self.shift_build_load(now, g, -w);
@@ -263,6 +268,9 @@ impl World<'_> {
                     }
                 }
             }
+        }
+        if self.prov.finished.is_empty() {
+            self.prov.finished = done;
         }
     }
 
