@@ -174,6 +174,22 @@ pub fn mean_ci95(xs: &[f64]) -> (f64, Option<(f64, f64)>) {
     (mean, Some((mean - h, mean + h)))
 }
 
+/// The mean and 95% Student-t interval of `n` values folded one at a time
+/// (see [`report::series::SeriesFold`](crate::report::series::SeriesFold)):
+/// their sum (added in order, from -0.0 as [`Iterator::sum`] does, so the
+/// mean is bit for bit that of [`mean_ci95`]) and the sum of squared
+/// deviations `m2` (Welford's update; the interval may differ from the
+/// two-pass one of [`mean_ci95`] in its last bits).
+pub fn mean_ci95_folded(n: u32, sum: f64, m2: f64) -> (f64, Option<(f64, f64)>) {
+    let mean = sum / f64::from(n);
+    if n < 2 {
+        return (mean, None);
+    }
+    let var = m2.max(0.0) / f64::from(n - 1);
+    let h = t975(n as usize - 1) * (var / f64::from(n)).sqrt();
+    (mean, Some((mean - h, mean + h)))
+}
+
 /// The 0.975 quantile of Student's t with `df` degrees of freedom, computed
 /// once per `df` and thread (time series ask for it once per bucket).
 fn t975(df: usize) -> f64 {
@@ -207,32 +223,139 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
+/// What is kept of one replication once its time series are folded into
+/// the aggregate: its scalar metrics (as indices into
+/// [`Replications::keys`]), notes and marks. The store keeps each
+/// replication's metrics; the reports draw their marks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replication {
+    pub seed: u64,
+    pub saturated: bool,
+    pub notes: Vec<String>,
+    pub marks: Vec<Mark>,
+    pub events_processed: u64,
+    /// (index into [`Replications::keys`], value), in the order the
+    /// replication has them.
+    pub metrics: Vec<(u32, f64)>,
+}
+
+/// The name, statistic, labels and unit of a scalar metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricKey {
+    pub name: String,
+    pub stat: String,
+    pub labels: Labels,
+    pub unit: String,
+}
+
+/// The scalar side of the replications of one scenario, folded one
+/// replication at a time (in replication order): a few numbers and words
+/// per replication (its metrics, notes and marks), never its time series.
+///
+/// Metrics are matched across replications by (name, statistic, labels), in
+/// first-seen order, not by position: a replica an autoscaler added in one
+/// replication adds metrics to that run only.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Replications {
+    /// Every metric key, in first-seen order.
+    pub keys: Vec<MetricKey>,
+    index: BTreeMap<(String, String, Labels), u32>,
+    /// The replications, in the order they were added.
+    pub reps: Vec<Replication>,
+}
+
+impl Replications {
+    /// Fold `runs` (in replication order).
+    pub fn of<'a>(runs: impl IntoIterator<Item = &'a RunResult>) -> Replications {
+        let mut r = Replications::default();
+        for run in runs {
+            r.add(run);
+        }
+        r
+    }
+
+    /// Add the next replication (its series are not looked at).
+    pub fn add(&mut self, run: &RunResult) {
+        let metrics = run
+            .metrics
+            .iter()
+            .map(|m| (self.key_index(m), m.value))
+            .collect();
+        self.reps.push(Replication {
+            seed: run.seed,
+            saturated: run.saturated,
+            notes: run.notes.clone(),
+            marks: run.marks.clone(),
+            events_processed: run.events_processed,
+            metrics,
+        });
+    }
+
+    fn key_index(&mut self, m: &Metric) -> u32 {
+        let key = (m.name.clone(), m.stat.clone(), m.labels.clone());
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.keys.len() as u32;
+        self.index.insert(key, i);
+        self.keys.push(MetricKey {
+            name: m.name.clone(),
+            stat: m.stat.clone(),
+            labels: m.labels.clone(),
+            unit: m.unit.clone(),
+        });
+        i
+    }
+
+    pub fn len(&self) -> usize {
+        self.reps.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.reps.is_empty()
+    }
+    /// Some replication is saturated.
+    pub fn saturated(&self) -> bool {
+        self.reps.iter().any(|r| r.saturated)
+    }
+    /// The replications' notes, deduplicated and sorted.
+    pub fn notes(&self) -> Vec<String> {
+        distinct_notes(self.reps.iter().flat_map(|r| &r.notes))
+    }
+    /// Each replication's marks, in replication order.
+    pub fn marks(&self) -> impl Iterator<Item = &[Mark]> {
+        self.reps.iter().map(|r| &r.marks[..])
+    }
+    /// The finite values of each metric key, in replication order.
+    fn finite_values(&self) -> Vec<Vec<f64>> {
+        let mut xs = vec![Vec::new(); self.keys.len()];
+        for r in &self.reps {
+            for &(k, v) in &r.metrics {
+                if v.is_finite() {
+                    xs[k as usize].push(v);
+                }
+            }
+        }
+        xs
+    }
+}
+
 impl Summary {
     /// Aggregate replications of one scenario (in replication order).
     ///
-    /// Metrics are matched across replications by (name, statistic,
-    /// labels), in first-seen order, not by position: a replica an
-    /// autoscaler added in one replication adds metrics to that run only,
-    /// and each metric is averaged over the replications that have a value
-    /// for it (a statistic without samples in a replication, NaN, is left
-    /// out; with none anywhere it is `null`).
+    /// Each metric is averaged over the replications that have a value for
+    /// it (a statistic without samples in a replication, NaN, is left out;
+    /// with none anywhere it is `null`); see [`Replications`].
     pub fn from_runs(scenario: &Scenario, seed: u64, runs: &[RunResult]) -> Summary {
-        assert!(!runs.is_empty(), "at least one replication");
-        let mut index: BTreeMap<(&str, &str, &Labels), usize> = BTreeMap::new();
-        let mut seen: Vec<(&Metric, Vec<f64>)> = Vec::new();
-        for m in runs.iter().flat_map(|r| &r.metrics) {
-            let i = *index
-                .entry((m.name.as_str(), m.stat.as_str(), &m.labels))
-                .or_insert_with(|| {
-                    seen.push((m, Vec::new()));
-                    seen.len() - 1
-                });
-            if m.value.is_finite() {
-                seen[i].1.push(m.value);
-            }
-        }
-        let metrics: Vec<SummaryMetric> = seen
-            .into_iter()
+        Summary::of(scenario, seed, &Replications::of(runs))
+    }
+
+    /// [`Summary::from_runs`] of replications folded already.
+    pub fn of(scenario: &Scenario, seed: u64, reps: &Replications) -> Summary {
+        assert!(!reps.is_empty(), "at least one replication");
+        let metrics: Vec<SummaryMetric> = reps
+            .keys
+            .iter()
+            .zip(reps.finite_values())
             .map(|(m, xs)| {
                 let (mean, ci) = mean_ci95(&xs);
                 SummaryMetric {
@@ -252,8 +375,8 @@ impl Summary {
             scenario: scenario.name.clone(),
             scenario_sha256: scenario.sha256.clone(),
             seed,
-            replications: runs.len() as u32,
-            saturated: runs.iter().any(|r| r.saturated),
+            replications: reps.len() as u32,
+            saturated: reps.saturated(),
             metrics,
             slo,
         }

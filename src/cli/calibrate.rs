@@ -36,9 +36,9 @@ pub struct CalibrateArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    /// Worker threads (default and at most: the cores available; more would not help). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
 }
 
 pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
@@ -49,7 +49,7 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
             return Ok(EXIT_BAD_INPUT);
         }
     };
-    let pool = super::pool(args.jobs.map(|j| j as u32))?;
+    let pool = super::pool(args.jobs)?;
     if let Err(e) = pool.install(|| setup.check()) {
         ui::error(e);
         return Ok(EXIT_BAD_INPUT);

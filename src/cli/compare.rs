@@ -28,7 +28,7 @@ pub struct CompareArgs {
     /// Write the comparison here [default: reports/compare/<id>/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default and at most: the cores available; more would not help). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// `coder`: an architecture must also keep to Coder's deployment

@@ -103,8 +103,15 @@ fn prometheus(a: &PrometheusArgs) -> anyhow::Result<i32> {
         if !path.exists() {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        // The same reader as scenario files: a regular file within the size cap.
+        let text = match crate::scenario::source::read_input(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                ui::error(format!("{}: {e}", path.display()));
+                bad = true;
+                continue;
+            }
+        };
         match response::parse(&path.display().to_string(), &text) {
             Ok(m) => {
                 answers.insert(q.name.to_string(), m);

@@ -44,7 +44,7 @@ pub struct ExecArgs {
     /// Independent replications (seeds derived from the master seed), run in parallel.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default and at most: the cores available; more would not help). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// Write each scenario's report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/].
@@ -235,10 +235,17 @@ pub fn report_error(e: &anyhow::Error) {
 /// Build a rayon pool with `jobs` threads (all cores when `None`), at most
 /// [`max_jobs`]: threads beyond the cores only add start-up time and memory
 /// (the simulation is CPU-bound), and results never depend on the number.
+/// A note on stderr says when `--jobs` asked for more.
 pub fn pool(jobs: Option<u32>) -> anyhow::Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(j) = jobs {
-        b = b.num_threads((j.max(1) as usize).min(max_jobs()));
+        let max = max_jobs();
+        if j as usize > max {
+            ui::note(format!(
+                "--jobs {j}: using {max} threads, the cores available (more would not help)"
+            ));
+        }
+        b = b.num_threads((j.max(1) as usize).min(max));
     }
     Ok(b.build()?)
 }

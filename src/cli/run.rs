@@ -7,15 +7,15 @@ use super::ui;
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, ExecArgs, Format, RunArgs};
 use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::rng::replication_seed;
-use crate::report::{self, ReportInput, series, text};
+use crate::report::{self, Aggregate, Aggregated, ReportInput, text};
 use crate::result::{RunResult, Summary};
 use crate::scenario::{self, Scenario};
 use crate::simulate;
 use crate::store::{self, NewRun, Store};
-use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
 /// Where reports go without `--out`, relative to the working directory.
@@ -91,12 +91,24 @@ impl Timings {
         let sto = Self::secs(&self.store_ns);
         let open_close = Self::secs(&self.store_open_close_ns);
         let work = sim + agg + rep + sto;
+        let peak = peak_memory_bytes().map_or(String::new(), |b| {
+            format!("; peak memory {:.1} MB", b as f64 / 1e6)
+        });
         format!(
-            "timings: wall {wall_s:.3} s on {threads} threads; work {work:.3} s = simulate {sim:.3} s + aggregate {agg:.3} s + reports {rep:.3} s + SQLite store {sto:.3} s (of which open and close {open_close:.3} s; {:.2}% of work, {:.2}% of wall x threads)",
+            "timings: wall {wall_s:.3} s on {threads} threads; work {work:.3} s = simulate {sim:.3} s + aggregate {agg:.3} s + reports {rep:.3} s + SQLite store {sto:.3} s (of which open and close {open_close:.3} s; {:.2}% of work, {:.2}% of wall x threads){peak}",
             100.0 * sto / work.max(1e-12),
             100.0 * sto / (wall_s * threads as f64).max(1e-12),
         )
     }
+}
+
+/// The most resident memory this process has had (the kernel's `VmHWM`),
+/// bytes; `None` where the system does not say (not Linux).
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// What happens to a finished scenario.
@@ -141,12 +153,16 @@ pub fn out_dirs<'a>(
 }
 
 /// Store and report one finished scenario.
-fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> Done {
+fn finish(job: &Job, started_at: &str, agg: Aggregate, sinks: &Sinks) -> Done {
     let t = Instant::now();
     let sc = &job.scenario;
-    let summary = Summary::from_runs(sc, job.seed, &runs);
-    let agg = series::aggregate(&runs);
-    let notes = crate::result::distinct_notes(runs.iter().flat_map(|r| &r.notes));
+    let Aggregated {
+        replications,
+        series: agg,
+        cumulative,
+    } = agg.finish();
+    let summary = Summary::of(sc, job.seed, &replications);
+    let notes = replications.notes();
     let cost = cost::cost_of_run(sc, job.prices.as_ref(), &summary);
     Timings::add(&sinks.timings.aggregate_ns, t);
     let finished_at = store::now_utc();
@@ -165,7 +181,7 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
                 finished_at: &finished_at,
                 scenario: sc,
                 summary: &summary,
-                runs: &runs,
+                replications: &replications,
                 series: &agg,
                 cost: cost.as_ref().and_then(|c| c.as_ref().ok()),
             });
@@ -192,8 +208,9 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
         let input = ReportInput {
             scenario: sc,
             summary: &summary,
-            runs: &runs,
+            replications: &replications,
             series: &agg,
+            cumulative: &cumulative,
             run_id: &run_id,
             stored,
             started_at,
@@ -226,10 +243,58 @@ fn finish(job: &Job, started_at: &str, runs: Vec<RunResult>, sinks: &Sinks) -> D
     }
 }
 
+/// One scenario's replications on their way into its aggregate.
+struct Folding {
+    /// The replication to fold next.
+    next: u32,
+    /// Replications finished ahead of `next` (the reorder buffer).
+    early: BTreeMap<u32, RunResult>,
+    /// `None` once the scenario is finished.
+    agg: Option<Aggregate>,
+}
+
+/// `m` locked (a worker that panicked holding it left nothing half-done
+/// that matters: the command fails with its panic).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the workers share: the next task, and how many replications wait
+/// in reorder buffers (all scenarios).
+struct Queue {
+    next_task: usize,
+    waiting: usize,
+    /// A worker panicked: the others stop taking tasks.
+    aborted: bool,
+}
+
+/// Sets [`Queue::aborted`] if a worker unwinds, so that no other worker
+/// waits for a replication that will never come.
+struct AbortOnPanic<'a>(&'a Mutex<Queue>, &'a Condvar);
+
+impl Drop for AbortOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).aborted = true;
+            self.1.notify_all();
+        }
+    }
+}
+
 /// Run every replication of every job on `pool` (scenarios x replications in
-/// parallel). As each scenario's last replication finishes, it is summarised,
-/// stored (one transaction) and reported, and `on_done` is called. Results
-/// are in job order and do not depend on the number of threads.
+/// parallel), folding each replication into its scenario's [`Aggregate`]
+/// as soon as the ones before it are in; as each scenario's last replication
+/// is folded, it is summarised, stored (one transaction) and reported, and
+/// `on_done` is called. Results are in job order and do not depend on the
+/// number of threads.
+///
+/// Replications are folded in replication order (so the aggregate is the
+/// same bit for bit whatever finishes first): tasks are handed out in order
+/// within each scenario, and one that finishes ahead of an earlier one waits
+/// in a reorder buffer. Workers take no new task while as many replications
+/// wait as there are threads, so at most about three replications per thread
+/// (one running, two waiting) are held at any time, however many
+/// replications are asked for.
 pub fn execute(
     pool: &rayon::ThreadPool,
     jobs: &[Job],
@@ -238,42 +303,85 @@ pub fn execute(
     progress: &Progress,
     on_done: &(dyn Fn(usize, &Done) + Sync),
 ) -> Vec<Done> {
-    let reps = replications as usize;
     let started: Vec<OnceLock<String>> = jobs.iter().map(|_| OnceLock::new()).collect();
-    let slots: Vec<Mutex<Vec<Option<RunResult>>>> = jobs
+    let folding: Vec<Mutex<Folding>> = jobs
         .iter()
-        .map(|_| Mutex::new((0..reps).map(|_| None).collect()))
+        .map(|_| {
+            Mutex::new(Folding {
+                next: 0,
+                early: BTreeMap::new(),
+                agg: Some(Aggregate::default()),
+            })
+        })
         .collect();
-    let remaining: Vec<AtomicUsize> = jobs.iter().map(|_| AtomicUsize::new(reps)).collect();
     let done: Vec<OnceLock<Done>> = jobs.iter().map(|_| OnceLock::new()).collect();
     // Longest first (simulated duration as the estimate of the work): the
     // long replications start at once and the short ones fill the gaps at
     // the end, so no core waits for one long straggler. Only the order of
-    // work changes, not any result.
+    // work changes, not any result. Within a scenario, replications are in
+    // order (the fold relies on it).
     let mut tasks: Vec<(usize, u32)> = (0..jobs.len())
         .flat_map(|i| (0..replications).map(move |r| (i, r)))
         .collect();
     tasks.sort_by_key(|&(i, r)| (std::cmp::Reverse(jobs[i].scenario.duration), i, r));
-    pool.install(|| {
-        tasks.par_iter().for_each(|&(i, r)| {
+    let queue = Mutex::new(Queue {
+        next_task: 0,
+        waiting: 0,
+        aborted: false,
+    });
+    let room = Condvar::new();
+    let max_waiting = pool.current_num_threads();
+    pool.broadcast(|_| {
+        let _guard = AbortOnPanic(&queue, &room);
+        loop {
+            let (i, r) = {
+                let mut q = lock(&queue);
+                while q.waiting >= max_waiting && !q.aborted {
+                    q = room.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+                if q.aborted || q.next_task == tasks.len() {
+                    return;
+                }
+                q.next_task += 1;
+                tasks[q.next_task - 1]
+            };
             let job = &jobs[i];
             started[i].get_or_init(store::now_utc);
             let t = Instant::now();
             let res = simulate(&job.scenario, replication_seed(job.seed, r));
             Timings::add(&sinks.timings.simulate_ns, t);
             progress.inc(1);
-            slots[i].lock().unwrap_or_else(|e| e.into_inner())[r as usize] = Some(res);
-            if remaining[i].fetch_sub(1, Ordering::AcqRel) == 1 {
-                let runs: Vec<RunResult> =
-                    std::mem::take(&mut *slots[i].lock().unwrap_or_else(|e| e.into_inner()))
-                        .into_iter()
-                        .map(|x| x.expect("every replication finished"))
-                        .collect();
-                let d = finish(job, started[i].get().expect("set above"), runs, sinks);
+            let mut guard = lock(&folding[i]);
+            let f = &mut *guard;
+            if r != f.next {
+                f.early.insert(r, res);
+                lock(&queue).waiting += 1;
+                continue;
+            }
+            let t = Instant::now();
+            let agg = f.agg.as_mut().expect("the scenario is not finished");
+            agg.add(&res);
+            drop(res);
+            f.next += 1;
+            let mut freed = 0;
+            while let Some(res) = f.early.remove(&f.next) {
+                f.agg.as_mut().expect("not finished").add(&res);
+                f.next += 1;
+                freed += 1;
+            }
+            Timings::add(&sinks.timings.aggregate_ns, t);
+            if freed > 0 {
+                lock(&queue).waiting -= freed;
+                room.notify_all();
+            }
+            if f.next == replications {
+                let agg = f.agg.take().expect("finished once");
+                drop(guard);
+                let d = finish(job, started[i].get().expect("set above"), agg, sinks);
                 on_done(i, &d);
                 let _ = done[i].set(d);
             }
-        })
+        }
     });
     done.into_iter()
         .map(|d| d.into_inner().expect("every job finished"))
@@ -325,17 +433,6 @@ pub fn run_all(
     // The wall clock and the store's time include opening the store (and
     // upgrading it) and closing it (its final WAL checkpoint).
     let wall = Instant::now();
-    // Every replication of a scenario is kept until its last one is in.
-    let too_many: Vec<String> = scenarios
-        .iter()
-        .filter_map(|s| crate::scenario::limits::check_replications(s, exec.replications).err())
-        .collect();
-    if !too_many.is_empty() {
-        for e in too_many {
-            ui::error(e);
-        }
-        return Ok(Err(EXIT_BAD_INPUT));
-    }
     let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
         Err(e) => {

@@ -64,7 +64,7 @@ pub struct SizeArgs {
     /// `table` for people; `json` prints the size.json document.
     #[arg(long, value_enum, default_value_t = super::Format::Table)]
     pub format: super::Format,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default and at most: the cores available; more would not help). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
 }

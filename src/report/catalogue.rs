@@ -725,6 +725,15 @@ pub fn row_words(metric: &str, stat: &str, class: &str, labels: &str) -> String 
     words.trim().to_string()
 }
 
+/// Some line of [`RUN_FIGURES`] sums `metric` up over time.
+pub fn is_cumulative(metric: &str) -> bool {
+    RUN_FIGURES
+        .iter()
+        .flat_map(|f| f.panels)
+        .flat_map(|p| p.lines)
+        .any(|l| l.cumulative && l.metric == metric)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

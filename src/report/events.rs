@@ -9,7 +9,7 @@
 //! group less than [`MERGE_S`] apart are one event.
 
 use crate::format::clock;
-use crate::result::RunResult;
+use crate::result::{Mark, RunResult};
 
 /// Marks of one kind and label closer than this are one event, seconds.
 pub const MERGE_S: f64 = 1800.0;
@@ -66,13 +66,18 @@ pub fn words(label: &str) -> String {
 
 /// The events of `runs` (replications of one scenario), in time order.
 pub fn events(runs: &[RunResult]) -> Vec<Event> {
+    events_of(runs.iter().map(|r| &r.marks[..]))
+}
+
+/// The events of replications given by their marks (in replication order),
+/// in time order.
+pub fn events_of<'a>(marks: impl IntoIterator<Item = &'a [Mark]>) -> Vec<Event> {
     // (kind, words, t, replication), sorted by kind, words and time.
-    let mut marks: Vec<(String, String, f64, usize)> = runs
-        .iter()
+    let mut marks: Vec<(String, String, f64, usize)> = marks
+        .into_iter()
         .enumerate()
         .flat_map(|(r, run)| {
-            run.marks
-                .iter()
+            run.iter()
                 .map(move |m| (m.kind.clone(), words(&m.label), m.t_s, r))
         })
         .collect();
@@ -113,7 +118,6 @@ pub fn events(runs: &[RunResult]) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::Mark;
 
     fn run(marks: &[(f64, &str, &str)]) -> RunResult {
         RunResult {

@@ -10,7 +10,7 @@
 
 use super::ReportInput;
 use super::catalogue::{KEY_METRICS, metric_words, stat_words};
-use super::events::events;
+use super::events::events_of;
 use super::plot::Plot;
 use super::settings::{all_settings, architecture_words, workload_words};
 use super::text::{slo_unit, slo_words};
@@ -93,7 +93,7 @@ fn verdict(o: &mut String, input: &ReportInput) {
         }
         let _ = writeln!(o);
     }
-    let notes = crate::result::distinct_notes(input.runs.iter().flat_map(|r| &r.notes));
+    let notes = input.replications.notes();
     for n in notes {
         let _ = writeln!(o, "- ⚠️ {}", cell(&n));
     }
@@ -125,7 +125,7 @@ fn first_screen(o: &mut String, input: &ReportInput) {
     }
     let _ = writeln!(o, "\n**Architecture.** {}", architecture_words(sc));
     let _ = writeln!(o, "\n**Workload.** {}", workload_words(sc));
-    let ev = events(input.runs);
+    let ev = events_of(input.replications.marks());
     let multi_day = (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0;
     let tod0 = sc.start_time_of_day.as_secs_f64();
     if ev.is_empty() {
@@ -135,7 +135,7 @@ fn first_screen(o: &mut String, input: &ReportInput) {
         let mut list: Vec<String> = ev
             .iter()
             .take(SHOWN)
-            .map(|e| e.label(tod0, multi_day, input.runs.len()))
+            .map(|e| e.label(tod0, multi_day, input.replications.len()))
             .collect();
         if ev.len() > SHOWN {
             list.push(format!(
@@ -290,13 +290,13 @@ pub fn report(input: &ReportInput, plots: &[Plot]) -> String {
 /// Every event of the run, one row per event across replications.
 fn events_table(o: &mut String, input: &ReportInput) {
     let sc = input.scenario;
-    let ev = events(input.runs);
+    let ev = events_of(input.replications.marks());
     if ev.is_empty() {
         return;
     }
     let multi_day = (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0;
     let tod = |t: f64| clock(sc.start_time_of_day.as_secs_f64() + t, multi_day);
-    let n = input.runs.len();
+    let n = input.replications.len();
     let _ = writeln!(
         o,
         "\n## Events\n\nMarked as dotted lines on the plots.\n\n| event | time of day | replications |\n|---|---|---|"

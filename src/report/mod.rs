@@ -12,11 +12,69 @@ pub mod series;
 pub mod settings;
 pub mod text;
 
-use crate::result::{RunResult, Summary, find_for_slo};
+use crate::result::{Replications, RunResult, Summary, find_for_slo};
 use crate::scenario::{Scenario, Slo};
 use anyhow::Context;
-use series::AggTimeSeries;
+use series::{AggTimeSeries, SeriesFold};
 use std::path::Path;
+
+/// The replications of one scenario folded, one at a time and in
+/// replication order, into everything its summary, its stored rows and its
+/// report need: each [`RunResult`] can be dropped as soon as it is added, so
+/// what a run holds does not grow with its replications' time series.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    replications: Replications,
+    series: SeriesFold,
+    /// The series the report's figures sum up over time
+    /// ([`SeriesLines::cumulative`](catalogue::SeriesLines)), summed up per
+    /// replication before they are folded.
+    cumulative: SeriesFold,
+}
+
+/// An [`Aggregate`] when its last replication is in.
+#[derive(Debug)]
+pub struct Aggregated {
+    pub replications: Replications,
+    pub series: AggTimeSeries,
+    pub cumulative: AggTimeSeries,
+}
+
+impl Aggregate {
+    /// Fold `runs` (in replication order).
+    pub fn of(runs: &[RunResult]) -> Aggregated {
+        let mut a = Aggregate::default();
+        for r in runs {
+            a.add(r);
+        }
+        a.finish()
+    }
+
+    /// Add the next replication.
+    pub fn add(&mut self, run: &RunResult) {
+        self.replications.add(run);
+        self.series.add(&run.series);
+        self.cumulative.add_with(&run.series, |s| {
+            catalogue::is_cumulative(&s.name).then(|| series::cumulative(&s.values))
+        });
+    }
+
+    /// Replications added.
+    pub fn len(&self) -> usize {
+        self.replications.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.replications.is_empty()
+    }
+
+    pub fn finish(self) -> Aggregated {
+        Aggregated {
+            replications: self.replications,
+            series: self.series.finish(),
+            cumulative: self.cumulative.finish(),
+        }
+    }
+}
 
 /// For each summary statistic, the indices of the SLOs that judge it (the
 /// statistic [`find_for_slo`] picks for each SLO).
@@ -55,9 +113,12 @@ pub fn safe_name(name: &str) -> String {
 pub struct ReportInput<'a> {
     pub scenario: &'a Scenario,
     pub summary: &'a Summary,
-    /// The replications, in replication order.
-    pub runs: &'a [RunResult],
+    /// The replications (metrics, notes, marks), in replication order.
+    pub replications: &'a Replications,
     pub series: &'a AggTimeSeries,
+    /// The series the figures sum up over time, summed up per replication
+    /// and then aggregated ([`Aggregated::cumulative`]).
+    pub cumulative: &'a AggTimeSeries,
     /// The run's id in the store (or the id it would have had with `--no-store`).
     pub run_id: &'a str,
     /// The run is in the store (`capsim runs show RUN_ID` finds it).

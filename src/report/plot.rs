@@ -27,8 +27,8 @@ use super::catalogue::{
     Dash, LOG_QUANTITIES, PanelSpec, RUN_FIGURES, SeriesLines, Stats, ZOOM_EVENT_KINDS,
     ZOOM_FIGURES, label_words, metric_words, stat_words,
 };
-use super::events::{Event, events};
-use super::series::{AggPoint, AggSeries, AggTimeSeries, aggregate_with, cumulative};
+use super::events::{Event, events_of};
+use super::series::{AggPoint, AggSeries, AggTimeSeries};
 use crate::format::{axis_unit, bound_symbol, clock, fmt_value, trim_number};
 use crate::model::metric_names::CONNECTIONS_DROPPED_TOTAL;
 use crate::scenario::Slo;
@@ -298,19 +298,11 @@ fn source_panel(
     if stats.is_empty() {
         return None;
     }
-    let cum;
     let ts = if spec.cumulative {
         if !input.series.has(spec.metric) {
             return None;
         }
-        cum = aggregate_with(input.runs, |s| {
-            if s.name == spec.metric && stats.contains(&s.stat.as_str()) {
-                cumulative(&s.values)
-            } else {
-                Vec::new()
-            }
-        });
-        &cum
+        input.cumulative
     } else {
         input.series
     };
@@ -383,14 +375,14 @@ fn figures(input: &ReportInput) -> Vec<Figure> {
 pub fn event_marks(input: &ReportInput) -> Vec<EventMark> {
     let sc = input.scenario;
     let multi_day = (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0;
-    events(input.runs)
+    events_of(input.replications.marks())
         .iter()
         .map(|e| EventMark {
             t_s: e.first_s,
             label: e.label(
                 sc.start_time_of_day.as_secs_f64(),
                 multi_day,
-                input.runs.len(),
+                input.replications.len(),
             ),
         })
         .collect()
@@ -1218,12 +1210,12 @@ pub fn write_plots(dir: &Path, input: &ReportInput) -> anyhow::Result<Vec<Plot>>
         x1_h: (sc.start_time_of_day + sc.duration).as_secs_f64() / 3600.0,
         bucket_s: input.series.bucket_s,
         multi_day: (sc.start_time_of_day + sc.duration).as_secs_f64() > 86_400.0,
-        replications: input.runs.len(),
+        replications: input.replications.len(),
         numeric_x: None,
         zoom: false,
     };
     let marks = event_marks(input);
-    let zooms = zooms(input, &events(input.runs));
+    let zooms = zooms(input, &events_of(input.replications.marks()));
     let mut out = Vec::new();
     for fig in figures(input) {
         let path = dir.join(fig.file);

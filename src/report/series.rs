@@ -8,8 +8,8 @@
 //! bucket without samples is `NaN`) are skipped: a point is only written where
 //! there is something to say.
 
-use crate::engine::metrics::{Labels, Series};
-use crate::result::{RunResult, mean_ci95};
+use crate::engine::metrics::{Labels, Series, TimeSeries};
+use crate::result::{RunResult, mean_ci95_folded};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -63,79 +63,164 @@ impl AggTimeSeries {
     }
 }
 
-type Key = (String, String, Labels);
+/// Time series of replications folded one at a time, in replication order:
+/// per series and bucket, the number of finite values, their sum and the sum
+/// of their squared deviations (Welford), so a replication's series can be
+/// dropped as soon as it is added. The state is three numbers a bucket
+/// whatever the number of replications; the mean is bit for bit the mean of
+/// the values in replication order.
+#[derive(Clone, Debug, Default)]
+pub struct SeriesFold {
+    /// Replications added.
+    runs: u32,
+    start_s: f64,
+    bucket_s: f64,
+    /// Series in first-seen order.
+    series: Vec<FoldedSeries>,
+    index: BTreeMap<(String, String, Labels), usize>,
+}
 
-fn key(s: &Series) -> Key {
-    (s.name.clone(), s.stat.clone(), s.labels.clone())
+#[derive(Clone, Debug)]
+struct FoldedSeries {
+    name: String,
+    stat: String,
+    labels: Labels,
+    unit: String,
+    /// Per bucket: finite values added, their sum, their squared deviations.
+    n: Vec<u32>,
+    sum: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl SeriesFold {
+    /// Add the next replication's series.
+    pub fn add(&mut self, ts: &TimeSeries) {
+        self.begin(ts);
+        for s in &ts.series {
+            self.push(s, &s.values);
+        }
+    }
+
+    /// Add the next replication's series, each transformed by `f` first (for
+    /// example into a cumulative sum), so that the interval is the interval
+    /// of the transformed quantity; `None` leaves a series out.
+    pub fn add_with(&mut self, ts: &TimeSeries, f: impl Fn(&Series) -> Option<Vec<f64>>) {
+        self.begin(ts);
+        for s in &ts.series {
+            if let Some(v) = f(s) {
+                self.push(s, &v);
+            }
+        }
+    }
+
+    fn begin(&mut self, ts: &TimeSeries) {
+        if self.runs == 0 {
+            self.start_s = ts.start_s;
+            self.bucket_s = ts.bucket_s;
+        }
+        self.runs += 1;
+    }
+
+    fn push(&mut self, s: &Series, values: &[f64]) {
+        let i = match self
+            .index
+            .get(&(s.name.clone(), s.stat.clone(), s.labels.clone()))
+        {
+            Some(&i) => i,
+            None => {
+                self.index.insert(
+                    (s.name.clone(), s.stat.clone(), s.labels.clone()),
+                    self.series.len(),
+                );
+                self.series.push(FoldedSeries {
+                    name: s.name.clone(),
+                    stat: s.stat.clone(),
+                    labels: s.labels.clone(),
+                    unit: s.unit.clone(),
+                    n: Vec::new(),
+                    sum: Vec::new(),
+                    m2: Vec::new(),
+                });
+                self.series.len() - 1
+            }
+        };
+        let f = &mut self.series[i];
+        if f.n.len() < values.len() {
+            f.n.resize(values.len(), 0);
+            f.sum.resize(values.len(), -0.0);
+            f.m2.resize(values.len(), 0.0);
+        }
+        for (b, &x) in values.iter().enumerate() {
+            if !x.is_finite() {
+                continue;
+            }
+            let n = f.n[b];
+            if n == 0 {
+                f.sum[b] = x;
+            } else {
+                let before = f.sum[b] / f64::from(n);
+                f.sum[b] += x;
+                let after = f.sum[b] / f64::from(n + 1);
+                f.m2[b] += (x - before) * (x - after);
+            }
+            f.n[b] = n + 1;
+        }
+    }
+
+    /// The aggregate: per series and bucket with a finite value, the mean
+    /// and its 95% Student-t interval.
+    pub fn finish(self) -> AggTimeSeries {
+        let (start_s, bucket_s) = (self.start_s, self.bucket_s);
+        let series = self
+            .series
+            .into_iter()
+            .map(|f| {
+                let points = (0..f.n.len())
+                    .filter(|&b| f.n[b] > 0)
+                    .map(|b| {
+                        let (mean, ci) = mean_ci95_folded(f.n[b], f.sum[b], f.m2[b]);
+                        let ci = ci.filter(|(lo, hi)| lo.is_finite() && hi.is_finite());
+                        AggPoint {
+                            bucket_start_s: start_s + b as f64 * bucket_s,
+                            value: mean,
+                            ci_low: ci.map(|c| c.0),
+                            ci_high: ci.map(|c| c.1),
+                            n: f.n[b],
+                        }
+                    })
+                    .collect();
+                AggSeries {
+                    name: f.name,
+                    stat: f.stat,
+                    labels: f.labels,
+                    unit: f.unit,
+                    points,
+                }
+            })
+            .collect();
+        AggTimeSeries { bucket_s, series }
+    }
 }
 
 /// Aggregate the time series of `runs` (replications of one scenario, in
-/// replication order). The result depends only on the runs, not on the order
-/// in which they finished.
+/// replication order): [`SeriesFold`] over them.
 pub fn aggregate(runs: &[RunResult]) -> AggTimeSeries {
-    aggregate_with(runs, |s| s.values.clone())
+    let mut f = SeriesFold::default();
+    for r in runs {
+        f.add(&r.series);
+    }
+    f.finish()
 }
 
 /// Like [`aggregate`], but each replication's series is first transformed by
 /// `f` (for example into a cumulative sum), so that the interval is the
 /// interval of the transformed quantity.
 pub fn aggregate_with(runs: &[RunResult], f: impl Fn(&Series) -> Vec<f64>) -> AggTimeSeries {
-    let Some(first) = runs.first() else {
-        return AggTimeSeries::default();
-    };
-    let start_s = first.series.start_s;
-    let bucket_s = first.series.bucket_s;
-    // First-seen order of series keys, and the replications' values per key.
-    let mut order: Vec<Key> = Vec::new();
-    let mut values: BTreeMap<Key, (String, Vec<Vec<f64>>)> = BTreeMap::new();
+    let mut fold = SeriesFold::default();
     for r in runs {
-        for s in &r.series.series {
-            let k = key(s);
-            let e = values.entry(k.clone()).or_insert_with(|| {
-                order.push(k);
-                (s.unit.clone(), Vec::new())
-            });
-            e.1.push(f(s));
-        }
+        fold.add_with(&r.series, |s| Some(f(s)));
     }
-    let series = order
-        .into_iter()
-        .map(|k| {
-            let (unit, reps) = values.remove(&k).expect("every key was inserted");
-            let n_buckets = reps.iter().map(Vec::len).max().unwrap_or(0);
-            let mut xs = Vec::with_capacity(reps.len());
-            let points = (0..n_buckets)
-                .filter_map(|b| {
-                    xs.clear();
-                    xs.extend(
-                        reps.iter()
-                            .filter_map(|v| v.get(b).copied())
-                            .filter(|x| x.is_finite()),
-                    );
-                    if xs.is_empty() {
-                        return None;
-                    }
-                    let (mean, ci) = mean_ci95(&xs);
-                    let ci = ci.filter(|(lo, hi)| lo.is_finite() && hi.is_finite());
-                    Some(AggPoint {
-                        bucket_start_s: start_s + b as f64 * bucket_s,
-                        value: mean,
-                        ci_low: ci.map(|c| c.0),
-                        ci_high: ci.map(|c| c.1),
-                        n: xs.len() as u32,
-                    })
-                })
-                .collect();
-            AggSeries {
-                name: k.0,
-                stat: k.1,
-                labels: k.2,
-                unit,
-                points,
-            }
-        })
-        .collect();
-    AggTimeSeries { bucket_s, series }
+    fold.finish()
 }
 
 /// Running sum, NaN counted as 0 (for cumulative counters).
@@ -213,6 +298,26 @@ mod tests {
         let r2 = &agg.series[2].points;
         assert_eq!(r2.len(), 1);
         assert_eq!((r2[0].value, r2[0].n, r2[0].ci_low), (1.0, 1, None));
+    }
+
+    #[test]
+    fn folded_mean_is_the_mean_bit_for_bit_and_the_interval_the_two_pass_one() {
+        // A large mean with a small spread: a sum of squares would lose the
+        // variance to cancellation, Welford's update does not.
+        let xs: Vec<f64> = (0..37).map(|i| 1e6 + (f64::from(i) * 0.7).sin()).collect();
+        let runs: Vec<RunResult> = xs
+            .iter()
+            .map(|&x| run(vec![s("x", "0", vec![x])]))
+            .collect();
+        let agg = aggregate(&runs);
+        let p = &agg.series[0].points[0];
+        let (mean, ci) = crate::result::mean_ci95(&xs);
+        let (lo, hi) = ci.unwrap();
+        assert_eq!(p.value.to_bits(), mean.to_bits());
+        assert_eq!(p.n, 37);
+        for (got, want) in [(p.ci_low.unwrap(), lo), (p.ci_high.unwrap(), hi)] {
+            assert!((got - want).abs() <= 1e-9 * (hi - lo), "{got} vs {want}");
+        }
     }
 
     #[test]

@@ -31,8 +31,12 @@ pub const MAX_REQUESTS_PER_ACTION: f64 = 1_000.0;
 /// Events per simulated second, estimated from agents' timers and dashboard
 /// requests: ten times a 100,000-user deployment's.
 pub const MAX_EVENTS_PER_SIM_S: f64 = 5e6;
-/// Replications of one scenario in one command (each is kept until the
-/// scenario's last one finishes, to be summarised and stored).
+/// Replications of one scenario in one command. Their time series are
+/// folded into the aggregate as they finish (`report::Aggregate`), but each
+/// keeps its scalar metrics, notes and marks (the store's per-replication
+/// rows): about 1.5 kB for `scenarios/build-queue/mmc.toml`, a few tens of kB
+/// for a deployment with many replicas; and past a thousand the interval of
+/// the mean is as narrow as any planning question needs.
 pub const MAX_REPLICATIONS: u32 = 1_000;
 
 /// Series values per bucket that do not depend on the deployment's size
@@ -56,10 +60,6 @@ pub fn at_most(ctx: &Ctx, v: i64, max: i64, what: &str, field: &str) -> Result<(
     Ok(())
 }
 
-/// Series values all the replications of one scenario keep until its last
-/// one finishes and they are summarised (about 4 GB).
-pub const MAX_KEPT_VALUES: f64 = 5e8;
-
 /// Time buckets of a run (after the warm-up).
 fn buckets(s: &Scenario) -> u64 {
     (s.duration - s.warmup)
@@ -68,28 +68,13 @@ fn buckets(s: &Scenario) -> u64 {
 }
 
 /// Estimated series values one replication of `s` keeps, and per bucket.
-pub fn series_values(s: &Scenario) -> (f64, f64) {
+fn series_values(s: &Scenario) -> (f64, f64) {
     let per_bucket = VALUES_PER_BUCKET_BASE
         + VALUES_PER_REPLICA * f64::from(most_replicas(s))
         + VALUES_PER_TEMPLATE * s.workload.templates.len() as f64
         + VALUES_PER_PROXY * s.deployment.proxies.len() as f64
         + VALUES_PER_GROUP * s.deployment.provisioner_groups.len() as f64;
     (buckets(s) as f64 * per_bucket, per_bucket)
-}
-
-/// `replications` of `s` at once within [`MAX_KEPT_VALUES`]; the error
-/// says how many would fit.
-pub fn check_replications(s: &Scenario, replications: u32) -> Result<(), String> {
-    let (per_run, _) = series_values(s);
-    let kept = per_run * f64::from(replications);
-    if kept > MAX_KEPT_VALUES {
-        let fit = (MAX_KEPT_VALUES / per_run).floor().max(1.0);
-        return Err(format!(
-            "--replications: expected at most {fit:.0} replications of {} (each keeps about {per_run:.2e} series values until the last one finishes, and capsim keeps at most {MAX_KEPT_VALUES:.0e}), found {replications}: use fewer replications or a longer bucket",
-            s.name
-        ));
-    }
-    Ok(())
 }
 
 /// The most coderd replicas the scenario can have at once.

@@ -20,7 +20,7 @@ impl std::fmt::Display for Location {
 }
 
 /// The largest input file capsim reads (scenario, model, price and targets
-/// files), bytes. The largest shipped input is a few tens of kilobytes; a
+/// files, Prometheus answer files), bytes. The largest shipped input is a few tens of kilobytes; a
 /// file past this is a mistake (a log, a device, a data dump), refused before
 /// it is read.
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;

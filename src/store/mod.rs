@@ -22,7 +22,7 @@ use crate::engine::metrics::Labels;
 use crate::format::{bound_str, labels_json};
 use crate::report::series::{AggPoint, AggSeries, AggTimeSeries};
 use crate::report::slos_by_row;
-use crate::result::{RunResult, SloStatus, SloVerdict, Summary, SummaryMetric};
+use crate::result::{Replications, SloStatus, SloVerdict, Summary, SummaryMetric};
 use crate::scenario::{Bound, Scenario, Slo};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,8 @@ impl StoreError {
     }
 
     /// The error comes from what the user asked for (an unknown id, a file
-    /// that is not a capsim store), not from a failure.
+    /// that is not a capsim store, a store that cannot be written to), not
+    /// from a failure.
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
@@ -81,6 +82,7 @@ impl StoreError {
                 | StoreError::NotFound(_)
                 | StoreError::Ambiguous(..)
                 | StoreError::Incompatible { .. }
+                | StoreError::ReadOnly(_)
         )
     }
 }
@@ -138,7 +140,7 @@ pub struct NewRun<'a> {
     pub scenario: &'a Scenario,
     pub summary: &'a Summary,
     /// The replications, in replication order.
-    pub runs: &'a [RunResult],
+    pub replications: &'a Replications,
     pub series: &'a AggTimeSeries,
     /// The monthly cost of the architecture, when a price file applies.
     pub cost: Option<&'a MonthlyCost>,
@@ -866,7 +868,7 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
             "INSERT INTO replication_metrics (run_id, replication, ord, metric, stat, labels, value, unit) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        for (i, r) in run.runs.iter().enumerate() {
+        for (i, r) in run.replications.reps.iter().enumerate() {
             let notes = serde_json::to_string(&r.notes)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
             rep.execute(params![
@@ -877,7 +879,8 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
                 r.events_processed as i64,
                 notes
             ])?;
-            for (j, m) in r.metrics.iter().enumerate() {
+            for (j, &(k, value)) in r.metrics.iter().enumerate() {
+                let m = &run.replications.keys[k as usize];
                 rm.execute(params![
                     run.id,
                     i as i64,
@@ -885,7 +888,7 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
                     m.name,
                     m.stat,
                     labels_json(&m.labels),
-                    m.value.is_finite().then_some(m.value),
+                    value.is_finite().then_some(value),
                     m.unit
                 ])?;
             }

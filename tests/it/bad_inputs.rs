@@ -15,6 +15,7 @@
 //! model = [["value = 8.0", "value = nan"]]  # edits of m.toml (models/coder.toml)
 //! files = { "t.csv" = "..." }  # more files
 //! sqlite = { "x.db" = "CREATE TABLE t(a);" }  # SQLite files made with this SQL
+//! sized = { "big.json" = 17000000 }  # files of this many zero bytes (sparse)
 //! args = ["validate", "s.toml"]  # the default
 //! exit = 2
 //! stderr = ["s.toml:2:1: bucket:", "at most 200000 buckets"]
@@ -48,6 +49,8 @@ struct Case {
     files: BTreeMap<String, String>,
     #[serde(default)]
     sqlite: BTreeMap<String, String>,
+    #[serde(default)]
+    sized: BTreeMap<String, u64>,
     args: Option<Vec<String>>,
     exit: i32,
     #[serde(default)]
@@ -97,6 +100,13 @@ fn run_case(c: &Case, base: &str, model: &str, prices: &str) -> Result<(), Strin
             std::fs::create_dir_all(s.join(parent)).map_err(|e| e.to_string())?;
         }
         w(f, t)?;
+    }
+    for (f, len) in &c.sized {
+        if let Some(parent) = Path::new(f).parent() {
+            std::fs::create_dir_all(s.join(parent)).map_err(|e| e.to_string())?;
+        }
+        let file = std::fs::File::create(s.join(f)).map_err(|e| e.to_string())?;
+        file.set_len(*len).map_err(|e| e.to_string())?;
     }
     for (f, sql) in &c.sqlite {
         let db = rusqlite::Connection::open(s.join(f)).map_err(|e| e.to_string())?;

@@ -210,14 +210,15 @@ fn synthetic_run(sc: &Scenario, rep: u32) -> RunResult {
 
 fn write(dir: &Path, sc: &Scenario, runs: &[RunResult]) -> (Summary, Vec<String>) {
     let summary = Summary::from_runs(sc, sc.seed, runs);
-    let agg = series::aggregate(runs);
+    let agg = report::Aggregate::of(runs);
     let files = report::write_report(
         dir,
         &ReportInput {
             scenario: sc,
             summary: &summary,
-            runs,
-            series: &agg,
+            replications: &agg.replications,
+            series: &agg.series,
+            cumulative: &agg.cumulative,
             run_id: "test-run",
             stored: false,
             started_at: "2025-01-01T00:00:00.000Z",

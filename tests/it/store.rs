@@ -469,7 +469,7 @@ fn ids_are_unique_and_a_taken_id_is_reported_as_such() {
         finished_at: &now,
         scenario: &sc,
         summary: &summary,
-        runs: &runs,
+        replications: &capsim::result::Replications::of(&runs),
         series: &agg,
         cost: None,
     };
@@ -510,4 +510,58 @@ fn a_store_that_cannot_be_written_is_read_as_immutable() {
         .to_string();
     assert!(e.contains("not a capsim run store"), "{e}");
     assert!(!e.contains("Error code"), "{e}");
+}
+
+/// The store is opened, and checked writable, before anything is simulated:
+/// a store that cannot be written is bad input (exit 2), and no report is
+/// written.
+#[test]
+fn an_unwritable_store_is_refused_before_the_simulation() {
+    let dir = scratch("store-unwritable");
+    let mmc = scenario("build-queue/mmc.toml");
+    let run = |db: &str| {
+        capsim_in(
+            &dir,
+            &["run", mmc.to_str().unwrap(), "--db", db, "--out", "out"],
+        )
+    };
+    // A folder that is a regular file: refused for every user.
+    write(dir.path(), "file", "x\n");
+    let o = run("file/runs.db");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("file/runs.db") && e.contains("cannot create folder"),
+        "{e}"
+    );
+    assert!(
+        !dir.join("out").exists(),
+        "nothing was simulated or reported"
+    );
+    // A read-only folder. Permissions do not stop root (the tests may run
+    // as root): then this part says so and checks nothing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let ro = dir.join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let binds = std::fs::write(ro.join("probe"), "").is_err();
+        let o = binds.then(|| run("ro/runs.db"));
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+        match o {
+            Some(o) => {
+                assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+                let e = stderr(&o);
+                assert!(e.contains("cannot write to the run store"), "{e}");
+                assert!(
+                    !dir.join("out").exists(),
+                    "nothing was simulated or reported"
+                );
+            }
+            None => {
+                eprintln!("a read-only folder does not stop this user (root): its check is skipped")
+            }
+        }
+    }
 }
