@@ -46,7 +46,7 @@ json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l prices -d 'Price file for the monthly cost [default: each scenario\'s `prices`]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
-complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l db -d 'Run store (SQLite) to keep every run in' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
@@ -62,7 +62,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand run" -s q -l quiet -d 'No 
 complete -c capsim -n "__fish_capsim_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
-complete -c capsim -n "__fish_capsim_using_subcommand batch" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l db -d 'Run store (SQLite) to keep every run in' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
@@ -131,7 +131,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand compare" -l replications -
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l seed -d 'Master seed [default: the first scenario\'s `seed`]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l prices -d 'Price file for every architecture [default: each scenario\'s `prices`]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l out -d 'Write the comparison here [default: reports/compare/<id>/]' -r -F
-complete -c capsim -n "__fish_capsim_using_subcommand compare" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l policy -d '`coder`: an architecture must also keep to Coder\'s deployment guidance (the scenario\'s [sizing] table) to be recommended; `none` ignores it' -r -f -a "coder\t''
 none\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l format -d 'Output on stdout: the table, or compare.json' -r -f -a "table\t''
@@ -158,7 +158,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -l resilience -d '`n
 none\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l format -d '`table` for people; `json` prints the size.json document' -r -f -a "table\t''
 json\t''"
-complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
@@ -177,7 +177,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l search-repli
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l max-evals -d 'Evaluations per fit at most' -r
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l format -d 'Output format on stdout' -r -f -a "table\t''
 json\t''"
-complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
