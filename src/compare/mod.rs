@@ -182,7 +182,8 @@ pub fn unique_names(names: Vec<String>) -> Vec<String> {
 pub struct ArchResult {
     pub name: String,
     pub scenario: Scenario,
-    /// In replication order.
+    /// In replication order, with only the time series a comparison reads
+    /// ([`run_archs`]).
     pub runs: Vec<RunResult>,
     pub summary: Summary,
     pub slos: Vec<SloCheck>,
@@ -405,8 +406,27 @@ pub fn judge(slo: &Slo, labels: Labels, unit: String, xs: &[f64]) -> SloCheck {
 pub fn run_archs(archs: &[Arch], seed: u64, replications: u32) -> Vec<Vec<RunResult>> {
     archs
         .par_iter()
-        .map(|a| crate::model::replications(&a.scenario, seed, replications))
+        .map(|a| {
+            crate::model::replications_map(&a.scenario, seed, replications, |mut run| {
+                run.series.series.retain(|s| drawn(&s.name));
+                run
+            })
+        })
         .collect()
+}
+
+/// The time series a comparison reads: its figures' lines
+/// ([`COMPARE_FIGURES`](crate::report::catalogue::COMPARE_FIGURES)) and the
+/// dropped connections its zoom windows are ranked by. The others are
+/// dropped from each replication as it finishes (its scalar metrics stay),
+/// so what a comparison holds per replication is a few series, not all.
+fn drawn(metric: &str) -> bool {
+    metric == crate::model::metric_names::CONNECTIONS_DROPPED_TOTAL
+        || crate::report::catalogue::COMPARE_FIGURES
+            .iter()
+            .flat_map(|f| f.panels)
+            .flat_map(|p| p.lines)
+            .any(|l| l.metric == metric)
 }
 
 /// A comparison of architectures.
