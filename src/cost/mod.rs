@@ -5,7 +5,9 @@
 //! hours: coderd replicas x their vCPU and RAM, every external provisioner
 //! daemon, the database (only when there is a coderd: a build-queue-only
 //! scenario has none), every workspace proxy, the workspace cluster's nodes
-//! (its initial `nodes`; scale-ups are not costed) and the fixed fees. A
+//! (its initial `nodes`; scale-ups are not costed), the nodes of every node
+//! pool (their time average over the run: node-hours priced per hour) and
+//! the fixed fees. A
 //! component under an autoscaler is costed at its time-average size over the
 //! run when the run's summary is given (else at its initial size).
 //! Built-in provisioner daemons run inside coderd and cost nothing extra.
@@ -198,6 +200,35 @@ pub fn monthly_cost(
             ));
         }
     }
+    for pool in &d.node_pools {
+        let name = if d.node_pools.len() == 1 {
+            "workspace nodes".to_string()
+        } else {
+            format!("workspace nodes {}", pool.name)
+        };
+        let mean = usage.and_then(|u| {
+            u.metrics
+                .iter()
+                .find(|m| {
+                    m.name == "workspace_nodes"
+                        && m.stat == "mean"
+                        && m.labels.get("pool") == Some(&pool.name)
+                })
+                .and_then(|m| m.value)
+        });
+        let count = mean.unwrap_or(pool.min_nodes as f64);
+        match node_price(prices, pool.vcpu, pool.ram_bytes) {
+            Ok((unit, p)) => push(&name, unit, count, p),
+            Err(e) => notes.push(format!("{name}: not costed: {e}")),
+        }
+    }
+    if !d.node_pools.is_empty() {
+        notes.push(if usage.is_some() {
+            "workspace nodes are costed at their time-average count over the run (node-hours x price per node-hour)".into()
+        } else {
+            "workspace nodes are costed at each pool's `min`".into()
+        });
+    }
     for (name, p) in &prices.fixed {
         push(name, "flat fee".into(), 1.0, *p);
     }
@@ -221,6 +252,23 @@ pub fn monthly_cost(
         lines,
         notes,
     })
+}
+
+/// (what one node of `vcpu` and `ram_bytes` is, its price per hour): the
+/// price file's `[workspace_nodes] per_node_hour` when it gives one, else
+/// the cheapest of its `[instance_types]` with that vCPU and RAM.
+pub fn node_price(prices: &PriceList, vcpu: f64, ram_bytes: f64) -> Result<(String, f64), String> {
+    if let Some((what, p)) = &prices.workspace_node
+        && what == "node"
+    {
+        return Ok((what.clone(), *p));
+    }
+    ComponentPrice {
+        pricing: Pricing::Instances(prices.instance_types.clone()),
+        multiplier: 1.0,
+    }
+    .unit(vcpu, ram_bytes)
+    .map_err(|e| format!("{e} in {}", prices.path.display()))
 }
 
 /// The monthly cost of a finished run: on `prices` when given (loaded

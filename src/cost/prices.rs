@@ -28,6 +28,9 @@
 //! gb_hour = 0.004237
 //! [workspace_nodes]                    # optional: nodes of the workspace cluster
 //! instance_type = "n2-standard-16"     # or per_node_hour = 0.777
+//!                                      # (node pools: the cheapest [instance_types]
+//!                                      # entry with the pool's vcpu and ram, or
+//!                                      # per_node_hour when given)
 //! [fixed]                              # optional: flat fees per hour
 //! kubernetes_control_plane = 0.10
 //! ```
@@ -136,6 +139,9 @@ pub struct PriceList {
     pub database_storage: Option<(f64, f64)>,
     /// (what, price per node-hour).
     pub workspace_node: Option<(String, f64)>,
+    /// Every `[instance_types]` entry, by name: node pools are priced as
+    /// the cheapest that has their shape.
+    pub instance_types: Vec<InstanceType>,
     /// (name, price per hour).
     pub fixed: Vec<(String, f64)>,
 }
@@ -332,6 +338,7 @@ impl PriceList {
             proxies: component(&file.proxies, "proxies")?,
             database_storage,
             workspace_node,
+            instance_types: types.values().cloned().collect(),
             fixed,
         })
     }

@@ -100,8 +100,36 @@ pub const USER_SESSIONS_TOTAL: &str = "user_sessions_total";
 pub const USERS_PRESENT: &str = "users_present";
 pub const WORKSPACES_RUNNING: &str = "workspaces_running";
 
+// ----- workspace compute: node pools (`world/nodes.rs`) ------------------------
+
+/// Nodes of a `pool` that exist (starting or ready: both are billed).
+pub const WORKSPACE_NODES: &str = "workspace_nodes";
+/// The time integral of `workspace_nodes` after the warm-up, node-hours, by `pool`.
+pub const WORKSPACE_NODE_HOURS_TOTAL: &str = "workspace_node_hours_total";
+/// vCPU the workspaces placed on a `pool` request.
+pub const WORKSPACE_POOL_CPU_REQUESTED_VCPU: &str = "workspace_pool_cpu_requested_vcpu";
+/// vCPU they use (agent, plus working or idle use), by `pool`.
+pub const WORKSPACE_POOL_CPU_USED_VCPU: &str = "workspace_pool_cpu_used_vcpu";
+/// Memory they request, B, by `pool`.
+pub const WORKSPACE_POOL_MEMORY_REQUESTED_BYTES: &str = "workspace_pool_memory_requested_bytes";
+/// Memory they use, B, by `pool`.
+pub const WORKSPACE_POOL_MEMORY_USED_BYTES: &str = "workspace_pool_memory_used_bytes";
+/// Used CPU or memory (the larger) over the ready nodes' allocatable, by
+/// `pool`: what the autoscaler compares with `scale_up_utilization`, ratio.
+pub const WORKSPACE_POOL_UTILIZATION: &str = "workspace_pool_utilization";
+/// Start builds holding their daemon while their workspace waits for a node.
+pub const WORKSPACES_WAITING_FOR_NODE: &str = "workspaces_waiting_for_node";
+/// How long a start build's workspace waited for a node (0 when one had room), s.
+pub const WORKSPACE_NODE_WAIT_SECONDS: &str = "workspace_node_wait_seconds";
+/// Workspace start time: queue wait + build + node wait, of users' starts
+/// that succeeded, s.
+pub const WORKSPACE_START_SECONDS: &str = "workspace_start_seconds";
+/// Start builds failed because the node wait passed the provider's time-out
+/// (also in `builds_failed_total`).
+pub const WORKSPACE_NODE_TIMEOUTS_TOTAL: &str = "workspace_node_timeouts_total";
+
 /// Every metric name, in the order of README.md's table.
-pub const ALL: [&str; 45] = [
+pub const ALL: [&str; 56] = [
     BUILD_QUEUE_WAIT_SECONDS,
     BUILD_TIME_SECONDS,
     BUILD_QUEUE_WAIT_PROBABILITY,
@@ -147,6 +175,17 @@ pub const ALL: [&str; 45] = [
     USERS_PRESENT,
     WORKSPACES_RUNNING,
     PROXY_CPU_UTILIZATION,
+    WORKSPACE_NODES,
+    WORKSPACE_NODE_HOURS_TOTAL,
+    WORKSPACE_POOL_CPU_REQUESTED_VCPU,
+    WORKSPACE_POOL_CPU_USED_VCPU,
+    WORKSPACE_POOL_MEMORY_REQUESTED_BYTES,
+    WORKSPACE_POOL_MEMORY_USED_BYTES,
+    WORKSPACE_POOL_UTILIZATION,
+    WORKSPACES_WAITING_FOR_NODE,
+    WORKSPACE_NODE_WAIT_SECONDS,
+    WORKSPACE_START_SECONDS,
+    WORKSPACE_NODE_TIMEOUTS_TOTAL,
 ];
 
 /// What a run can report: every metric of the summary, its statistics, and
@@ -183,6 +222,7 @@ mod tests {
                 "20m",
             ),
             ("scenarios/build-queue/mmc.toml", "3h"),
+            ("scenarios/coder/nodes-herd-scale-to-zero.toml", "12h"),
         ] {
             let s = crate::scenario::load_with_overrides(
                 &root.join(file),

@@ -106,6 +106,21 @@ pub enum Ev {
         replica: u32,
     },
     NodeUp,
+    /// A node of a node pool finished starting.
+    NodeReady {
+        pool: u32,
+        node: u32,
+        serial: u32,
+    },
+    /// The cluster autoscaler's scan of a node pool.
+    PoolScan {
+        pool: u32,
+    },
+    /// The provider's time-out of a workspace waiting for a node.
+    NodeWaitTimeout {
+        user: u32,
+        serial: u32,
+    },
     DbRestore,
     SpikeEnd {
         idx: u32,
@@ -222,6 +237,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let (mut metrics, mut series) = rec.finish();
     world::derive_total_cpu(scenario, &mut metrics, &mut series);
     world::derive_success_ratio(&mut metrics, &mut series);
+    world::derive_node_hours(scenario, &mut metrics);
     let (world_saturated, world_notes) = w.verdicts(&series);
     saturated |= world_saturated;
     notes.extend(world_notes);

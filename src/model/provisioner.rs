@@ -63,6 +63,10 @@ pub enum JobNote {
     Created(BuildKind),
     /// A daemon of `group` acquired the job and starts running it.
     Acquired { group: u32, kind: BuildKind },
+    /// A user's start build finished its run and its workspace needs a
+    /// node (node pools only): the job keeps `daemon` until the world calls
+    /// [`Provisioners::finish_held`].
+    NeedsNode { job: u32, daemon: u32, token: u64 },
 }
 
 /// Why a job ended without completing.
@@ -139,6 +143,8 @@ pub struct Finished {
     pub kind: BuildKind,
     /// The group of the daemon that ran it (`None`: it never ran).
     pub group: Option<u32>,
+    /// When the job was created.
+    pub created: SimTime,
 }
 
 struct Ids {
@@ -181,6 +187,9 @@ pub struct Provisioners {
     started_after_warmup: u64,
     waited_after_warmup: u64,
     warmup: SimTime,
+    /// Users' start builds hold their daemon at the end of their run until
+    /// their workspace has a node (the deployment has node pools).
+    hold_starts: bool,
     pub rejected: u64,
     pub created: u64,
     pub finished: Vec<Finished>,
@@ -302,6 +311,7 @@ impl Provisioners {
             started_after_warmup: 0,
             waited_after_warmup: 0,
             warmup: s.warmup,
+            hold_starts: !s.deployment.node_pools.is_empty(),
             rejected: 0,
             created: 0,
             finished: Vec::new(),
@@ -421,6 +431,25 @@ impl Provisioners {
                 {
                     return; // the build was cancelled
                 }
+                let held = {
+                    let j = &self.jobs[job as usize];
+                    self.hold_starts
+                        && j.kind == BuildKind::Start
+                        && j.token != u64::MAX
+                        && !j.fails
+                };
+                if held {
+                    // Terraform has created the pod and waits for it: the
+                    // build's own work is done, the daemon stays busy.
+                    let j = &self.jobs[job as usize];
+                    rec.record(self.ids.build_time[j.template as usize].0, now, j.build_s);
+                    self.notes.push(JobNote::NeedsNode {
+                        job,
+                        daemon,
+                        token: j.token,
+                    });
+                    return;
+                }
                 let j = self.take_job(job);
                 let end = if j.fails {
                     JobEnd::Failed
@@ -446,6 +475,7 @@ impl Provisioners {
                     end,
                     kind: j.kind,
                     group: Some(self.daemons[daemon as usize].group),
+                    created: j.created,
                 });
                 self.n_busy -= 1;
                 self.daemons[daemon as usize].busy = None;
@@ -470,11 +500,54 @@ impl Provisioners {
                         end: JobEnd::TimedOut,
                         kind: j.kind,
                         group: None,
+                        created: j.created,
                     });
                     self.update_gauges(now, rec);
                 }
             }
         }
+    }
+
+    /// End a start build that held `daemon` while its workspace waited for
+    /// a node (see [`JobNote::NeedsNode`]): completed if it got one, failed
+    /// if the wait passed the provider's time-out.
+    pub fn finish_held(
+        &mut self,
+        now: SimTime,
+        daemon: u32,
+        job: u32,
+        placed: bool,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
+        if self.daemons[daemon as usize].busy != Some(job) {
+            return; // cancelled meanwhile
+        }
+        let j = self.take_job(job);
+        rec.inc(
+            if placed {
+                self.ids.completed
+            } else {
+                self.ids.failed
+            },
+            now,
+        );
+        self.finished.push(Finished {
+            token: j.token,
+            template: j.template,
+            end: if placed {
+                JobEnd::Completed
+            } else {
+                JobEnd::Failed
+            },
+            kind: j.kind,
+            group: Some(self.daemons[daemon as usize].group),
+            created: j.created,
+        });
+        self.n_busy -= 1;
+        self.daemons[daemon as usize].busy = None;
+        self.release_daemon(now, daemon, rec, q);
+        self.update_gauges(now, rec);
     }
 
     fn take_job(&mut self, id: u32) -> Job {
@@ -610,6 +683,7 @@ impl Provisioners {
                     end: JobEnd::Cancelled,
                     kind: j.kind,
                     group: None,
+                    created: j.created,
                 });
             }
             None => {
@@ -764,6 +838,7 @@ impl Provisioners {
                 end: JobEnd::Cancelled,
                 kind: j.kind,
                 group: Some(self.daemons[d as usize].group),
+                created: j.created,
             });
         }
     }

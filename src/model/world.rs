@@ -50,10 +50,11 @@ mod agents;
 mod control;
 mod fleet;
 mod ids;
+mod nodes;
 mod requests;
 mod workspaces;
 
-pub use accounting::{derive_success_ratio, derive_total_cpu};
+pub use accounting::{derive_node_hours, derive_success_ratio, derive_total_cpu};
 pub use agents::Batch;
 pub use requests::MAX_IN_SERVICE;
 
@@ -132,6 +133,8 @@ struct User {
     proxy: u32,
     ws: Ws,
     present: bool,
+    /// (pool, node) its workspace is placed on (`NONE`: none).
+    node: (u32, u32),
     wants_start: bool,
     epoch: u32,
     slots: Vec<Slot>,
@@ -241,6 +244,8 @@ pub struct World<'s> {
     nodes: u32,
     nodes_pending: u32,
     cap_waiters: VecDeque<u32>,
+    /// Node pools and their autoscaler (`None`: the deployment has none).
+    node_pools: Option<nodes::Nodes>,
     hpa_history: VecDeque<(SimTime, u32)>,
     last_scale: Option<SimTime>,
     pending_replicas: u32,
@@ -264,6 +269,7 @@ impl<'s> World<'s> {
         let mut q = DefaultEventSet::new();
         let prov = Provisioners::new(s, streams, &mut rec, &mut q);
         let ids = Ids::register(&mut rec, s);
+        let node_pools = nodes::Nodes::new(s, streams, &mut rec);
         let db_vcpu = s.deployment.database.vcpu;
         let proxies = s
             .deployment
@@ -311,6 +317,7 @@ impl<'s> World<'s> {
             nodes: cluster_nodes,
             nodes_pending: 0,
             cap_waiters: VecDeque::new(),
+            node_pools,
             hpa_history: VecDeque::new(),
             last_scale: None,
             pending_replicas: 0,
@@ -340,6 +347,12 @@ impl<'s> World<'s> {
             .set(w.ids.replicas, SimTime::ZERO, w.replicas.len() as f64);
         w.set_available(SimTime::ZERO);
         w.setup_users(streams);
+        if w.node_pools.is_some() {
+            let running: Vec<u32> = (0..w.users.len() as u32)
+                .filter(|&u| w.users[u as usize].ws == Ws::Running)
+                .collect();
+            w.start_pools(&running);
+        }
         for (i, e) in s.events.iter().enumerate() {
             w.q.push(e.at, PRIO_CONTROL, Ev::Scheduled { idx: i as u32 });
         }
@@ -427,6 +440,7 @@ impl<'s> World<'s> {
                 proxy,
                 ws: Ws::Stopped,
                 present: false,
+                node: (NONE, NONE),
                 wants_start: false,
                 epoch: 0,
                 slots: Vec::new(),
@@ -583,6 +597,8 @@ impl<'s> World<'s> {
         u.epoch += 1;
         u.build_attempts = 0;
         self.rec.shift(self.ids.users_present, now, 1.0);
+        self.ws_presence_changed(now, user);
+        let u = &mut self.users[user as usize];
         match u.ws {
             Ws::Running => self.open_session(now, user),
             Ws::Stopped => self.request_start(now, user),
@@ -601,6 +617,7 @@ impl<'s> World<'s> {
         u.wants_start = false;
         let epoch = u.epoch;
         self.rec.shift(self.ids.users_present, now, -1.0);
+        self.ws_presence_changed(now, user);
         let slots: Vec<u32> = (0..self.users[user as usize].slots.len() as u32).collect();
         for sl in slots {
             self.close_slot(now, user, sl);

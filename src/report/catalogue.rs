@@ -29,6 +29,10 @@ pub const KEY_METRICS: &[(&str, &[&str])] = &[
     (m::CODERD_REPLICAS, &["max"]),
     (m::CONNECTIONS_DROPPED_TOTAL, &["total"]),
     (m::INTERRUPTIONS_TOTAL, &["total"]),
+    (m::WORKSPACE_START_SECONDS, &["p50", "p95"]),
+    (m::WORKSPACE_NODE_WAIT_SECONDS, &["p95"]),
+    (m::WORKSPACE_NODE_TIMEOUTS_TOTAL, &["total"]),
+    (m::WORKSPACE_NODES, &["mean", "max"]),
 ];
 
 /// Every metric in plain words, for people (stdout, `report.md`, plots):
@@ -85,6 +89,29 @@ pub const METRIC_WORDS: &[(&str, &str)] = &[
     (m::USERS_PRESENT, "users present"),
     (m::WORKSPACES_RUNNING, "running workspaces"),
     (m::PROXY_CPU_UTILIZATION, "proxy CPU"),
+    (m::WORKSPACE_NODES, "workspace nodes"),
+    (m::WORKSPACE_NODE_HOURS_TOTAL, "workspace node-hours"),
+    (
+        m::WORKSPACE_POOL_CPU_REQUESTED_VCPU,
+        "workspace CPU requested",
+    ),
+    (m::WORKSPACE_POOL_CPU_USED_VCPU, "workspace CPU used"),
+    (
+        m::WORKSPACE_POOL_MEMORY_REQUESTED_BYTES,
+        "workspace memory requested",
+    ),
+    (m::WORKSPACE_POOL_MEMORY_USED_BYTES, "workspace memory used"),
+    (m::WORKSPACE_POOL_UTILIZATION, "node pool utilisation"),
+    (
+        m::WORKSPACES_WAITING_FOR_NODE,
+        "workspaces waiting for a node",
+    ),
+    (m::WORKSPACE_NODE_WAIT_SECONDS, "wait for a node"),
+    (m::WORKSPACE_START_SECONDS, "workspace start time"),
+    (
+        m::WORKSPACE_NODE_TIMEOUTS_TOTAL,
+        "starts failed waiting for a node",
+    ),
 ];
 
 /// Statistics in plain words.
@@ -242,6 +269,8 @@ pub const HEADLINE_ROWS: &[RowKey] = &[
     (m::DATABASE_CPU_UTILIZATION, "peak", &[]),
     (m::CONNECTIONS_DROPPED_TOTAL, "total", &[("kind", "all")]),
     (m::INTERRUPTIONS_TOTAL, "total", &[]),
+    (m::WORKSPACE_START_SECONDS, "p95", &[]),
+    (m::WORKSPACE_NODE_TIMEOUTS_TOTAL, "total", &[]),
 ];
 
 /// The figure of `capsim size`: every candidate's monthly cost against
@@ -274,6 +303,12 @@ pub const ROW_WORDS: &[(&str, &str)] = &[
     ),
     (m::CONNECTIONS_DROPPED_TOTAL, "dropped connections"),
     (m::INTERRUPTIONS_TOTAL, "interrupted sessions"),
+    (m::WORKSPACE_START_SECONDS, "workspace start time ({stat})"),
+    (
+        m::WORKSPACE_NODE_TIMEOUTS_TOTAL,
+        "starts failed waiting for a node",
+    ),
+    (m::WORKSPACE_NODES, "workspace nodes ({stat})"),
 ];
 
 /// A figure: one PNG, its panels one above the other.
@@ -549,7 +584,53 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
             },
         ],
     },
+    NODES_FIGURE,
 ];
+
+/// The figure of a run with node pools (`nodes.png`): the nodes and their
+/// utilisation over the day next to the users present.
+const NODES_FIGURE: FigureSpec<SeriesLines> = FigureSpec {
+    file: "nodes.png",
+    title: "Workspace nodes",
+    x_axis: None,
+    panels: &[
+        PanelSpec {
+            title: "Users present and running workspaces (mean per bucket)",
+            quantity: "users",
+            lines: &[
+                SeriesLines {
+                    unlabelled: Some("users present"),
+                    ..series(m::USERS_PRESENT, Stats::Each(&["mean"]))
+                },
+                SeriesLines {
+                    unlabelled: Some("running workspaces"),
+                    ..series(m::WORKSPACES_RUNNING, Stats::Each(&["mean"]))
+                },
+            ],
+        },
+        PanelSpec {
+            title: "Workspace nodes by pool, starting or ready (mean per bucket)",
+            quantity: "nodes",
+            lines: &[series(m::WORKSPACE_NODES, Stats::Each(&["mean"]))],
+        },
+        PanelSpec {
+            title: "Node pool utilisation: used CPU or memory over allocatable (mean per bucket)",
+            quantity: "utilisation",
+            lines: &[series(
+                m::WORKSPACE_POOL_UTILIZATION,
+                Stats::Each(&["mean"]),
+            )],
+        },
+        PanelSpec {
+            title: "Workspace start time (queue wait + build + node wait) per bucket (p50, p95)",
+            quantity: "start time",
+            lines: &[series(
+                m::WORKSPACE_START_SECONDS,
+                Stats::Each(&["p50", "p95"]),
+            )],
+        },
+    ],
+};
 
 /// The overlaid figures of `capsim compare` (one line per architecture).
 pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
@@ -682,6 +763,35 @@ pub const COMPARE_FIGURES: &[FigureSpec<ArchLine>] = &[
                     LabelSel::Unlabelled,
                     "mean",
                     Some("mean"),
+                )],
+            },
+        ],
+    },
+    FigureSpec {
+        file: "nodes.png",
+        title: "Workspace nodes",
+        x_axis: None,
+        panels: &[
+            PanelSpec {
+                title: "Workspace nodes, all pools (mean per bucket)",
+                quantity: "nodes",
+                lines: &[arch(
+                    m::WORKSPACE_NODES,
+                    "mean",
+                    LabelSel::Any,
+                    "total",
+                    None,
+                )],
+            },
+            PanelSpec {
+                title: "Workspace start time p95 per bucket (queue wait + build + node wait)",
+                quantity: "start time",
+                lines: &[arch(
+                    m::WORKSPACE_START_SECONDS,
+                    "p95",
+                    LabelSel::Unlabelled,
+                    "mean",
+                    Some("p95"),
                 )],
             },
         ],

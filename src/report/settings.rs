@@ -243,6 +243,16 @@ pub fn architecture_words(sc: &Scenario) -> String {
             cl.n_nodes, cl.workspaces_per_node, cl.max_nodes
         ));
     }
+    for p in &d.node_pools {
+        parts.push(format!(
+            "workspace node pool {} of {} to {} nodes of {} vCPU and {}",
+            p.name,
+            p.min_nodes,
+            p.max_nodes,
+            count_str(p.vcpu),
+            size(p.ram_bytes)
+        ));
+    }
     sentence(&parts)
 }
 
@@ -475,7 +485,32 @@ pub fn all_settings(sc: &Scenario) -> Vec<Setting> {
         add(A, &format!("{n}: memory"), size(p.ram_bytes));
         add(A, &format!("{n}: share of users"), pct(p.user_share));
     }
+    for p in &d.node_pools {
+        let n = format!("node pool {}", p.name);
+        add(A, &format!("{n}: node vCPU"), count_str(p.vcpu));
+        add(A, &format!("{n}: node memory"), size(p.ram_bytes));
+        add(A, &format!("{n}: allocatable"), pct(p.allocatable));
+        add(A, &format!("{n}: pods per node"), p.max_pods.to_string());
+        add(A, &format!("{n}: nodes at least"), p.min_nodes.to_string());
+        add(A, &format!("{n}: nodes at most"), p.max_nodes.to_string());
+        add(
+            A,
+            &format!("{n}: scale up at utilisation"),
+            pct(p.scale_up_utilization),
+        );
+        add(
+            A,
+            &format!("{n}: scale down under requests"),
+            pct(p.scale_down_utilization),
+        );
+        add(
+            A,
+            &format!("{n}: underused before removal"),
+            secs(p.scale_down_unneeded),
+        );
+    }
     match &d.cluster {
+        None if !d.node_pools.is_empty() => {}
         None => add(A, "workspace cluster", "unlimited room".into()),
         Some(cl) => {
             add(A, "workspace nodes at the start", cl.n_nodes.to_string());

@@ -146,6 +146,14 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("pty_reattach_timeout_s", "s", ParamKind::Number, 0.0, WEEK_S, true),
     spec("provisioner_cpu_vcpu_per_build", "vCPU", ParamKind::Number, 0.0, 1024.0, true),
     spec("db_disk_write_ops_per_write", "1", ParamKind::Number, 0.0, 1000.0, true),
+    spec("workspace_vcpu_request", "vCPU", ParamKind::Number, 0.001, 1024.0, true),
+    spec("workspace_memory_request_mb", "MB", ParamKind::Number, 1.0, 1e7, true),
+    spec("agent_idle_vcpu", "vCPU", ParamKind::Number, 0.0, 64.0, true),
+    spec("agent_idle_memory_mb", "MB", ParamKind::Number, 0.0, 1e6, true),
+    spec("node_allocatable_share", "ratio", ParamKind::Number, 0.01, 1.0, true),
+    spec("node_startup_median_s", "s", ParamKind::Number, 0.0, DAY_S, true),
+    spec("node_startup_p95_s", "s", ParamKind::Number, 0.0, DAY_S, true),
+    spec("terraform_provider_timeout_s", "s", ParamKind::Number, 0.0, DAY_S, true),
 ];
 
 /// Pairs of parameters whose first may not exceed its second (a back-off's
@@ -153,6 +161,7 @@ pub const PARAMS: &[ParamSpec] = &[
 pub const ORDERED_PARAMS: &[(&str, &str)] = &[
     ("agent_reconnect_min_s", "agent_reconnect_max_s"),
     ("client_reconnect_min_s", "client_reconnect_max_s"),
+    ("node_startup_median_s", "node_startup_p95_s"),
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -251,6 +260,20 @@ pub struct Costs {
     pub db_cpu_ms_per_deployment_stats_row: f64,
     /// coderd CPU database encryption adds to every replica, vCPU.
     pub coderd_cpu_cores_database_encryption: f64,
+    // ----- workspace compute (node pools) -----
+    /// A workspace's requests when its template does not say: vCPU and MB.
+    pub workspace_vcpu_request: f64,
+    pub workspace_memory_request_mb: f64,
+    /// An idle agent's own use: vCPU and MB.
+    pub agent_idle_vcpu: f64,
+    pub agent_idle_memory_mb: f64,
+    /// Share of a node's vCPU and RAM left to pods after system overhead.
+    pub node_allocatable_share: f64,
+    /// A new node's start-up delay (lognormal), median and p95, s.
+    pub node_startup_median_s: f64,
+    pub node_startup_p95_s: f64,
+    /// A start build waiting longer than this for a node fails, s (0: never).
+    pub terraform_provider_timeout_s: f64,
 }
 
 impl Costs {
@@ -328,6 +351,14 @@ impl Costs {
             import_time_ratio: r("import_time_ratio")?,
             coderd_cpu_ms_agent_register: r("coderd_cpu_ms_agent_register")?,
             db_cpu_ms_agent_instance_lookup: r("db_cpu_ms_agent_instance_lookup")?,
+            workspace_vcpu_request: r("workspace_vcpu_request")?,
+            workspace_memory_request_mb: r("workspace_memory_request_mb")?,
+            agent_idle_vcpu: r("agent_idle_vcpu")?,
+            agent_idle_memory_mb: r("agent_idle_memory_mb")?,
+            node_allocatable_share: r("node_allocatable_share")?,
+            node_startup_median_s: r("node_startup_median_s")?,
+            node_startup_p95_s: r("node_startup_p95_s")?,
+            terraform_provider_timeout_s: r("terraform_provider_timeout_s")?,
             autobuild_interval_s: r("autobuild_interval_s")?,
             autobuild_queries_per_workspace: r("autobuild_queries_per_workspace")?,
             coderd_cpu_ms_autobuild_workspace: r("coderd_cpu_ms_autobuild_workspace")?,

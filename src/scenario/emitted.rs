@@ -33,6 +33,8 @@ pub enum Values {
     Template,
     /// A workspace proxy of the scenario's deployment, by name.
     Proxy,
+    /// A node pool of the scenario's deployment, by name.
+    Pool,
 }
 
 /// One metric of the summary.
@@ -54,6 +56,7 @@ const KIND: (&str, Values) = (
     Values::Words(&["ssh", "ide", "web_terminal", "app", "dashboard", "agent"]),
 );
 const REPLICA: (&str, Values) = ("replica", Values::ReplicaIndex);
+const POOL: (&str, Values) = ("pool", Values::Pool);
 const JOB: (&str, Values) = ("job", Values::Words(&["autobuild", "deployment_stats"]));
 
 const fn e(
@@ -136,6 +139,17 @@ pub const EMITTED: &[Emitted] = &[
     e("users_present", GAUGE, &[]),
     e("workspaces_running", GAUGE, &[]),
     e("proxy_cpu_utilization", GAUGE, &[("proxy", Values::Proxy)]),
+    e("workspace_nodes", GAUGE, &[POOL]),
+    e("workspace_node_hours_total", &["total"], &[POOL]),
+    e("workspace_pool_cpu_requested_vcpu", GAUGE, &[POOL]),
+    e("workspace_pool_cpu_used_vcpu", GAUGE, &[POOL]),
+    e("workspace_pool_memory_requested_bytes", GAUGE, &[POOL]),
+    e("workspace_pool_memory_used_bytes", GAUGE, &[POOL]),
+    e("workspace_pool_utilization", GAUGE, &[POOL]),
+    e("workspaces_waiting_for_node", GAUGE, &[]),
+    e("workspace_node_wait_seconds", HISTOGRAM, &[]),
+    e("workspace_start_seconds", HISTOGRAM, &[]),
+    e("workspace_node_timeouts_total", COUNTER, &[]),
 ];
 
 /// The catalogue entry of `metric`.
@@ -166,6 +180,7 @@ impl Values {
             }
             Values::Template => one_of(&s.templates.iter().map(String::as_str).collect::<Vec<_>>()),
             Values::Proxy => one_of(&s.proxies.iter().map(String::as_str).collect::<Vec<_>>()),
+            Values::Pool => one_of(&s.pools.iter().map(String::as_str).collect::<Vec<_>>()),
         }
     }
 }
@@ -175,6 +190,7 @@ impl Values {
 pub struct ScenarioNames {
     pub templates: Vec<String>,
     pub proxies: Vec<String>,
+    pub pools: Vec<String>,
 }
 
 impl ScenarioNames {
@@ -189,6 +205,12 @@ impl ScenarioNames {
             proxies: s
                 .deployment
                 .proxies
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+            pools: s
+                .deployment
+                .node_pools
                 .iter()
                 .map(|p| p.name.clone())
                 .collect(),
@@ -293,6 +315,7 @@ mod tests {
         let n = ScenarioNames {
             templates: vec!["docker".into()],
             proxies: vec![],
+            pools: vec![],
         };
         let field = |m: &str, s: &str, l: &[(&str, &str)]| {
             check_slo(m, s, true, &labels(l), &n).err().map(|e| e.0)

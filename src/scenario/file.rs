@@ -61,6 +61,55 @@ pub struct DeploymentFile {
     pub database: Option<DatabaseFile>,
     pub proxies: Option<Vec<ProxyFile>>,
     pub cluster: Option<ClusterFile>,
+    /// Node pools the workspaces run on, with a cluster autoscaler.
+    pub node_pools: Option<Vec<NodePoolFile>>,
+}
+
+/// `[[deployment.node_pools]]`: nodes of one shape under a cluster autoscaler.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolFile {
+    pub name: Option<String>,
+    /// The node's shape (priced as the cheapest `[workspace_nodes]` instance type that has it).
+    pub vcpu: Option<f64>,
+    pub ram: Option<Quantity>,
+    /// Share of the node's vCPU and RAM left to pods after system overhead.
+    pub allocatable: Option<f64>,
+    pub max_pods: Option<i64>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    /// Node labels; a template lands here when its `node_selector` is a subset.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Time from the autoscaler's decision until the node takes pods.
+    pub startup_delay: Option<DistFile>,
+    /// Scale up when used CPU or memory over allocatable passes this.
+    pub scale_up_utilization: Option<f64>,
+    /// A node is underused below this share of requested CPU and memory.
+    pub scale_down_utilization: Option<f64>,
+    /// How long a node must be underused (and empty) before it is removed.
+    pub scale_down_unneeded: Option<Quantity>,
+    /// How often the autoscaler looks.
+    pub scan_interval: Option<Quantity>,
+}
+
+/// A template's workspace: what it asks of a node and what it uses.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceFile {
+    /// Requests (what placement reserves).
+    pub vcpu: Option<f64>,
+    pub ram: Option<Quantity>,
+    /// Use beyond the agent's while the user works.
+    pub working_vcpu: Option<f64>,
+    pub working_ram: Option<Quantity>,
+    /// Use beyond the agent's while the user is away.
+    pub idle_vcpu: Option<f64>,
+    pub idle_ram: Option<Quantity>,
+    /// The agent's own use, always while the workspace runs.
+    pub agent_vcpu: Option<f64>,
+    pub agent_ram: Option<Quantity>,
+    /// Node labels the workspace needs (like provisioner tags).
+    pub node_selector: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -304,6 +353,8 @@ pub struct TemplateFile {
     pub stop_time: Option<DistFile>,
     /// Share of users whose workspace uses this template (default: equal shares).
     pub user_share: Option<f64>,
+    /// The workspace's requests and use on a node pool.
+    pub workspace: Option<WorkspaceFile>,
 }
 
 /// Arrivals: a Poisson `rate`, or a piecewise-constant time-of-day `profile`

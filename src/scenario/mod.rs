@@ -156,6 +156,55 @@ pub struct Deployment {
     pub database: Database,
     pub proxies: Vec<Proxy>,
     pub cluster: Option<Cluster>,
+    /// Node pools for the workspaces (empty: workspaces take no room, or
+    /// the simple `cluster` counts slots).
+    pub node_pools: Vec<NodePool>,
+}
+
+/// A node pool under a cluster autoscaler (`[[deployment.node_pools]]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct NodePool {
+    pub name: String,
+    /// The node's shape.
+    pub vcpu: f64,
+    pub ram_bytes: f64,
+    /// Share of `vcpu` and `ram_bytes` pods may request.
+    pub allocatable: f64,
+    pub max_pods: u32,
+    pub min_nodes: u32,
+    pub max_nodes: u32,
+    pub labels: BTreeMap<String, String>,
+    /// Node start-up delay, seconds.
+    pub startup_delay_s: Dist,
+    pub scale_up_utilization: f64,
+    pub scale_down_utilization: f64,
+    pub scale_down_unneeded: SimTime,
+    pub scan_interval: SimTime,
+}
+
+impl NodePool {
+    /// vCPU pods may request on one node.
+    pub fn alloc_vcpu(&self) -> f64 {
+        self.vcpu * self.allocatable
+    }
+    /// Bytes pods may request on one node.
+    pub fn alloc_bytes(&self) -> f64 {
+        self.ram_bytes * self.allocatable
+    }
+}
+
+/// A template's workspace on a node: requests, use and the agent's overhead.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkspaceResources {
+    pub vcpu: f64,
+    pub ram_bytes: f64,
+    pub working_vcpu: f64,
+    pub working_ram_bytes: f64,
+    pub idle_vcpu: f64,
+    pub idle_ram_bytes: f64,
+    pub agent_vcpu: f64,
+    pub agent_ram_bytes: f64,
+    pub node_selector: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -448,6 +497,8 @@ pub struct Template {
     pub stop_time_s: Dist,
     /// Share of users whose workspace uses this template.
     pub user_share: f64,
+    /// Its workspace on a node pool.
+    pub workspace: WorkspaceResources,
 }
 
 /// An arrival process.

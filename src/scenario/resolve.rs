@@ -588,7 +588,9 @@ pub fn resolve(
                 format!("no provisioner daemon can build template \"{name}\" (no daemons, or none whose tags include {tags:?})"),
             ));
         }
+        let workspace = resolve_model::workspace(&ctx, &t.workspace, &f, &costs)?;
         templates.push(Template {
+            workspace,
             name,
             tags,
             build_time_s,
@@ -663,9 +665,36 @@ pub fn resolve(
     )?;
 
     let proxies = resolve_model::proxies(&ctx, &dep.proxies)?;
+    let node_pools = resolve_model::node_pools(&ctx, &dep.node_pools, &costs)?;
+    if dep.cluster.is_some() && !node_pools.is_empty() {
+        return Err(ctx.err(
+            "deployment.cluster",
+            "give either [deployment.cluster] (workspace slots per node) or [[deployment.node_pools]] (nodes with vCPU and RAM under a cluster autoscaler), not both: move `nodes` to a pool's `min`, `max_nodes` to its `max`, and give the pool's `vcpu` and `ram`",
+        ));
+    }
+    if !node_pools.is_empty() && workload.users.is_some() {
+        for (i, t) in workload.templates.iter().enumerate() {
+            let w = &t.workspace;
+            let fits = node_pools.iter().any(|p| {
+                tags_match(&w.node_selector, &p.labels)
+                    && w.vcpu <= p.alloc_vcpu() + 1e-9
+                    && w.ram_bytes <= p.alloc_bytes() * (1.0 + 1e-9)
+            });
+            if t.user_share > 0.0 && !fits {
+                return Err(ctx.err(
+                    &format!("workload.templates[{i}].workspace"),
+                    format!(
+                        "no node pool can run template \"{}\"'s workspace ({} vCPU, {} bytes, node_selector {:?}): none has all its labels and that much allocatable vCPU and RAM",
+                        t.name, w.vcpu, w.ram_bytes, w.node_selector
+                    ),
+                ));
+            }
+        }
+    }
     let names = emitted::ScenarioNames {
         templates: workload.templates.iter().map(|t| t.name.clone()).collect(),
         proxies: proxies.iter().map(|p| p.name.clone()).collect(),
+        pools: node_pools.iter().map(|p| p.name.clone()).collect(),
     };
     let slos = file
         .slo
@@ -695,6 +724,7 @@ pub fn resolve(
             database: resolve_model::database(&ctx, &dep.database)?,
             proxies,
             cluster: resolve_model::cluster(&ctx, &dep.cluster)?,
+            node_pools,
         },
         workload,
         autoscaling,

@@ -146,6 +146,186 @@ pub fn cluster(ctx: &Ctx, c: &Option<ClusterFile>) -> Result<Option<Cluster>, Sc
     }))
 }
 
+/// `[[deployment.node_pools]]`. Defaults and their sources:
+/// - `allocatable`: the model's `node_allocatable_share`;
+/// - `max_pods`: 110, Kubernetes' default kubelet `--max-pods` (assumed:
+///   managed offerings set their own, e.g. by the pod network's addresses);
+/// - `min` 0, `max` 100 nodes (assumed: an operator's cap, set your own);
+/// - `startup_delay`: lognormal with the model's `node_startup_median_s`
+///   and `node_startup_p95_s`;
+/// - `scale_up_utilization` 0.8: Coder's guidance, "scale up workspace
+///   nodes when total CPU usage or memory consumption reaches 80%"
+///   (../shared/data/sizing-rules.csv "autoscale trigger",
+///   ../shared/seeds/000_b84c2d4b73a02dd7.txt);
+/// - `scale_down_utilization` 0.5, `scale_down_unneeded` 10 min and
+///   `scan_interval` 10 s: the Kubernetes cluster autoscaler's defaults
+///   (`--scale-down-utilization-threshold`, `--scale-down-unneeded-time`,
+///   `--scan-interval`; assumed, as no file in ../shared gives them).
+pub fn node_pools(
+    ctx: &Ctx,
+    pools: &Option<Vec<NodePoolFile>>,
+    costs: &Costs,
+) -> Result<Vec<NodePool>, ScenarioError> {
+    let mut out: Vec<NodePool> = Vec::new();
+    for (i, p) in pools.iter().flatten().enumerate() {
+        let f = format!("deployment.node_pools[{i}]");
+        let name = match &p.name {
+            Some(n) => super::resolve::check_name(ctx, n, &format!("{f}.name"))?.to_string(),
+            None => format!("pool-{i}"),
+        };
+        if out.iter().any(|x| x.name == name) {
+            return Err(ctx.err(
+                &format!("{f}.name"),
+                format!("duplicate node pool name \"{name}\""),
+            ));
+        }
+        let vcpu = ctx.positive(
+            *ctx.required(&p.vcpu, &format!("{f}.vcpu"))?,
+            &format!("{f}.vcpu"),
+        )?;
+        let ram_bytes = ctx.bytes(
+            ctx.required(&p.ram, &format!("{f}.ram"))?,
+            &format!("{f}.ram"),
+        )?;
+        let allocatable = match p.allocatable {
+            Some(a) if !(a > 0.0 && a <= 1.0) => {
+                return Err(ctx.err(
+                    &format!("{f}.allocatable"),
+                    format!("expected a share in (0, 1], found {a}"),
+                ));
+            }
+            Some(a) => a,
+            None => costs.node_allocatable_share,
+        };
+        let max_pods = ctx.count(p.max_pods.unwrap_or(110), &format!("{f}.max_pods"), 1)?;
+        let min_nodes = ctx.count(p.min.unwrap_or(0), &format!("{f}.min"), 0)?;
+        let max_nodes = ctx.count(p.max.unwrap_or(100), &format!("{f}.max"), 1)?;
+        if max_nodes < min_nodes {
+            return Err(ctx.err(
+                &format!("{f}.max"),
+                format!("must be at least `min` ({min_nodes}), found {max_nodes}"),
+            ));
+        }
+        let (med, p95) = (costs.node_startup_median_s, costs.node_startup_p95_s);
+        let default_delay = if p95 > med && med > 0.0 {
+            Dist::lognormal_median_p95(med, p95).expect("checked by the model file")
+        } else {
+            Dist::constant(med).expect("checked by the model file")
+        };
+        let startup_delay_s = dist_or(
+            ctx,
+            &p.startup_delay,
+            &format!("{f}.startup_delay"),
+            default_delay,
+        )?;
+        let util = |v: Option<f64>, field: &str, default: f64| -> Result<f64, ScenarioError> {
+            match v {
+                Some(x) if !(x > 0.0 && x <= 1.0) => Err(ctx.err(
+                    &format!("{f}.{field}"),
+                    format!("expected a utilisation in (0, 1], found {x}"),
+                )),
+                Some(x) => Ok(x),
+                None => Ok(default),
+            }
+        };
+        let scale_up_utilization = util(p.scale_up_utilization, "scale_up_utilization", 0.8)?;
+        let scale_down_utilization = util(p.scale_down_utilization, "scale_down_utilization", 0.5)?;
+        if scale_down_utilization >= scale_up_utilization {
+            return Err(ctx.err(
+                &format!("{f}.scale_down_utilization"),
+                format!(
+                    "must be below scale_up_utilization ({scale_up_utilization}), found {scale_down_utilization}"
+                ),
+            ));
+        }
+        out.push(NodePool {
+            name,
+            vcpu,
+            ram_bytes,
+            allocatable,
+            max_pods,
+            min_nodes,
+            max_nodes,
+            labels: p.labels.clone().unwrap_or_default(),
+            startup_delay_s,
+            scale_up_utilization,
+            scale_down_utilization,
+            scale_down_unneeded: dur_or(
+                ctx,
+                &p.scale_down_unneeded,
+                &format!("{f}.scale_down_unneeded"),
+                600.0,
+            )?,
+            scan_interval: pos_dur_or(ctx, &p.scan_interval, &format!("{f}.scan_interval"), 10.0)?,
+        });
+    }
+    Ok(out)
+}
+
+/// `workload.templates[i].workspace` over the model's defaults: requests
+/// `workspace_vcpu_request` and `workspace_memory_request_mb`; the agent's
+/// own use `agent_idle_vcpu` and `agent_idle_memory_mb`; while its user
+/// works it uses its requests (working = request - agent, derived: the
+/// seeds size a workspace for a working user); while they are away only
+/// the agent (idle = 0, the seeds' "idle agent").
+pub fn workspace(
+    ctx: &Ctx,
+    w: &Option<WorkspaceFile>,
+    field: &str,
+    costs: &Costs,
+) -> Result<WorkspaceResources, ScenarioError> {
+    let w = w.clone().unwrap_or_default();
+    let f = |k: &str| format!("{field}.workspace.{k}");
+    let num = |v: Option<f64>, k: &str, default: f64| -> Result<f64, ScenarioError> {
+        match v {
+            Some(x) if !(x.is_finite() && x >= 0.0) => {
+                Err(ctx.err(&f(k), format!("expected vCPU >= 0, found {x}")))
+            }
+            Some(x) => Ok(x),
+            None => Ok(default),
+        }
+    };
+    let bytes = |q: &Option<Quantity>, k: &str, default: f64| -> Result<f64, ScenarioError> {
+        match q {
+            Some(q) => ctx.bytes(q, &f(k)),
+            None => Ok(default),
+        }
+    };
+    let vcpu = num(w.vcpu, "vcpu", costs.workspace_vcpu_request)?;
+    if vcpu <= 0.0 {
+        return Err(ctx.err(&f("vcpu"), "must be greater than zero"));
+    }
+    let ram_bytes = bytes(&w.ram, "ram", costs.workspace_memory_request_mb * 1e6)?;
+    let agent_vcpu = num(w.agent_vcpu, "agent_vcpu", costs.agent_idle_vcpu)?;
+    let agent_ram_bytes = bytes(&w.agent_ram, "agent_ram", costs.agent_idle_memory_mb * 1e6)?;
+    Ok(WorkspaceResources {
+        vcpu,
+        ram_bytes,
+        working_vcpu: num(w.working_vcpu, "working_vcpu", (vcpu - agent_vcpu).max(0.0))?,
+        working_ram_bytes: bytes(
+            &w.working_ram,
+            "working_ram",
+            (ram_bytes - agent_ram_bytes).max(0.0),
+        )?,
+        idle_vcpu: num(w.idle_vcpu, "idle_vcpu", 0.0)?,
+        idle_ram_bytes: match &w.idle_ram {
+            Some(q) => super::units::parse_bytes(q)
+                .map_err(|m| ctx.err(&f("idle_ram"), m))
+                .and_then(|b| {
+                    if b >= 0.0 {
+                        Ok(b)
+                    } else {
+                        Err(ctx.err(&f("idle_ram"), format!("must not be negative, found {q}")))
+                    }
+                })?,
+            None => 0.0,
+        },
+        agent_vcpu,
+        agent_ram_bytes,
+        node_selector: w.node_selector.clone().unwrap_or_default(),
+    })
+}
+
 fn normal_s(mean: f64, sd: f64) -> Dist {
     Dist::truncated_normal(mean, sd, 0.0, f64::INFINITY).expect("valid defaults")
 }

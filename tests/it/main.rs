@@ -17,6 +17,7 @@ mod erlang_c;
 mod golden;
 mod model;
 mod model_control;
+mod nodes;
 mod prometheus;
 mod reports;
 mod saturation;

@@ -287,3 +287,22 @@ pub fn derive_success_ratio(
         });
     }
 }
+
+/// `workspace_node_hours_total` per pool: the time integral of
+/// `workspace_nodes` after the warm-up (its time-weighted mean times the
+/// span), in node-hours.
+pub fn derive_node_hours(s: &Scenario, metrics: &mut Vec<crate::engine::Metric>) {
+    let span_h = s.duration.saturating_sub(s.warmup).as_secs_f64() / 3600.0;
+    let hours: Vec<crate::engine::Metric> = metrics
+        .iter()
+        .filter(|x| x.name == m::WORKSPACE_NODES && x.stat == "mean")
+        .map(|x| crate::engine::Metric {
+            name: m::WORKSPACE_NODE_HOURS_TOTAL.into(),
+            stat: "total".into(),
+            labels: x.labels.clone(),
+            value: x.value * span_h,
+            unit: "h".into(),
+        })
+        .collect();
+    metrics.extend(hours);
+}

@@ -79,6 +79,9 @@ impl World<'_> {
                 });
                 self.serve_cap_waiters(now);
             }
+            Ev::NodeReady { pool, node, serial } => self.node_ready(now, pool, node, serial),
+            Ev::PoolScan { pool } => self.pool_scan(now, pool),
+            Ev::NodeWaitTimeout { user, serial } => self.node_wait_timeout(now, user, serial),
             Ev::DbRestore => {
                 self.db_outage_depth -= 1;
                 if self.db_outage_depth == 0 {

@@ -186,11 +186,22 @@ impl World<'_> {
     /// React to what happened in the provisioner model: job creations and
     /// acquisitions, then finished jobs.
     pub(super) fn after_prov(&mut self, now: SimTime) {
+        // Ending a held build (node pools) frees its daemon, which may take
+        // the next job: look again until nothing is new.
+        while !self.prov.notes.is_empty() || !self.prov.finished.is_empty() {
+            self.after_prov_once(now);
+        }
+    }
+
+    fn after_prov_once(&mut self, now: SimTime) {
         // The lists are handed back empty so their buffers are reused (no
         // allocation per build event), unless handling pushed new entries.
         let mut notes: Vec<JobNote> = std::mem::take(&mut self.prov.notes);
         for n in notes.drain(..) {
             match n {
+                JobNote::NeedsNode { job, daemon, token } => {
+                    self.needs_node(now, job, daemon, (token >> 1) as u32);
+                }
                 JobNote::Created(_) => self.build_call(now, None, 0.0, true),
                 JobNote::Acquired { group, kind } => {
                     let on = self.group_replica(group);
@@ -229,6 +240,7 @@ impl World<'_> {
             match (stop, f.end) {
                 (false, JobEnd::Completed) => {
                     u.ws = Ws::Running;
+                    self.record_start_time(now, f.created);
                     self.ws_running += 1;
                     self.rec
                         .set(self.ids.workspaces, now, self.ws_running as f64);
@@ -245,6 +257,8 @@ impl World<'_> {
                 }
                 (false, _) => {
                     u.ws = Ws::Stopped;
+                    self.forget_waiter(now, user);
+                    let u = &mut self.users[user as usize];
                     let retry = u.present && u.build_attempts < 3;
                     if retry {
                         u.build_attempts += 1;
@@ -260,6 +274,7 @@ impl World<'_> {
                 }
                 (true, _) => {
                     u.ws = Ws::Stopped;
+                    self.unplace(now, user);
                     self.ws_reserved = self.ws_reserved.saturating_sub(1);
                     self.serve_cap_waiters(now);
                     if self.users[user as usize].wants_start {

@@ -1,0 +1,190 @@
+//! Workspace compute: node pools, placement, the cluster autoscaler, the
+//! wait for a node and its time-out, node-hours and their cost.
+
+use crate::support::{extend, load, metric, scenario as example, scratch};
+use capsim::result::{RunResult, Summary};
+use capsim::{Scenario, simulate};
+
+/// The `steady-users` fixture extended with `body` (in a scratch folder), loaded.
+fn scenario(tag: &str, body: &str) -> Scenario {
+    let dir = scratch(&format!("nodes/{tag}"));
+    load(&extend(&dir, tag, "steady-users.toml", body))
+}
+
+/// 20 users who arrive in the first minute and start their workspaces
+/// (60 s builds, 20 daemons: no build queue) on a pool of 8 vCPU / 32 GB
+/// nodes at 90% allocatable (7 workspaces a node), whose nodes start in
+/// `delay`; `pool` adds keys to the pool.
+fn starts(tag: &str, delay: &str, pool: &str) -> RunResult {
+    let s = scenario(
+        tag,
+        &format!(
+            r#"
+seed = 5
+duration = "40m"
+bucket = "1m"
+[deployment.provisioners]
+count = 20
+[workload.users]
+count = 20
+workspaces_running_at_start = false
+[[deployment.node_pools]]
+name = "ws"
+vcpu = 8
+ram = "32GB"
+allocatable = 0.9
+max = 10
+startup_delay = {{ dist = "constant", value = "{delay}" }}
+{pool}
+"#
+        ),
+    );
+    simulate(&s, 5)
+}
+
+#[test]
+fn always_running_workspaces_use_the_nodes_the_packing_rule_gives() {
+    // 500 workspaces of 1 vCPU / 2 GB running from the start; a node has
+    // 8 x 0.9 = 7.2 vCPU and 28.8 GB for pods: floor(7.2) = 7 workspaces
+    // (memory would take 14, the pod limit 110), so ceil(500 / 7) = 72.
+    let s = scenario(
+        "packing",
+        r#"
+seed = 2
+duration = "30m"
+[workload.users]
+workspaces_running_at_start = true
+[[deployment.node_pools]]
+name = "ws"
+vcpu = 8
+ram = "32GB"
+allocatable = 0.9
+max = 1000
+scale_up_utilization = 1.0
+scale_down_utilization = 0.99
+"#,
+    );
+    let r = simulate(&s, 2);
+    let l = [("pool", "ws")];
+    for stat in ["mean", "max", "last"] {
+        assert_eq!(metric(&r, "workspace_nodes", stat, &l), 72.0, "{stat}");
+    }
+    assert_eq!(
+        metric(&r, "workspace_pool_cpu_requested_vcpu", "max", &l),
+        500.0
+    );
+    assert_eq!(
+        metric(&r, "workspace_pool_memory_requested_bytes", "max", &l),
+        500.0 * 2e9
+    );
+    // Everyone works: agent 0.1 + working 0.9 vCPU each.
+    assert!((metric(&r, "workspace_pool_cpu_used_vcpu", "last", &l) - 500.0).abs() < 1e-6);
+}
+
+#[test]
+fn a_node_startup_below_the_provider_timeout_is_waited_for_above_it_fails_the_start() {
+    // Below: every start waits for the nodes (about 2 min after the first
+    // scan) and succeeds; its start time is the 60 s build plus that wait.
+    let fast = starts("fast", "2m", "");
+    assert_eq!(
+        metric(&fast, "workspace_node_timeouts_total", "total", &[]),
+        0.0
+    );
+    assert_eq!(metric(&fast, "workspace_start_seconds", "count", &[]), 20.0);
+    let wait_min = metric(&fast, "workspace_node_wait_seconds", "p50", &[]);
+    assert!((60.0..=130.0).contains(&wait_min), "node wait {wait_min}");
+    let start = metric(&fast, "workspace_start_seconds", "p50", &[]);
+    assert!(
+        (start - 60.0 - wait_min).abs() < 2.0,
+        "start time {start} = build 60 s + node wait {wait_min}"
+    );
+    // Above (6 min > the 5-minute time-out): the first attempts fail and are
+    // counted as failed builds; the retries a minute later find the nodes.
+    let slow = starts("slow", "6m", "");
+    let timeouts = metric(&slow, "workspace_node_timeouts_total", "total", &[]);
+    assert_eq!(timeouts, 20.0);
+    assert!(metric(&slow, "builds_failed_total", "total", &[]) >= timeouts);
+    assert_eq!(
+        metric(&slow, "workspace_node_wait_seconds", "max", &[]),
+        300.0
+    );
+    assert_eq!(metric(&slow, "workspace_start_seconds", "count", &[]), 20.0);
+}
+
+#[test]
+fn with_min_zero_the_first_start_waits_for_a_node_with_a_warm_minimum_it_does_not() {
+    let cold = starts("cold", "3m", "min = 0");
+    assert!(metric(&cold, "workspace_node_wait_seconds", "max", &[]) > 60.0);
+    let warm = starts("warm", "3m", "min = 3");
+    assert_eq!(
+        metric(&warm, "workspace_node_wait_seconds", "max", &[]),
+        0.0
+    );
+    assert_eq!(
+        metric(&warm, "workspace_node_wait_seconds", "count", &[]),
+        20.0
+    );
+    // Build queue 0 (20 daemons) + 60 s build + no node wait.
+    assert!(metric(&warm, "workspace_start_seconds", "max", &[]) <= 60.0 + 1e-6);
+    assert!(metric(&cold, "workspace_start_seconds", "p50", &[]) > 120.0);
+}
+
+#[test]
+fn over_a_working_day_the_autoscaler_follows_the_herd_and_node_hours_are_priced() {
+    let s = load(&example("coder/nodes-herd-scale-to-zero.toml"));
+    let r = simulate(&s, s.seed);
+    let l = [("pool", "workspaces")];
+    let nodes = r.series.find("workspace_nodes", "mean", &l).unwrap();
+    let bucket_h = s.bucket.as_secs_f64() / 3600.0;
+    let at = |h: f64| nodes.values[(h / bucket_h) as usize];
+    let peak = nodes.values.iter().cloned().fold(0.0, f64::max);
+    assert_eq!(at(6.0), 0.0, "no node before the day (min = 0)");
+    assert!(peak > 100.0, "the herds need nodes: {peak}");
+    // Europe's herd at 09:00, the US group's at 15:00 (09:00 there).
+    assert!(at(10.5) > 80.0, "up for the 9 a.m. herd: {}", at(10.5));
+    assert!(at(16.0) > peak - 0.5, "the peak when both are at work");
+    // Down in the evening, but far from the 300 running workspaces' 43
+    // full nodes: a node goes only when all its workspaces stopped.
+    assert!(at(23.5) < 0.75 * peak, "down in the evening: {}", at(23.5));
+    assert!(at(23.5) > 43.0, "{}", at(23.5));
+    // Node-hours are the time integral of the node count.
+    let integral: f64 = nodes.values.iter().map(|v| v * bucket_h).sum();
+    let hours = metric(&r, "workspace_node_hours_total", "total", &l);
+    assert!(
+        (hours - integral).abs() < 1e-6 * integral,
+        "{hours} node-hours against the integral {integral}"
+    );
+    // Cost = node-hours x the price of a node-hour, scaled to the month.
+    let prices = capsim::cost::for_scenario(&s, None).unwrap().unwrap();
+    let summary = Summary::from_runs(&s, s.seed, std::slice::from_ref(&r));
+    let cost = capsim::cost::monthly_cost(&s, &prices, Some(&summary)).unwrap();
+    let line = cost
+        .lines
+        .iter()
+        .find(|x| x.component == "workspace nodes")
+        .expect("a workspace nodes line");
+    assert!(line.unit.starts_with("n2-standard-8"), "{}", line.unit);
+    let run_h = s.duration.as_secs_f64() / 3600.0;
+    let want = hours / run_h * prices.hours_per_month * line.per_unit_hour;
+    assert!(
+        (line.monthly - want).abs() < 1e-6 * want,
+        "{} vs {want}",
+        line.monthly
+    );
+    assert_eq!(line.per_unit_hour, 0.388472);
+}
+
+#[test]
+fn a_scenario_with_both_cluster_and_node_pools_is_refused_with_how_to_move() {
+    let dir = scratch("nodes/both");
+    let p = extend(
+        &dir,
+        "both",
+        "steady-users.toml",
+        "duration = \"10m\"\n[deployment.cluster]\nnodes = 1\nworkspaces_per_node = 10\n[[deployment.node_pools]]\nvcpu = 8\nram = \"32GB\"\n",
+    );
+    let e = capsim::scenario::load(&p).unwrap_err().to_string();
+    assert!(e.contains("deployment.cluster"), "{e}");
+    assert!(e.contains("move `nodes` to a pool's `min`"), "{e}");
+    assert!(e.contains("both.toml:"), "{e}");
+}
