@@ -16,6 +16,7 @@ pub mod prom;
 pub mod report;
 pub mod result;
 pub mod scenario;
+pub mod sensitivity;
 pub mod store;
 
 pub use model::simulate;

@@ -43,6 +43,9 @@ _capsim() {
             capsim,runs)
                 cmd="capsim__subcmd__runs"
                 ;;
+            capsim,sensitivity)
+                cmd="capsim__subcmd__sensitivity"
+                ;;
             capsim,size)
                 cmd="capsim__subcmd__size"
                 ;;
@@ -75,6 +78,9 @@ _capsim() {
                 ;;
             capsim__subcmd__help,runs)
                 cmd="capsim__subcmd__help__subcmd__runs"
+                ;;
+            capsim__subcmd__help,sensitivity)
+                cmd="capsim__subcmd__help__subcmd__sensitivity"
                 ;;
             capsim__subcmd__help,size)
                 cmd="capsim__subcmd__help__subcmd__size"
@@ -146,7 +152,7 @@ _capsim() {
 
     case "${cmd}" in
         capsim)
-            opts="-q -h -V --quiet --color --help --version run batch runs compare size validate calibrate import completions man help"
+            opts="-q -h -V --quiet --color --help --version run batch runs compare size sensitivity validate calibrate import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,7 +330,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__help)
-            opts="run batch runs compare size validate calibrate import completions man help"
+            opts="run batch runs compare size sensitivity validate calibrate import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,6 +528,20 @@ _capsim() {
         capsim__subcmd__help__subcmd__runs__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__help__subcmd__sensitivity)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -943,6 +963,48 @@ _capsim() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__sensitivity)
+            opts="-q -h --params --vary --replications --seed --out --jobs --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --params)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --vary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replications)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -35,6 +35,7 @@ complete -c capsim -n "__fish_capsim_needs_command" -f -a "batch" -d 'Run every 
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "runs" -d 'Stored runs: list, show, export, delete'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
+complete -c capsim -n "__fish_capsim_needs_command" -f -a "sensitivity" -d 'Which uncertain model parameter (or scenario key) decides each SLO: one at a time at the ends of each range, tornado plots, sensitivity.md'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "validate" -d 'Check scenario files without running them'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
 complete -c capsim -n "__fish_capsim_needs_command" -f -a "import" -d 'Build a scenario (and calibration targets) from a live deployment\'s metrics'
@@ -164,6 +165,17 @@ always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l params -d 'Only these uncertain model parameters (comma-separated) [default: every parameter of the model file with a range of non-zero width]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l vary -d 'Also vary a scenario key over a range, e.g. workload.users.count=1200..1800 (repeatable)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l replications -d 'Replications per variant (replication r of every variant uses the same seed)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l seed -d 'Master seed [default: the scenario\'s `seed`]' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l out -d 'Write the study here [default: reports/sensitivity/<scenario>/]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand validate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
@@ -215,17 +227,18 @@ always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand man" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "runs" -d 'Stored runs: list, show, export, delete'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "validate" -d 'Check scenario files without running them'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "import" -d 'Build a scenario (and calibration targets) from a live deployment\'s metrics'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
-complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size validate calibrate import completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "run" -d 'Run scenarios, print a summary per scenario, store the runs and write their reports'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "batch" -d 'Run every scenario of folders and files in parallel, then write batch-summary.csv'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "runs" -d 'Stored runs: list, show, export, delete'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "compare" -d 'Run architectures on the same seeds: side-by-side table, paired differences, costs, plots'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "size" -d 'Search for the cheapest architecture that meets every SLO with 95% confidence'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "sensitivity" -d 'Which uncertain model parameter (or scenario key) decides each SLO: one at a time at the ends of each range, tornado plots, sensitivity.md'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "validate" -d 'Check scenario files without running them'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "calibrate" -d 'Fit a model file\'s free parameters to measured targets'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "import" -d 'Build a scenario (and calibration targets) from a live deployment\'s metrics'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish) on stdout'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "man" -d 'Print the man page (roff) on stdout, or write one page per command into DIR'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_subcommand_from run batch runs compare size sensitivity validate calibrate import completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'

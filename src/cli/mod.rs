@@ -9,6 +9,7 @@ pub mod import;
 pub mod progress;
 pub mod run;
 pub mod runs;
+pub mod sensitivity;
 pub mod size;
 pub mod ui;
 
@@ -183,6 +184,9 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Search for the cheapest architecture that meets every SLO with 95% confidence.
     Size(size::SizeArgs),
+    /// Which uncertain model parameter (or scenario key) decides each SLO:
+    /// one at a time at the ends of each range, tornado plots, sensitivity.md.
+    Sensitivity(sensitivity::SensitivityArgs),
     /// Check scenario files without running them.
     Validate {
         #[arg(required = true)]
@@ -219,6 +223,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Runs(args) => runs::runs(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Size(args) => size::size(&args),
+        Command::Sensitivity(args) => sensitivity::sensitivity(&args),
         Command::Validate { scenarios } => run::validate(&scenarios),
         Command::Calibrate(args) => calibrate::calibrate(&args),
         Command::Import(args) => import::import(&args),

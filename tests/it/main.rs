@@ -22,6 +22,7 @@ mod prometheus;
 mod reports;
 mod saturation;
 mod scenario_errors;
+mod sensitivity;
 mod size;
 mod slo;
 mod store;

@@ -60,6 +60,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sensitivity",
+        &[
+            "engine", "scenario", "format", "result", "model", "report", "compare",
+        ],
+    ),
+    (
         "calibrate",
         &["engine", "scenario", "format", "result", "model", "report"],
     ),
@@ -88,6 +94,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "store",
             "compare",
             "calibrate",
+            "sensitivity",
             "prom",
         ],
     ),
