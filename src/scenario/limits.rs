@@ -28,8 +28,9 @@ pub const MAX_DAEMONS: i64 = 100_000;
 pub const MAX_USERS: i64 = 1_000_000;
 /// API requests per dashboard action.
 pub const MAX_REQUESTS_PER_ACTION: f64 = 1_000.0;
-/// Events per simulated second, estimated from agents' timers and dashboard
-/// requests: ten times a 100,000-user deployment's.
+/// Events per simulated second, estimated from agents' timers, dashboard
+/// requests, connection churn and builds: ten times a 100,000-user
+/// deployment's.
 pub const MAX_EVENTS_PER_SIM_S: f64 = 5e6;
 /// Replications of one scenario in one command. Their time series are
 /// folded into the aggregate as they finish (`report::Aggregate`), but each
@@ -41,13 +42,32 @@ pub const MAX_REPLICATIONS: u32 = 1_000;
 
 /// Series values per bucket that do not depend on the deployment's size
 /// (every metric with its statistics and histogram bins), and those per
-/// replica, template, proxy and provisioner group. Measured on the shipped
-/// scenarios' results and rounded up.
+/// replica, template, proxy and provisioner group: an upper bound.
+///
+/// Measured (the stored series of a run, one value each per bucket, with
+/// `capsim run`): a 200-user steady scenario with 2 replicas and 1
+/// template has 259 series; 10 replicas 307 (6 per replica), 5 templates
+/// 363 (26 per template); the shipped scenarios 246 to 283 (a base of about
+/// 220). The constants are 5 to 7 times that base and about twice the
+/// per-replica and per-template figures (proxies and provisioner groups
+/// not measured), so [`MAX_BUCKET_VALUES`] is reached well before the
+/// memory it names.
 const VALUES_PER_BUCKET_BASE: f64 = 1_500.0;
 const VALUES_PER_REPLICA: f64 = 10.0;
 const VALUES_PER_TEMPLATE: f64 = 60.0;
 const VALUES_PER_PROXY: f64 = 20.0;
 const VALUES_PER_GROUP: f64 = 30.0;
+
+/// Events one connection of a kind with a `duration` costs (it opens and
+/// ends). Measured: 3,590 more SSH connections (1-minute connections with
+/// 1-minute gaps for 200 users over 2 h) added 3,534 events, about 1 each;
+/// rounded up for connections that also make API requests.
+const EVENTS_PER_CONNECTION: f64 = 2.0;
+/// Events one build costs (queue, daemon, coderd's and the database's work,
+/// the agent that connects after it). Measured: 984 more builds of one
+/// template (a 200-user scenario over 2 h) added 12,408 events, 12.6 each;
+/// rounded up.
+const EVENTS_PER_BUILD: f64 = 15.0;
 
 /// `v` checked against `max`, a located error naming the limit otherwise.
 pub fn at_most(ctx: &Ctx, v: i64, max: i64, what: &str, field: &str) -> Result<(), ScenarioError> {
@@ -194,6 +214,31 @@ fn events_per_second(ctx: &Ctx, s: &Scenario) -> Result<(), ScenarioError> {
                 d.action_interval_s.mean()
             ),
             per_s,
+        ));
+    }
+    for c in &s.workload.connections {
+        let Some(d) = &c.duration_s else { continue };
+        if c.kind == ConnKind::Dashboard {
+            continue;
+        }
+        let cycle_s = d.mean() + c.gap_s.mean();
+        parts.push((
+            format!("workload.connections.{}.duration", c.kind.name()),
+            format!(
+                "{users} users x {} {} connections, a new one every {cycle_s:.3} s",
+                c.per_user,
+                c.kind.name()
+            ),
+            f64::from(users) * c.per_user / cycle_s.max(1e-9) * EVENTS_PER_CONNECTION,
+        ));
+    }
+    for (i, t) in s.workload.templates.iter().enumerate() {
+        let rate = |a: &Option<super::Arrivals>| a.as_ref().map_or(0.0, |a| a.max_rate());
+        let builds_per_s = rate(&t.builds) + rate(&t.prebuilds) + rate(&t.pushes);
+        parts.push((
+            format!("workload.templates[{i}].builds"),
+            format!("{builds_per_s:.3} builds per second of template {}", t.name),
+            builds_per_s * EVENTS_PER_BUILD,
         ));
     }
     let total: f64 = parts.iter().map(|p| p.2).sum();
