@@ -17,6 +17,7 @@ pub mod report;
 pub mod result;
 pub mod scenario;
 pub mod sensitivity;
+pub mod shard;
 pub mod store;
 
 pub use model::simulate;

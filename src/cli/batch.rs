@@ -89,8 +89,10 @@ pub fn batch(args: &BatchArgs) -> anyhow::Result<i32> {
         ui::error("no scenario files (*.toml) found");
         return Ok(EXIT_BAD_INPUT);
     }
-    let done = match run_all(exec, scenarios, Vec::new(), "batch")? {
+    let done = match run_all(exec, scenarios, Vec::new(), "batch", "batch")? {
         Ok(done) => done,
+        // A shard stored its share: no summary yet (`--from` makes it).
+        Err(0) if n_invalid > 0 => return Ok(EXIT_BAD_INPUT),
         Err(code) => return Ok(code),
     };
     let rows: Vec<BatchRow> = entries

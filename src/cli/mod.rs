@@ -11,6 +11,7 @@ pub mod run;
 pub mod runs;
 pub mod sensitivity;
 pub mod size;
+pub mod sweep;
 pub mod ui;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -67,6 +68,19 @@ pub struct ExecArgs {
     /// (`openmetrics.txt` in its report folder), under Coder's metric names.
     #[arg(long, requires = "start", conflicts_with = "no_report")]
     pub openmetrics: bool,
+    /// Run only shard K of N of the sweep's tasks (each replication of each
+    /// scenario, with the seed it has in one process; 0 <= K < N, as
+    /// JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count) and store them in
+    /// --db, with no summary or report: `capsim runs merge` joins the shards'
+    /// stores, then the same command with --from finishes the analysis.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["from", "no_store", "openmetrics"])]
+    pub shard: Option<crate::shard::Shard>,
+    /// Finish a sharded sweep from a merged store: the same command line as
+    /// the shards' (without --shard) reads every replication from DB instead
+    /// of simulating it, then summarises, stores (in DB) and reports as one
+    /// process would have.
+    #[arg(long, value_name = "DB", conflicts_with = "db")]
+    pub from: Option<PathBuf>,
     /// With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario's
     /// start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`).
     #[arg(long, value_name = "DATE", requires = "openmetrics", value_parser = parse_start)]
@@ -163,6 +177,18 @@ pub enum RunsCommand {
         /// OpenMetrics: write to FILE instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Merge run stores (the shards of a sweep run with --shard, or any
+    /// others) into one. Idempotent: a run the target holds already is left
+    /// as it is. Refused, with nothing written, when shards of one sweep ran
+    /// different scenario files, model files or capsim versions.
+    Merge {
+        /// Stores to merge.
+        #[arg(required = true, value_name = "DB")]
+        stores: Vec<PathBuf>,
+        /// The store to merge into (created if needed).
+        #[arg(long, value_name = "DB")]
+        into: PathBuf,
     },
     /// Delete runs from the store (report folders are left alone).
     Delete {

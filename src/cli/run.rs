@@ -127,7 +127,10 @@ impl Sinks {
         let store = if exec.no_store {
             None
         } else {
-            Some(Mutex::new(Store::open(&exec.db)?))
+            // `--from`: the finished runs join the sweep's store.
+            Some(Mutex::new(Store::open(
+                exec.from.as_deref().unwrap_or(&exec.db),
+            )?))
         };
         Timings::add(&timings.store_ns, t);
         Timings::add(&timings.store_open_close_ns, t);
@@ -153,7 +156,7 @@ pub fn out_dirs<'a>(
 }
 
 /// Store and report one finished scenario.
-fn finish(job: &Job, started_at: &str, agg: Aggregate, sinks: &Sinks) -> Done {
+pub(super) fn finish(job: &Job, started_at: &str, agg: Aggregate, sinks: &Sinks) -> Done {
     let t = Instant::now();
     let sc = &job.scenario;
     let Aggregated {
@@ -423,16 +426,24 @@ pub fn done_line(d: &Done, db: &Path) -> String {
 
 /// Run `scenarios` as `exec` says (store, reports, `--jobs` threads), with a
 /// progress bar and a numbered line per finished scenario on stderr, then the
-/// timings if asked. `Err(exit code)` when the store cannot be opened.
+/// timings if asked. `command` names the sweep for `--shard` and `--from`
+/// (see `sweep`). `Err(exit code)` when there is nothing more to do: the
+/// store cannot be opened, `--from` lacks what it needs, or a `--shard` has
+/// stored its share (no summary to print).
 pub fn run_all(
     exec: &ExecArgs,
     scenarios: Vec<Scenario>,
     prices: Vec<Option<PriceList>>,
     what: &str,
+    command: &str,
 ) -> anyhow::Result<Result<Vec<Done>, i32>> {
     // The wall clock and the store's time include opening the store (and
     // upgrading it) and closing it (its final WAL checkpoint).
     let wall = Instant::now();
+    if let Some(shard) = exec.shard {
+        let jobs = super::sweep::jobs_of(exec, scenarios);
+        return super::sweep::run_shard(exec, shard, command, &jobs).map(Err);
+    }
     let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
         Err(e) => {
@@ -483,10 +494,19 @@ pub fn run_all(
     );
     let n_jobs = jobs.len();
     let finished = AtomicUsize::new(0);
-    let done = execute(&pool, &jobs, exec.replications, &sinks, &pb, &|_, d| {
+    let db = exec.from.as_deref().unwrap_or(&exec.db);
+    let on_done = |_: usize, d: &Done| {
         let k = finished.fetch_add(1, Ordering::Relaxed) + 1;
-        pb.println(&format!("[{k}/{n_jobs}] {}", done_line(d, &exec.db)));
-    });
+        pb.println(&format!("[{k}/{n_jobs}] {}", done_line(d, db)));
+    };
+    let done = if exec.from.is_some() {
+        match super::sweep::finish_from(exec, command, &jobs, &sinks, &on_done)? {
+            Ok(done) => done,
+            Err(code) => return Ok(Err(code)),
+        }
+    } else {
+        execute(&pool, &jobs, exec.replications, &sinks, &pb, &on_done)
+    };
     pb.finish();
     let t = Instant::now();
     drop(sinks.store.take());
@@ -525,7 +545,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         }
     }
     let slos: Vec<Vec<crate::scenario::Slo>> = scenarios.iter().map(|s| s.slos.clone()).collect();
-    let done = match run_all(exec, scenarios, prices, "simulating")? {
+    let done = match run_all(exec, scenarios, prices, "simulating", "run")? {
         Ok(done) => done,
         Err(code) => return Ok(code),
     };

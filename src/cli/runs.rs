@@ -1,4 +1,4 @@
-//! `capsim runs list|show|export|delete`: the run store from the command line.
+//! `capsim runs list|show|export|delete|merge`: the run store from the command line.
 
 use super::{EXIT_BAD_INPUT, ExportFormat, Format, RunsArgs, RunsCommand, ui};
 use crate::prom::openmetrics::{self, ExportContext};
@@ -20,6 +20,20 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<i32> {
 }
 
 fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
+    if let RunsCommand::Merge { stores, into } = &args.command {
+        let mut target = Store::open(into)?;
+        let m = target.merge(stores)?;
+        ui::info(format!(
+            "merged {} store{} into {}: {} run{} added, {} there already",
+            stores.len(),
+            if stores.len() == 1 { "" } else { "s" },
+            into.display(),
+            m.added,
+            if m.added == 1 { "" } else { "s" },
+            m.present
+        ));
+        return Ok(0);
+    }
     let mut store = Store::open_existing(&args.db)?;
     match &args.command {
         RunsCommand::List {
@@ -162,6 +176,7 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                 store.path().display()
             ));
         }
+        RunsCommand::Merge { .. } => {} // done above, before the store is opened
     }
     Ok(0)
 }

@@ -16,6 +16,9 @@
 //! times); the simulation core never does.
 
 pub mod schema;
+pub mod shards;
+
+pub use shards::{MergeOutcome, ShardRun, SweepPart, SweepResults};
 
 use crate::cost::{CostLine, MonthlyCost};
 use crate::engine::metrics::Labels;
@@ -331,17 +334,7 @@ impl Store {
     /// Open a store that cannot be written to: as an immutable database
     /// (SQLite neither locks it nor needs its `-shm` file), with no upgrade.
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        let mut uri = String::from("file:");
-        for c in abs.to_string_lossy().chars() {
-            match c {
-                '%' => uri.push_str("%25"),
-                '?' => uri.push_str("%3f"),
-                '#' => uri.push_str("%23"),
-                c => uri.push(c),
-            }
-        }
-        uri.push_str("?immutable=1");
+        let uri = file_uri(path, "immutable=1");
         let e = |error| open_error(path, error);
         let conn = Connection::open_with_flags(
             &uri,
@@ -1007,4 +1000,63 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
         }
     }
     tx.commit()
+}
+
+/// The rows of `replications` and `replication_metrics` of a run: each
+/// replication under its index (in the whole sweep, for a shard run).
+fn insert_replications<'r>(
+    tx: &rusqlite::Transaction,
+    run_id: &str,
+    runs: impl Iterator<Item = (u32, &'r crate::result::RunResult)>,
+) -> rusqlite::Result<()> {
+    let mut rep = tx.prepare_cached(
+        "INSERT INTO replications (run_id, replication, seed, saturated, events_processed, notes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut rm = tx.prepare_cached(
+        "INSERT INTO replication_metrics (run_id, replication, ord, metric, stat, labels, value, unit) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (i, r) in runs {
+        let notes = serde_json::to_string(&r.notes)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+        rep.execute(params![
+            run_id,
+            i64::from(i),
+            r.seed.to_string(),
+            r.saturated,
+            r.events_processed as i64,
+            notes
+        ])?;
+        for (j, m) in r.metrics.iter().enumerate() {
+            rm.execute(params![
+                run_id,
+                i64::from(i),
+                j as i64,
+                m.name,
+                m.stat,
+                labels_json(&m.labels),
+                m.value.is_finite().then_some(m.value),
+                m.unit
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// An SQLite URI for the file at `path` with `query` (e.g. `mode=ro`).
+fn file_uri(path: &Path, query: &str) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for c in abs.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
 }

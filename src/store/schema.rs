@@ -16,6 +16,12 @@
 //!   price file; `cost_lines`: one row per component), and SLO verdicts in
 //!   three states (`slos.status` is `pass`, `fail` or `no_data`; `pass` is
 //!   NULL when there is no data).
+//! - v4: shards of a sweep (`--shard K/N`): `runs.sweep` names the sweep a
+//!   run is a share of (NULL for a whole run) and `runs.shard` its `K/N`; a
+//!   shard run has `status = 'shard'`, its replications under their index in
+//!   the whole sweep, and each replication's full result
+//!   (`replication_results`, so `--from` can redo the analysis), but no
+//!   summary, SLO verdicts or series of its own.
 
 /// `PRAGMA application_id` of a capsim store ("caps" in ASCII).
 pub const APPLICATION_ID: i32 = 0x6361_7073;
@@ -23,7 +29,7 @@ pub const APPLICATION_ID: i32 = 0x6361_7073;
 /// Migrations: `MIGRATIONS[i]` upgrades version `i` to `i + 1`; an empty
 /// database (version 0) gets all of them, so every new store is built by the
 /// same steps that upgrade an old one.
-pub const MIGRATIONS: [&str; 3] = [V0_TO_V1, V1_TO_V2, V2_TO_V3];
+pub const MIGRATIONS: [&str; 4] = [V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4];
 
 /// The schema version this capsim writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -212,4 +218,21 @@ INSERT INTO slos_v3
     FROM slos;
 DROP TABLE slos;
 ALTER TABLE slos_v3 RENAME TO slos;
+"#;
+
+const V3_TO_V4: &str = r#"
+ALTER TABLE runs ADD COLUMN sweep TEXT;
+ALTER TABLE runs ADD COLUMN shard TEXT;
+CREATE INDEX runs_sweep ON runs(sweep, scenario) WHERE sweep IS NOT NULL;
+
+-- One replication's whole result (metrics, time series, marks, notes),
+-- encoded as `format` says; kept for shard runs. Large rows: a rowid table.
+CREATE TABLE replication_results (
+    run_id      TEXT NOT NULL,
+    replication INTEGER NOT NULL,
+    format      TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    UNIQUE (run_id, replication),
+    FOREIGN KEY (run_id, replication) REFERENCES replications(run_id, replication) ON DELETE CASCADE
+);
 "#;

@@ -23,6 +23,7 @@ mod reports;
 mod saturation;
 mod scenario_errors;
 mod sensitivity;
+mod shard;
 mod size;
 mod slo;
 mod store;

@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 /// cycles (checked), so neither can the code.
 const LAYERS: &[(&str, &[&str])] = &[
     ("engine", &[]),
+    ("shard", &[]),
     ("scenario", &["engine"]),
     ("format", &["engine", "scenario"]),
     ("result", &["engine", "scenario"]),
@@ -50,13 +51,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "store",
         &[
-            "engine", "scenario", "format", "result", "model", "cost", "report",
+            "engine", "shard", "scenario", "format", "result", "model", "cost", "report",
         ],
     ),
     (
         "compare",
         &[
-            "engine", "scenario", "format", "result", "model", "cost", "report",
+            "engine", "shard", "scenario", "format", "result", "model", "cost", "report",
         ],
     ),
     (
@@ -85,6 +86,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "cli",
         &[
             "engine",
+            "shard",
             "scenario",
             "format",
             "result",
