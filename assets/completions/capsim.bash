@@ -100,6 +100,9 @@ _capsim() {
             capsim__subcmd__help__subcmd__runs,list)
                 cmd="capsim__subcmd__help__subcmd__runs__subcmd__list"
                 ;;
+            capsim__subcmd__help__subcmd__runs,merge)
+                cmd="capsim__subcmd__help__subcmd__runs__subcmd__merge"
+                ;;
             capsim__subcmd__help__subcmd__runs,show)
                 cmd="capsim__subcmd__help__subcmd__runs__subcmd__show"
                 ;;
@@ -127,6 +130,9 @@ _capsim() {
             capsim__subcmd__runs,list)
                 cmd="capsim__subcmd__runs__subcmd__list"
                 ;;
+            capsim__subcmd__runs,merge)
+                cmd="capsim__subcmd__runs__subcmd__merge"
+                ;;
             capsim__subcmd__runs,show)
                 cmd="capsim__subcmd__runs__subcmd__show"
                 ;;
@@ -141,6 +147,9 @@ _capsim() {
                 ;;
             capsim__subcmd__runs__subcmd__help,list)
                 cmd="capsim__subcmd__runs__subcmd__help__subcmd__list"
+                ;;
+            capsim__subcmd__runs__subcmd__help,merge)
+                cmd="capsim__subcmd__runs__subcmd__help__subcmd__merge"
                 ;;
             capsim__subcmd__runs__subcmd__help,show)
                 cmd="capsim__subcmd__runs__subcmd__help__subcmd__show"
@@ -170,7 +179,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__batch)
-            opts="-q -h --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --start --quiet --color --help"
+            opts="-q -h --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --shard --from --start --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +202,14 @@ _capsim() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -470,7 +487,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__help__subcmd__runs)
-            opts="list show export delete"
+            opts="list show export merge delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -512,6 +529,20 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__help__subcmd__runs__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__help__subcmd__runs__subcmd__merge)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -702,7 +733,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__run)
-            opts="-v -q -h --format --all --verbose --prices --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --start --quiet --color --help"
+            opts="-v -q -h --format --all --verbose --prices --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --shard --from --start --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,6 +767,14 @@ _capsim() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --start)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -752,7 +791,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__runs)
-            opts="-q -h --db --quiet --color --help list show export delete help"
+            opts="-q -h --db --quiet --color --help list show export merge delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -834,7 +873,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__runs__subcmd__help)
-            opts="list show export delete help"
+            opts="list show export merge delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +942,20 @@ _capsim() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        capsim__subcmd__runs__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         capsim__subcmd__runs__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -934,6 +987,32 @@ _capsim() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        capsim__subcmd__runs__subcmd__merge)
+            opts="-q -h --into --db --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --db)

@@ -50,6 +50,8 @@ complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'I
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l shard -d 'Run only shard K of N of the sweep\'s tasks (each replication of each scenario, with the seed it has in one process; 0 <= K < N, as JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count) and store them in --db, with no summary or report: `capsim runs merge` joins the shards\' stores, then the same command with --from finishes the analysis' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l from -d 'Finish a sharded sweep from a merged store: the same command line as the shards\' (without --shard) reads every replication from DB instead of simulating it, then summarises, stores (in DB) and reports as one process would have' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
@@ -66,6 +68,8 @@ complete -c capsim -n "__fish_capsim_using_subcommand batch" -l replications -d 
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l out -d 'Write each scenario\'s report under DIR/<scenario>/ [default: reports/<scenario>/<run-id>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l db -d 'Run store (SQLite) to keep every run in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l shard -d 'Run only shard K of N of the sweep\'s tasks (each replication of each scenario, with the seed it has in one process; 0 <= K < N, as JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count) and store them in --db, with no summary or report: `capsim runs merge` joins the shards\' stores, then the same command with --from finishes the analysis' -r
+complete -c capsim -n "__fish_capsim_using_subcommand batch" -l from -d 'Finish a sharded sweep from a merged store: the same command line as the shards\' (without --shard) reads every replication from DB instead of simulating it, then summarises, stores (in DB) and reports as one process would have' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l start -d 'With --openmetrics: the date of t = 0 (`2025-03-10`: the scenario\'s start_time on that day, UTC) or an instant (`2025-03-10T08:00:00Z`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
@@ -76,17 +80,18 @@ complete -c capsim -n "__fish_capsim_using_subcommand batch" -l timings -d 'Prin
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -l openmetrics -d 'Also write each run\'s time series in the OpenMetrics text format (`openmetrics.txt` in its report folder), under Coder\'s metric names'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand batch" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -l db -d 'Run store (SQLite)' -r -F
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "list" -d 'List stored runs, newest first'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
-complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "list" -d 'List stored runs, newest first'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "merge" -d 'Merge run stores (the shards of a sweep run with --shard, or any others) into one. Idempotent: a run the target holds already is left as it is. Refused, with nothing written, when shards of one sweep ran different scenario files, model files or capsim versions'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and not __fish_seen_subcommand_from list show export merge delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l scenario -d 'Only runs of this scenario (its `name`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l limit -d 'At most N runs (0: all)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from list" -l format -r -f -a "table\t''
@@ -116,6 +121,13 @@ always\t''
 never\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from merge" -l into -d 'The store to merge into (created if needed)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from merge" -l db -d 'Run store (SQLite)' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from merge" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
+always\t''
+never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -l db -d 'Run store (SQLite)' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from delete" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
@@ -125,6 +137,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subc
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
+complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge run stores (the shards of a sweep run with --shard, or any others) into one. Idempotent: a run the target holds already is left as it is. Refused, with nothing written, when shards of one sweep ran different scenario files, model files or capsim versions'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
 complete -c capsim -n "__fish_capsim_using_subcommand runs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l vary -d 'Variants of one scenario: a dotted field and its values, e.g. deployment.coderd.replicas=2,3,4. Several --vary make a grid' -r
@@ -242,5 +255,6 @@ complete -c capsim -n "__fish_capsim_using_subcommand help; and not __fish_seen_
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "list" -d 'List stored runs, newest first'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "show" -d 'Show stored runs: metadata and summary (`--format json`: the same JSON as `capsim run`)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "export" -d 'Export runs: summary.csv and timeseries.csv into DIR/<run-id>/ (--csv DIR), or their time series as OpenMetrics text (--format openmetrics)'
+complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "merge" -d 'Merge run stores (the shards of a sweep run with --shard, or any others) into one. Idempotent: a run the target holds already is left as it is. Refused, with nothing written, when shards of one sweep ran different scenario files, model files or capsim versions'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from runs" -f -a "delete" -d 'Delete runs from the store (report folders are left alone)'
 complete -c capsim -n "__fish_capsim_using_subcommand help; and __fish_seen_subcommand_from import" -f -a "prometheus" -d 'From Prometheus\'s answers to the documented queries (README, "Importing from Prometheus")'

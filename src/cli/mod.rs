@@ -240,6 +240,17 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code for any other failure.
 pub const EXIT_FAILURE: i32 = 1;
 
+/// Print a store error; its exit code (2 when the user named a file that is
+/// not a usable store, 1 for a failure).
+pub fn store_failed(e: &crate::store::StoreError) -> i32 {
+    ui::error(e);
+    if e.is_bad_input() {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILURE
+    }
+}
+
 /// Run the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     ui::setup(cli.color, cli.quiet);

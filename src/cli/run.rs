@@ -444,17 +444,13 @@ pub fn run_all(
         let jobs = super::sweep::jobs_of(exec, scenarios);
         return super::sweep::run_shard(exec, shard, command, &jobs).map(Err);
     }
+    // `--from` reads a store that must exist (the sinks would create it).
+    if let Some(Err(e)) = exec.from.as_deref().map(Store::open_existing) {
+        return Ok(Err(super::store_failed(&e)));
+    }
     let mut sinks = match Sinks::new(exec) {
         Ok(s) => s,
-        Err(e) => {
-            ui::error(&e);
-            let code = if e.is_bad_input() {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_FAILURE
-            };
-            return Ok(Err(code));
-        }
+        Err(e) => return Ok(Err(super::store_failed(&e))),
     };
     if let Some(start) = exec.start {
         for s in &scenarios {

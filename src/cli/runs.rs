@@ -21,6 +21,10 @@ pub fn runs(args: &RunsArgs) -> anyhow::Result<i32> {
 
 fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
     if let RunsCommand::Merge { stores, into } = &args.command {
+        // Every source is a store before the target is made.
+        for s in stores {
+            Store::open_existing(s)?;
+        }
         let mut target = Store::open(into)?;
         let m = target.merge(stores)?;
         ui::info(format!(

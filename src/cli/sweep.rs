@@ -75,14 +75,7 @@ pub fn run_shard(
 ) -> anyhow::Result<i32> {
     let mut store = match Store::open(&exec.db) {
         Ok(s) => s,
-        Err(e) => {
-            ui::error(&e);
-            return Ok(if e.is_bad_input() {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_FAILURE
-            });
-        }
+        Err(e) => return Ok(super::store_failed(&e)),
     };
     let reps = exec.replications;
     let (all, costs) = tasks(jobs, reps);
@@ -191,14 +184,7 @@ pub fn finish_from(
     let from = exec.from.as_deref().expect("--from given");
     let read = match Store::open_existing(from) {
         Ok(s) => s,
-        Err(e) => {
-            ui::error(&e);
-            return Ok(Err(if e.is_bad_input() {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_FAILURE
-            }));
-        }
+        Err(e) => return Ok(Err(super::store_failed(&e))),
     };
     let reps = exec.replications;
     let (all, costs) = tasks(jobs, reps);
@@ -208,14 +194,7 @@ pub fn finish_from(
         let sweep = sweep_id(command, jobs, reps, "", i);
         let found = match read.sweep_results(&sweep) {
             Ok(f) => f,
-            Err(e) => {
-                ui::error(&e);
-                return Ok(Err(if e.is_bad_input() {
-                    EXIT_BAD_INPUT
-                } else {
-                    EXIT_FAILURE
-                }));
-            }
+            Err(e) => return Ok(Err(super::store_failed(&e))),
         };
         match check(from, job, reps, &found, |r| {
             let t = all.iter().position(|&x| x == (i, r)).expect("a task");
@@ -236,12 +215,7 @@ pub fn finish_from(
         let mut agg = Aggregate::default();
         let sweep = sweep_id(command, jobs, reps, "", i);
         if let Err(e) = read.each_sweep_result(&sweep, |_, r| agg.add(&r)) {
-            ui::error(&e);
-            return Ok(Err(if e.is_bad_input() {
-                EXIT_BAD_INPUT
-            } else {
-                EXIT_FAILURE
-            }));
+            return Ok(Err(super::store_failed(&e)));
         }
         let d = finish(&jobs[i], &started, agg, sinks);
         on_done(i, &d);

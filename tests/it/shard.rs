@@ -228,3 +228,36 @@ fn shards_of_another_scenario_version_are_refused() {
         stderr(&o)
     );
 }
+
+/// The checked-in `xargs -P` script: N shard processes, the merge and
+/// `--from` give the unsharded batch summary.
+#[test]
+fn the_xargs_script_gives_the_unsharded_batch_summary() {
+    let tmp = scratch("shard/xargs");
+    let dir = repo().join("scenarios/build-queue");
+    let dir = dir.to_str().unwrap();
+    ok(capsim(&tmp).args([
+        "batch",
+        dir,
+        "--replications",
+        "2",
+        "--no-store",
+        "--out",
+        "whole",
+    ]));
+    let o = script_in(
+        &tmp,
+        &repo().join("scenarios/cluster/xargs.sh"),
+        &[dir],
+        &[("N", "3"), ("REPS", "2"), ("OUT", "sh")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = |p: &str| std::fs::read_to_string(tmp.join(p)).unwrap();
+    assert_eq!(
+        summary("sh/reports/batch-summary.csv"),
+        summary("whole/batch-summary.csv")
+    );
+    for k in 0..3 {
+        assert!(tmp.join(format!("sh/shard-{k}.db")).is_file());
+    }
+}

@@ -213,6 +213,19 @@ pub fn capsim_in(dir: &Scratch, args: &[&str]) -> Output {
     capsim(dir).args(args).output().expect("run capsim")
 }
 
+/// A checked-in shell script (`scenarios/cluster/*.sh`) run by `bash` in
+/// `dir`, with `CAPSIM` naming the binary under test.
+pub fn script_in(dir: &Scratch, script: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new("bash")
+        .arg(script)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("CAPSIM", env!("CARGO_BIN_EXE_capsim"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run bash")
+}
+
 /// `promtool` (Debian's `prometheus` package ships it), when it is on the
 /// `PATH`: the Prometheus tests load an export with it.
 pub fn promtool() -> Option<Command> {

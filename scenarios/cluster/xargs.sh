@@ -1,0 +1,19 @@
+#!/bin/bash
+# A capsim sweep as N separate processes on one machine (xargs -P), each
+# doing its share (--shard K/N) into its own store, then the merge and the
+# analysis. One process already uses every core; separate processes pay
+# when a sweep must survive an interruption piecewise (a shard that
+# finished is kept), or to run shards on several machines by hand. See
+# README.md, "Sweeps on a cluster" and "Performance".
+#
+#   N=2 REPS=10 scenarios/cluster/xargs.sh scenarios/build-queue
+set -euo pipefail
+N=${N:-$(nproc)}
+REPS=${REPS:-10}
+CAPSIM=${CAPSIM:-capsim}
+OUT=${OUT:-shards}
+mkdir -p "$OUT"
+seq 0 $((N - 1)) | xargs -P "$N" -I{} \
+    "$CAPSIM" batch "$@" --replications "$REPS" --shard "{}/$N" --jobs 1 --db "$OUT/shard-{}.db" --quiet
+"$CAPSIM" runs merge "$OUT"/shard-*.db --into "$OUT/sweep.db"
+"$CAPSIM" batch "$@" --replications "$REPS" --from "$OUT/sweep.db" --out "$OUT/reports"
