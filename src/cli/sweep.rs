@@ -105,6 +105,7 @@ pub fn run_shard(
     let store_m = Mutex::new(&mut store);
     let errors = Mutex::new(Vec::<String>::new());
     let pool = super::pool(exec.jobs)?;
+    let flush_at = (2 * pool.current_num_threads()).max(4);
     let pb = Progress::new(&format!("shard {shard}"), "replications", mine.len() as u64);
     let started = store::now_utc();
     pool.install(|| {
@@ -112,14 +113,24 @@ pub fn run_shard(
             let job = &jobs[i];
             let res = simulate(&job.scenario, replication_seed(job.seed, r));
             pb.inc(1);
-            slots[i]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((r, res));
-            if remaining[i].fetch_sub(1, Ordering::AcqRel) != 1 {
+            // A scenario's share is stored when it is complete, or in parts
+            // of `flush_at` replications: memory stays bounded however many
+            // replications a shard has (`--from` gathers the parts).
+            let last = {
+                let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+                slot.push((r, res));
+                remaining[i].fetch_sub(1, Ordering::AcqRel) == 1
+            };
+            let mut runs = {
+                let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+                if !last && slot.len() < flush_at {
+                    return;
+                }
+                std::mem::take(&mut *slot)
+            };
+            if runs.is_empty() {
                 return;
             }
-            let mut runs = std::mem::take(&mut *slots[i].lock().unwrap_or_else(|e| e.into_inner()));
             runs.sort_by_key(|x| x.0);
             let finished = store::now_utc();
             let id = store::new_run_id(&started);

@@ -261,3 +261,38 @@ fn the_xargs_script_gives_the_unsharded_batch_summary() {
         assert!(tmp.join(format!("sh/shard-{k}.db")).is_file());
     }
 }
+
+/// A shard stores a long share in parts (here 4 replications each on one
+/// thread), and `--from` gathers them: the same summary.
+#[test]
+fn a_long_share_is_stored_in_parts_and_gathered() {
+    let tmp = scratch("shard/parts");
+    let s = mmc(tmp.path(), "");
+    let s = s.to_str().unwrap();
+    let cmd = [
+        "run",
+        s,
+        "--replications",
+        "9",
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+    ];
+    let whole = ok(capsim(&tmp).args(cmd).args(["--no-store", "--no-report"]));
+    shard(&tmp, &cmd, 0, 1, "one.db");
+    let list = ok(capsim(&tmp).args(["runs", "list", "--db", "one.db", "--format", "json"]));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    let mut reps: Vec<u64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["replications"].as_u64().unwrap())
+        .collect();
+    reps.sort();
+    assert_eq!(reps, [1, 4, 4]);
+    let from = ok(capsim(&tmp)
+        .args(cmd)
+        .args(["--from", "one.db", "--no-report"]));
+    assert_eq!(stdout(&from), stdout(&whole));
+}
