@@ -1057,7 +1057,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__sensitivity)
-            opts="-q -h --params --vary --replications --seed --out --jobs --quiet --color --help"
+            opts="-q -h --params --vary --replications --morris --seed --out --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1072,6 +1072,10 @@ _capsim() {
                     return 0
                     ;;
                 --replications)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --morris)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

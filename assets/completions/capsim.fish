@@ -181,6 +181,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -s h -l help -d 'Pri
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l params -d 'Only these uncertain model parameters (comma-separated) [default: every parameter of the model file with a range of non-zero width]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l vary -d 'Also vary a scenario key over a range, e.g. workload.users.count=1200..1800 (repeatable)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l replications -d 'Replications per variant (replication r of every variant uses the same seed)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l morris -d 'Also a global study: R Morris trajectories over every factor\'s range (R x (factors + 1) more variants), giving mu*, its bootstrap interval, and sigma (interactions)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l seed -d 'Master seed [default: the scenario\'s `seed`]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l out -d 'Write the study here [default: reports/sensitivity/<scenario>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r

@@ -22,6 +22,11 @@ pub struct SensitivityArgs {
     /// Replications per variant (replication r of every variant uses the same seed).
     #[arg(long, default_value_t = DEFAULT_REPLICATIONS, value_parser = clap::value_parser!(u32).range(1..=crate::scenario::limits::MAX_REPLICATIONS as i64))]
     pub replications: u32,
+    /// Also a global study: R Morris trajectories over every factor's range
+    /// (R x (factors + 1) more variants), giving mu*, its bootstrap
+    /// interval, and sigma (interactions).
+    #[arg(long, value_name = "R", default_value_t = 0)]
+    pub morris: usize,
     /// Master seed [default: the scenario's `seed`].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -49,7 +54,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
         }
     };
     let seed = args.seed.unwrap_or(base.seed);
-    let plan = sensitivity::plan_oat(factors, seed, args.replications);
+    let plan = sensitivity::plan(factors, seed, args.replications, args.morris);
     let targets = sensitivity::targets(&base);
     // Every variant's scenario, checked before anything runs.
     let mut scenarios = Vec::with_capacity(plan.variants.len());
@@ -63,9 +68,14 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
         }
     }
     ui::info(format!(
-        "sensitivity of {}: {} factors x 2 ends + the base, {} replications each: {} simulations ...",
+        "sensitivity of {}: {} factors x 2 ends + the base{}, {} replications each: {} simulations ...",
         base.name,
         plan.factors.len(),
+        if args.morris > 0 {
+            format!(" + {} Morris trajectories", args.morris)
+        } else {
+            String::new()
+        },
         plan.replications,
         plan.tasks.len()
     ));

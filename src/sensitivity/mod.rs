@@ -22,6 +22,7 @@
 //! [`output`] writes `sensitivity.csv`, `sensitivity.md` and the tornado
 //! plots.
 
+pub mod morris;
 pub mod output;
 
 use crate::compare::{self, Estimate, parse_value, slo_value};
@@ -58,6 +59,8 @@ pub struct Factor {
     pub source: Source,
     /// Why the range is what it is.
     pub reason: String,
+    /// Only whole numbers are valid (Morris rounds its grid points).
+    pub whole: bool,
 }
 
 impl Factor {
@@ -73,6 +76,7 @@ impl Factor {
                 provenance: format!("{:?}", u.provenance).to_lowercase(),
             },
             reason: u.reason.clone(),
+            whole: u.whole,
         }
     }
 
@@ -104,6 +108,7 @@ impl Factor {
                 hi: hi.to_string(),
             },
             reason: "given on the command line".into(),
+            whole: lo.parse::<i64>().is_ok() && hi.parse::<i64>().is_ok(),
         })
     }
 
@@ -140,12 +145,15 @@ impl End {
     }
 }
 
-/// One variant of the base scenario: a factor at one end, or the base.
+/// One variant of the base scenario: a factor at one end, the base, or a
+/// point of a Morris trajectory.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Variant {
-    /// Index into [`Plan::factors`] (`None`: the base).
+    /// Index into [`Plan::factors`] (`None`: the base or a Morris point).
     pub factor: Option<usize>,
     pub end: End,
+    /// (trajectory, point) into [`Plan::trajectories`].
+    pub point: Option<(usize, usize)>,
 }
 
 /// One simulation of a study.
@@ -226,6 +234,9 @@ pub struct Plan {
     pub tasks: Vec<Task>,
     pub seed: u64,
     pub replications: u32,
+    /// Morris trajectories over the factors (empty: one at a time only);
+    /// their points are the variants after the one-at-a-time ones.
+    pub trajectories: Vec<morris::Trajectory>,
 }
 
 /// The factors of a study on `scenario`: its uncertain model parameters
@@ -274,15 +285,39 @@ pub fn factors(
 /// its low and high end, every variant with `replications` replications on
 /// the seeds of `seed`.
 pub fn plan_oat(factors: Vec<Factor>, seed: u64, replications: u32) -> Plan {
+    plan(factors, seed, replications, 0)
+}
+
+/// Plan a study: the one-at-a-time variants ([`plan_oat`]), then the
+/// points of `morris` Morris trajectories over the factors' ranges
+/// (drawn from `seed`), every variant with `replications` replications on
+/// the same seeds.
+pub fn plan(factors: Vec<Factor>, seed: u64, replications: u32, morris: usize) -> Plan {
     let mut variants = vec![Variant {
         factor: None,
         end: End::Base,
+        point: None,
     }];
     for i in 0..factors.len() {
         for end in [End::Lo, End::Hi] {
             variants.push(Variant {
                 factor: Some(i),
                 end,
+                point: None,
+            });
+        }
+    }
+    let trajectories = if morris > 0 {
+        morris::trajectories(factors.len(), morris, seed)
+    } else {
+        Vec::new()
+    };
+    for (t, tr) in trajectories.iter().enumerate() {
+        for j in 0..tr.points.len() {
+            variants.push(Variant {
+                factor: None,
+                end: End::Base,
+                point: Some((t, j)),
             });
         }
     }
@@ -301,6 +336,7 @@ pub fn plan_oat(factors: Vec<Factor>, seed: u64, replications: u32) -> Plan {
         tasks,
         seed,
         replications,
+        trajectories,
     }
 }
 
@@ -314,6 +350,9 @@ pub fn variant_scenario(
     v: usize,
 ) -> Result<Scenario, String> {
     let var = &plan.variants[v];
+    if let Some((t, j)) = var.point {
+        return point_scenario(base, path, &plan.factors, &plan.trajectories[t].points[j]);
+    }
     let Some(fi) = var.factor else {
         return Ok(base.clone());
     };
@@ -334,6 +373,58 @@ pub fn variant_scenario(
                 .map_err(|e| e.to_string())
         }
     }
+}
+
+/// `base` with every factor at `x` (0 = the low end of its range, 1 = the
+/// high end), rounded where only whole numbers are valid.
+fn point_scenario(
+    base: &Scenario,
+    path: &Path,
+    factors: &[Factor],
+    x: &[f64],
+) -> Result<Scenario, String> {
+    let at = |f: &Factor, x: f64| -> Result<f64, String> {
+        let (Some(lo), Some(hi)) = (f.lo, f.hi) else {
+            return Err(format!(
+                "--morris needs numeric ranges: {} is {}",
+                f.name,
+                range_words(f)
+            ));
+        };
+        let v = lo + x.clamp(0.0, 1.0) * (hi - lo);
+        Ok(if f.whole { v.round() } else { v })
+    };
+    let mut keys = Vec::new();
+    for (f, &xi) in factors.iter().zip(x) {
+        if let Source::Key { .. } = f.source {
+            let v = at(f, xi)?;
+            keys.push((
+                f.name.clone(),
+                if f.whole {
+                    toml::Value::Integer(v as i64)
+                } else {
+                    toml::Value::Float(v)
+                },
+            ));
+        }
+    }
+    let mut s = if keys.is_empty() {
+        base.clone()
+    } else {
+        scenario::load_with_overrides(path, &keys).map_err(|e| e.to_string())?
+    };
+    for (f, &xi) in factors.iter().zip(x) {
+        if let Source::Param { .. } = f.source {
+            s = s
+                .with_param(&f.name, at(f, xi)?)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(s)
+}
+
+fn range_words(f: &Factor) -> String {
+    format!("{}..{}", f.end_text(End::Lo), f.end_text(End::Hi))
 }
 
 /// What a study keeps of one simulation.
@@ -407,6 +498,9 @@ pub struct Analysis {
     pub base: Vec<EndResult>,
     /// Factor-major, target-minor.
     pub effects: Vec<Effect>,
+    /// Per target, the Morris index of every factor (empty without
+    /// trajectories); the output at a point is its replications' mean.
+    pub morris: Vec<Vec<morris::Index>>,
 }
 
 impl Analysis {
@@ -491,6 +585,37 @@ pub fn analyse(
             });
         }
     }
+    let morris: Vec<Vec<morris::Index>> = if plan.trajectories.is_empty() {
+        Vec::new()
+    } else {
+        let point_variant = |t: usize, j: usize| {
+            plan.variants
+                .iter()
+                .position(|v| v.point == Some((t, j)))
+                .expect("every point is a variant")
+        };
+        (0..targets.len())
+            .map(|k| {
+                let y: Vec<Vec<Option<f64>>> = plan
+                    .trajectories
+                    .iter()
+                    .enumerate()
+                    .map(|(t, tr)| {
+                        (0..tr.points.len())
+                            .map(|j| {
+                                let xs: Vec<f64> = by_variant[point_variant(t, j)]
+                                    .iter()
+                                    .filter_map(|r| r.values[k])
+                                    .collect();
+                                (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                morris::indices(&plan.trajectories, &y, plan.factors.len(), plan.seed)
+            })
+            .collect()
+    };
     let mut targets = targets.to_vec();
     for (t, target) in targets.iter_mut().enumerate() {
         if let Some(u) = results.iter().map(|r| &r.units[t]).find(|u| !u.is_empty()) {
@@ -501,6 +626,7 @@ pub fn analyse(
         targets,
         base,
         effects,
+        morris,
     })
 }
 
@@ -521,7 +647,8 @@ mod tests {
             p.variants[3],
             Variant {
                 factor: Some(1),
-                end: End::Lo
+                end: End::Lo,
+                point: None,
             }
         );
         assert_eq!(p.tasks.len(), 15);

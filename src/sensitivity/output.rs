@@ -215,7 +215,76 @@ pub fn markdown(scenario: &str, plan: &Plan, a: &Analysis, tornado: &[String]) -
             );
         }
     }
+    if !a.morris.is_empty() {
+        let k = plan.factors.len();
+        let r = plan.trajectories.len();
+        let _ = writeln!(
+            s,
+            "\n## Global: Morris elementary effects\n\n{r} trajectories over all {k} factors at once ({} points, {} simulations with the replications; {} grid levels, step 2/3 of each range). mu* (the mean absolute effect of moving a factor across its whole range, in the statistic's unit) ranks the factors with interactions included; its interval is a 95% percentile bootstrap over trajectories; sigma large against mu* means the factor's effect depends on the others.",
+            r * (k + 1),
+            r * (k + 1) * plan.replications as usize,
+            super::morris::LEVELS
+        );
+        for t in shown(a) {
+            let unit = unit_of(a, t);
+            let _ = writeln!(
+                s,
+                "\n### {}\n\n| factor | mu* [95%] | mu | sigma |\n|---|---|---|---|",
+                a.targets[t].name
+            );
+            let mut ix: Vec<&super::morris::Index> = a.morris[t].iter().collect();
+            ix.sort_by(|x, y| {
+                y.mu_star
+                    .total_cmp(&x.mu_star)
+                    .then(x.factor.cmp(&y.factor))
+            });
+            for i in ix {
+                let v = |x: f64| fmt_value(Some(x), &unit);
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} [{}, {}] | {} | {} |",
+                    plan.factors[i.factor].name,
+                    v(i.mu_star),
+                    v(i.mu_star_ci.0),
+                    v(i.mu_star_ci.1),
+                    v(i.mu),
+                    v(i.sigma)
+                );
+            }
+        }
+    }
     s
+}
+
+/// `morris.csv`: `target, factor, mu_star, mu_star_ci_low, mu_star_ci_high,
+/// mu, sigma, trajectories`, one row per target and factor.
+pub fn morris_csv(plan: &Plan, a: &Analysis) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "target",
+        "factor",
+        "mu_star",
+        "mu_star_ci_low",
+        "mu_star_ci_high",
+        "mu",
+        "sigma",
+        "trajectories",
+    ])?;
+    for t in shown(a) {
+        for i in &a.morris[t] {
+            w.write_record([
+                a.targets[t].name.clone(),
+                plan.factors[i.factor].name.clone(),
+                i.mu_star.to_string(),
+                i.mu_star_ci.0.to_string(),
+                i.mu_star_ci.1.to_string(),
+                i.mu.to_string(),
+                i.sigma.to_string(),
+                i.r.to_string(),
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 /// A tornado plot of target `t`: one bar per factor (the largest
@@ -364,6 +433,10 @@ pub fn write_all(
         dir.join("sensitivity.md"),
         markdown(scenario, plan, a, &pngs),
     )?;
+    if !a.morris.is_empty() {
+        std::fs::write(dir.join("morris.csv"), morris_csv(plan, a)?)?;
+        files.push("morris.csv".into());
+    }
     files.insert(0, "sensitivity.md".into());
     files.insert(1, "sensitivity.csv".into());
     Ok(files)

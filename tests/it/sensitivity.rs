@@ -126,3 +126,45 @@ fn bad_factors_exit_2_naming_them() {
         assert!(stderr(&out).contains(says), "{a:?}: {}", stderr(&out));
     }
 }
+
+/// `--morris R`: the global study's table and `morris.csv`, its sample
+/// size stated; on the M/M/c queue the daemon count matters and the
+/// database round trip (which a build-queue-only scenario never reads)
+/// has a mu* of exactly 0.
+#[test]
+fn morris_ranks_a_factor_the_scenario_reads_above_one_it_does_not() {
+    let dir = scratch("sensitivity/morris");
+    let mmc = scenario("build-queue/mmc.toml");
+    ok(capsim(&dir).args([
+        "sensitivity",
+        mmc.to_str().unwrap(),
+        "--params",
+        "db_rtt_ms",
+        "--vary",
+        "deployment.provisioners.count=9..11",
+        "--replications",
+        "1",
+        "--morris",
+        "4",
+        "--out",
+        "out",
+        "-q",
+    ]));
+    let d = dir.path().join("out");
+    let md = std::fs::read_to_string(d.join("sensitivity.md")).unwrap();
+    assert!(
+        md.contains("4 trajectories over all 2 factors at once (12 points, 12 simulations"),
+        "{md}"
+    );
+    let (head, rows) = read_csv(&d.join("morris.csv"));
+    assert_eq!(head[..3], ["target", "factor", "mu_star"]);
+    let mu = |factor: &str| -> f64 {
+        rows.iter()
+            .find(|r| r[0] == "build queue wait, mean" && r[1] == factor)
+            .unwrap()[2]
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(mu("db_rtt_ms"), 0.0);
+    assert!(mu("deployment.provisioners.count") > 1.0);
+}
