@@ -852,41 +852,7 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
             sm.saturated,
         ],
     )?;
-    {
-        let mut rep = tx.prepare_cached(
-            "INSERT INTO replications (run_id, replication, seed, saturated, events_processed, notes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        let mut rm = tx.prepare_cached(
-            "INSERT INTO replication_metrics (run_id, replication, ord, metric, stat, labels, value, unit) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for (i, r) in run.replications.reps.iter().enumerate() {
-            let notes = serde_json::to_string(&r.notes)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-            rep.execute(params![
-                run.id,
-                i as i64,
-                r.seed.to_string(),
-                r.saturated,
-                r.events_processed as i64,
-                notes
-            ])?;
-            for (j, &(k, value)) in r.metrics.iter().enumerate() {
-                let m = &run.replications.keys[k as usize];
-                rm.execute(params![
-                    run.id,
-                    i as i64,
-                    j as i64,
-                    m.name,
-                    m.stat,
-                    labels_json(&m.labels),
-                    value.is_finite().then_some(value),
-                    m.unit
-                ])?;
-            }
-        }
-    }
+    insert_replications(&tx, run.id, run.replications, |i| i as u32)?;
     {
         let judged = slos_by_row(sm, &sc.slos);
         let mut st = tx.prepare_cached(
@@ -1002,12 +968,14 @@ fn insert_tx(conn: &mut Connection, run: &NewRun) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// The rows of `replications` and `replication_metrics` of a run: each
-/// replication under its index (in the whole sweep, for a shard run).
-fn insert_replications<'r>(
+/// The rows of `replications` and `replication_metrics` of a run: the
+/// `i`-th replication of `reps` under index `index(i)` (its place in the
+/// run, or in the whole sweep for a shard run).
+fn insert_replications(
     tx: &rusqlite::Transaction,
     run_id: &str,
-    runs: impl Iterator<Item = (u32, &'r crate::result::RunResult)>,
+    reps: &crate::result::Replications,
+    index: impl Fn(usize) -> u32,
 ) -> rusqlite::Result<()> {
     let mut rep = tx.prepare_cached(
         "INSERT INTO replications (run_id, replication, seed, saturated, events_processed, notes) \
@@ -1017,26 +985,28 @@ fn insert_replications<'r>(
         "INSERT INTO replication_metrics (run_id, replication, ord, metric, stat, labels, value, unit) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for (i, r) in runs {
+    for (i, r) in reps.reps.iter().enumerate() {
+        let i = i64::from(index(i));
         let notes = serde_json::to_string(&r.notes)
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
         rep.execute(params![
             run_id,
-            i64::from(i),
+            i,
             r.seed.to_string(),
             r.saturated,
             r.events_processed as i64,
             notes
         ])?;
-        for (j, m) in r.metrics.iter().enumerate() {
+        for (j, &(k, value)) in r.metrics.iter().enumerate() {
+            let m = &reps.keys[k as usize];
             rm.execute(params![
                 run_id,
-                i64::from(i),
+                i,
                 j as i64,
                 m.name,
                 m.stat,
                 labels_json(&m.labels),
-                m.value.is_finite().then_some(m.value),
+                value.is_finite().then_some(value),
                 m.unit
             ])?;
         }

@@ -119,7 +119,8 @@ impl Store {
                     run.shard.to_string(),
                 ],
             )?;
-            insert_replications(&tx, run.id, run.runs.iter().map(|(i, r)| (*i, r)))?;
+            let reps = crate::result::Replications::of(run.runs.iter().map(|(_, r)| r));
+            insert_replications(&tx, run.id, &reps, |i| run.runs[i].0)?;
             let mut st = tx.prepare_cached(
                 "INSERT INTO replication_results (run_id, replication, format, body) \
                  VALUES (?1, ?2, ?3, ?4)",
