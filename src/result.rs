@@ -192,7 +192,7 @@ pub fn mean_ci95_folded(n: u32, sum: f64, m2: f64) -> (f64, Option<(f64, f64)>) 
 
 /// The 0.975 quantile of Student's t with `df` degrees of freedom, computed
 /// once per `df` and thread (time series ask for it once per bucket).
-fn t975(df: usize) -> f64 {
+pub fn t975(df: usize) -> f64 {
     thread_local! {
         static CACHE: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
     }

@@ -733,7 +733,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__run)
-            opts="-v -q -h --format --all --verbose --prices --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --shard --from --start --quiet --color --help"
+            opts="-v -q -h --format --all --verbose --prices --uncertainty --seed --replications --jobs --out --db --no-store --no-report --timings --openmetrics --shard --from --start --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -744,6 +744,10 @@ _capsim() {
                     return 0
                     ;;
                 --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uncertainty)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,6 +45,7 @@ complete -c capsim -n "__fish_capsim_needs_command" -f -a "help" -d 'Print this 
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l format -d 'Output format on stdout' -r -f -a "table\t''
 json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l prices -d 'Price file for the monthly cost [default: each scenario\'s `prices`]' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l uncertainty -d 'Also run N model-parameter sets drawn by Latin hypercube over the model file\'s ranges (same replication seeds) and report simulation noise, model uncertainty and a combined 95% prediction interval (printed, and uncertainty.csv in the report folder)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r

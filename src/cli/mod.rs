@@ -115,6 +115,12 @@ pub struct RunArgs {
     /// Price file for the monthly cost [default: each scenario's `prices`].
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Also run N model-parameter sets drawn by Latin hypercube over the
+    /// model file's ranges (same replication seeds) and report simulation
+    /// noise, model uncertainty and a combined 95% prediction interval
+    /// (printed, and uncertainty.csv in the report folder).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000), conflicts_with_all = ["shard", "from"])]
+    pub uncertainty: Option<u32>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }

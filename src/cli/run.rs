@@ -541,9 +541,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
         }
     }
     let slos: Vec<Vec<crate::scenario::Slo>> = scenarios.iter().map(|s| s.slos.clone()).collect();
+    let originals = args.uncertainty.map(|_| scenarios.clone());
     let done = match run_all(exec, scenarios, prices, "simulating", "run")? {
         Ok(done) => done,
         Err(code) => return Ok(code),
+    };
+    let studies = match (args.uncertainty, originals) {
+        (Some(n), Some(originals)) => match uncertainty_studies(exec, n, &originals, &done)? {
+            Ok(s) => s,
+            Err(code) => return Ok(code),
+        },
+        _ => Vec::new(),
     };
     match args.format {
         Format::Json => {
@@ -563,6 +571,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
                 };
                 ui::out(&text::run_text(&t, args.verbose));
             }
+            for s in &studies {
+                ui::out(s);
+            }
         }
     }
     Ok(if done.iter().any(|d| d.error.is_some()) {
@@ -570,6 +581,41 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     } else {
         0
     })
+}
+
+/// `--uncertainty N`: the model-uncertainty study of each scenario (see
+/// [`crate::sensitivity::uncertainty`]), its table for the printed summary,
+/// and `uncertainty.csv` in the run's report folder. `Err(exit code)` when
+/// a drawn parameter set is one the model refuses.
+fn uncertainty_studies(
+    exec: &ExecArgs,
+    n: u32,
+    scenarios: &[Scenario],
+    done: &[Done],
+) -> anyhow::Result<Result<Vec<String>, i32>> {
+    use crate::sensitivity::uncertainty as unc;
+    let pool = super::pool(exec.jobs)?;
+    let mut out = Vec::new();
+    for (s, d) in scenarios.iter().zip(done) {
+        let params = s.uncertain_params();
+        let study = match pool
+            .install(|| unc::study(s, &params, n as usize, d.summary.seed, exec.replications))
+        {
+            Ok(st) => st,
+            Err(e) => {
+                ui::error(format!("{}: {e}", path_str(s.path.as_deref())));
+                return Ok(Err(EXIT_BAD_INPUT));
+            }
+        };
+        if let Some(dir) = &d.report_dir {
+            std::fs::write(
+                dir.join(unc::CSV_FILE),
+                unc::csv_text(&s.name, study.varied, &study.rows)?,
+            )?;
+        }
+        out.push(unc::text(study.varied, study.sets.len(), &study.rows));
+    }
+    Ok(Ok(out))
 }
 
 /// A note when `start` puts t = 0 on another weekday than the scenario's

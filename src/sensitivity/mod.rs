@@ -24,6 +24,7 @@
 
 pub mod morris;
 pub mod output;
+pub mod uncertainty;
 
 use crate::compare::{self, Estimate, parse_value, slo_value};
 use crate::engine::rng::replication_seed;

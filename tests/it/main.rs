@@ -28,3 +28,4 @@ mod size;
 mod slo;
 mod store;
 mod tidy;
+mod uncertainty;
