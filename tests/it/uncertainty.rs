@@ -136,3 +136,26 @@ fn the_command_prints_the_plain_summary_then_the_study() {
         .path();
     assert!(!plain_dir.join("uncertainty.csv").exists());
 }
+
+/// Fewer than two sets, or with `--shard`/`--from` (not supported yet):
+/// refused with exit 2 before anything runs.
+#[test]
+fn bad_uncertainty_arguments_exit_2() {
+    let dir = scratch("uncertainty/bad");
+    let path = scenario(SCENARIO);
+    let p = path.to_str().unwrap();
+    for extra in [
+        &["--uncertainty", "1"][..],
+        &["--uncertainty", "3", "--shard", "1/2"][..],
+        &["--uncertainty", "3", "--from", "x.db"][..],
+    ] {
+        let out = capsim(&dir)
+            .args(["run", p, "--no-report"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+    }
+    assert!(!dir.path().join("reports").exists());
+    assert!(!dir.path().join("x.db").exists());
+}
