@@ -31,7 +31,7 @@ pub struct SizeArgs {
     #[arg(long, value_name = "N1,N2,...", value_delimiter = ',')]
     pub growth: Vec<u32>,
     /// Resources to search [default: all the scenario has]: coderd_replicas,
-    /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu.
+    /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub resources: Vec<String>,
     /// Most coderd replicas to try [default: max(12, 2 x the scenario's)].

@@ -11,6 +11,13 @@
 //! | external provisioner daemons | 1 ..= max(64, 4 x given) (`--max-provisioners`); from 0 when built-in daemons exist | `deployment.provisioners.count` |
 //! | database shape | `[database]` instance types, or [`DB_RATE_VCPUS`]; policy: at least 2 vCPU / 8 GB | `deployment.database.vcpu`, `.ram` |
 //! | shape of every workspace proxy | `[proxies]` instance types, or [`RATE_VCPUS`] | `deployment.proxies[i].vcpu`, `.ram` |
+//! | node shape, per node pool | the price file's `instance_types` named in `[sizing] node_shapes` (none: not searched) | `deployment.node_pools[i].vcpu`, `.ram` |
+//! | warm nodes `min`, per node pool | `[sizing] node_pool_mins` (default 0, max/4, max/2, 3max/4) | `deployment.node_pools[i].min` |
+//!
+//! With node pools an evaluation is costed on its runs' node-hours; the
+//! pre-run cost (nodes at `min`) is a lower bound that orders the
+//! best-first search, which keeps going while a key is below the cheapest
+//! evaluated feasible cost.
 //!
 //! Coderd is searched as replicas x shape together (the best-first phase
 //! steps either), so 3 x 2 vCPU and 6 x 1 vCPU are both candidates. A shape
@@ -71,15 +78,21 @@ pub enum Resource {
     Provisioners,
     DatabaseVcpu,
     ProxyVcpu,
+    /// A node pool's node shape (per pool).
+    NodeShape,
+    /// A node pool's warm minimum `min` (per pool).
+    NodeMin,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 7] = [
         Resource::CoderdReplicas,
         Resource::CoderdVcpu,
         Resource::Provisioners,
         Resource::DatabaseVcpu,
         Resource::ProxyVcpu,
+        Resource::NodeShape,
+        Resource::NodeMin,
     ];
     /// The name used by `--resources` and in CSV headers.
     pub fn name(self) -> &'static str {
@@ -89,6 +102,8 @@ impl Resource {
             Resource::Provisioners => "provisioners",
             Resource::DatabaseVcpu => "database_vcpu",
             Resource::ProxyVcpu => "proxy_vcpu",
+            Resource::NodeShape => "node_vcpu",
+            Resource::NodeMin => "node_min",
         }
     }
     pub fn parse(s: &str) -> Option<Resource> {
@@ -103,6 +118,8 @@ impl Resource {
             Resource::Provisioners => "provisioner daemons",
             Resource::DatabaseVcpu => "database shape",
             Resource::ProxyVcpu => "proxy shape",
+            Resource::NodeShape => "node shape",
+            Resource::NodeMin => "warm nodes (min)",
         }
     }
 }
@@ -201,6 +218,9 @@ pub struct Dimension {
     /// Proxies the shape applies to.
     #[serde(skip)]
     n_proxies: usize,
+    /// The node pool (index) a node resource applies to.
+    #[serde(skip)]
+    pool: usize,
 }
 
 impl Dimension {
@@ -287,6 +307,7 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
         floor,
         ceiling,
         n_proxies: 0,
+        pool: 0,
     };
     if has_coderd && s.autoscaling.coderd.is_none() && wanted(Resource::CoderdReplicas) {
         let (lo, hi, floor, ceiling) = match pol {
@@ -328,6 +349,7 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
             floor,
             ceiling: None,
             n_proxies: n,
+            pool: 0,
         })
     };
     if has_coderd && wanted(Resource::CoderdVcpu) {
@@ -397,6 +419,62 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
             d.proxies.len(),
         ));
     }
+    out.extend(node_dimensions(s, opts, prices));
+    out
+}
+
+/// Per node pool: its shape among `[sizing] node_shapes` (instance types
+/// of the price file, as coderd's shapes) and its warm minimum among
+/// `[sizing] node_pool_mins` (default 0 and a quarter, half and three
+/// quarters of the pool's `max`). Node-hours are priced from the runs.
+fn node_dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<Dimension> {
+    let wanted = |r: Resource| opts.resources.as_ref().is_none_or(|v| v.contains(&r));
+    let mut out = Vec::new();
+    for (k, p) in s.deployment.node_pools.iter().enumerate() {
+        if wanted(Resource::NodeShape) && !s.sizing.node_shapes.is_empty() {
+            let listed: Vec<_> = prices
+                .instance_types
+                .iter()
+                .filter(|t| s.sizing.node_shapes.contains(&t.name))
+                .cloned()
+                .collect();
+            let sh = shapes(&Pricing::Instances(listed), &[], 0.0, 0.0);
+            if !sh.is_empty() {
+                out.push(Dimension {
+                    resource: Resource::NodeShape,
+                    ladder: sh.iter().map(|x| x.vcpu).collect(),
+                    shapes: sh,
+                    given: p.vcpu,
+                    floor: None,
+                    ceiling: None,
+                    n_proxies: 0,
+                    pool: k,
+                });
+            }
+        }
+        if wanted(Resource::NodeMin) {
+            let mut ladder: Vec<u32> = if s.sizing.node_pool_mins.is_empty() {
+                (0..4).map(|q| p.max_nodes * q / 4).collect()
+            } else {
+                s.sizing.node_pool_mins.clone()
+            };
+            ladder.retain(|&n| n <= p.max_nodes);
+            ladder.sort_unstable();
+            ladder.dedup();
+            if !ladder.is_empty() {
+                out.push(Dimension {
+                    resource: Resource::NodeMin,
+                    ladder: ladder.into_iter().map(f64::from).collect(),
+                    shapes: vec![],
+                    given: f64::from(p.min_nodes),
+                    floor: None,
+                    ceiling: None,
+                    n_proxies: 0,
+                    pool: k,
+                });
+            }
+        }
+    }
     out
 }
 
@@ -422,6 +500,11 @@ impl Dimension {
             Resource::ProxyVcpu => (0..self.n_proxies)
                 .flat_map(|p| shape(&format!("deployment.proxies[{p}]")))
                 .collect(),
+            Resource::NodeShape => shape(&format!("deployment.node_pools[{}]", self.pool)),
+            Resource::NodeMin => int(
+                &format!("deployment.node_pools[{}].min", self.pool),
+                self.ladder[i],
+            ),
         }
     }
 }
@@ -831,6 +914,15 @@ impl<'a> Search<'a> {
             }
         };
         let runs = self.replications(&s);
+        // Node pools: node-hours come from the runs, so the evaluation is
+        // costed on them (the pre-run cost, at each pool's `min`, is a lower
+        // bound that orders the best-first search).
+        let cost = if s.deployment.node_pools.is_empty() {
+            cost
+        } else {
+            let summary = crate::result::Summary::from_runs(&s, self.opts.seed, &runs);
+            monthly_cost(&s, self.prices, Some(&summary)).unwrap_or(cost)
+        };
         if self.drill_at_s.is_none() {
             self.drill_at_s = Some(Self::busiest_s(&runs).unwrap_or(s.warmup.as_secs_f64()));
         }
@@ -1000,9 +1092,19 @@ impl<'a> Search<'a> {
                     break;
                 }
                 let fresh = !self.cache.contains_key(&p);
-                if self.evaluate(&p).feasible {
-                    found = Some(c);
-                    ties.push(p.clone());
+                let e = self.evaluate(&p);
+                if e.feasible {
+                    // The key is a lower bound of the evaluated cost (equal
+                    // to it without node pools): keep the cheapest evaluated.
+                    let a = e.cents().max(c);
+                    match found {
+                        Some(f) if a > f => {}
+                        Some(f) if a == f => ties.push(p.clone()),
+                        _ => {
+                            found = Some(a);
+                            ties = vec![p.clone()];
+                        }
+                    }
                     continue;
                 }
                 if fresh {

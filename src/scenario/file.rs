@@ -51,6 +51,10 @@ pub struct SizingFile {
     pub builtin_provisioners_max_users: Option<i64>,
     pub max_coderd_cpu: Option<f64>,
     pub max_database_cpu: Option<f64>,
+    /// Warm minimums (`min`) `size` tries for every node pool.
+    pub node_pool_mins: Option<Vec<i64>>,
+    /// Instance types of the price file `size` tries as every node pool's shape.
+    pub node_shapes: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

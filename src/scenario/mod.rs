@@ -111,6 +111,16 @@ pub struct SizingPolicy {
     /// bucket keeps a fifth of its CPU for what the model leaves out.
     pub max_coderd_cpu: f64,
     pub max_database_cpu: f64,
+    /// Warm minimums `size` tries for every node pool (empty: 0 and a
+    /// quarter, half and three quarters of the pool's `max`). A search
+    /// ladder, not guidance: Coder's guidance only says scaling to zero
+    /// lengthens workspace start (../shared/seeds/000_b84c2d4b73a02dd7.txt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_pool_mins: Vec<u32>,
+    /// Instance types of the price file `size` tries as every node pool's
+    /// shape (empty: the pool's own shape only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_shapes: Vec<String>,
 }
 
 impl Default for SizingPolicy {
@@ -125,6 +135,8 @@ impl Default for SizingPolicy {
             builtin_provisioners_max_users: 0,
             max_coderd_cpu: 0.8,
             max_database_cpu: 0.8,
+            node_pool_mins: vec![],
+            node_shapes: vec![],
         }
     }
 }

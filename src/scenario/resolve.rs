@@ -784,6 +784,19 @@ fn sizing(ctx: &Ctx, f: &Option<super::file::SizingFile>) -> Result<SizingPolicy
             "sizing.max_database_cpu",
             d.max_database_cpu,
         )?,
+        node_pool_mins: match &f.node_pool_mins {
+            Some(v) => {
+                let mut out = v
+                    .iter()
+                    .map(|&n| ctx.count(n, "sizing.node_pool_mins", 0))
+                    .collect::<Result<Vec<u32>, _>>()?;
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+            None => vec![],
+        },
+        node_shapes: f.node_shapes.clone().unwrap_or_default(),
     };
     if p.max_coderd_replicas < p.min_coderd_replicas {
         return Err(ctx.err(

@@ -534,3 +534,91 @@ fn the_search_agrees_with_an_exhaustive_grid() {
 const GRID_USERS: u32 = 200;
 const GRID_SLOS: &str = "[[slo]]\nname = \"coderd CPU at most 50%\"\nmetric = \"coderd_cpu_utilization\"\nstat = \"peak\"\nmax = 0.5\n\
      [[slo]]\nname = \"database CPU at most 20%\"\nmetric = \"database_cpu_utilization\"\nstat = \"peak\"\nmax = 0.2\n";
+
+/// 20 users who start their workspaces in the first minute (60 s builds, no
+/// build queue) on one node pool whose nodes take 3 min to start; an SLO on
+/// the workspace start time's p95 of 100 s. `size` searches the pool's
+/// shape (n2-standard-4 or -8) and warm minimum (0, 3 or 7 nodes).
+fn pools_scenario(dir: &Path) -> PathBuf {
+    crate::support::extend(
+        dir,
+        "pools",
+        "steady-users.toml",
+        r#"
+seed = 5
+duration = "40m"
+bucket = "1m"
+[deployment.provisioners]
+count = 20
+[workload.users]
+count = 20
+workspaces_running_at_start = false
+[[deployment.node_pools]]
+name = "ws"
+vcpu = 8
+ram = "32GB"
+allocatable = 0.9
+min = 0
+max = 10
+startup_delay = { dist = "constant", value = "3m" }
+[[slo]]
+name = "workspace start p95 at most 100 s"
+metric = "workspace_start_seconds"
+stat = "p95"
+max = "100s"
+[sizing]
+node_pool_mins = [0, 3, 7]
+node_shapes = ["n2-standard-4", "n2-standard-8"]
+"#,
+    )
+}
+
+#[test]
+fn size_picks_the_cheapest_node_pool_setting_that_meets_a_start_time_slo() {
+    let dir = scratch("size/pools");
+    let p = pools_scenario(&dir);
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut opts = SizeOptions::new(3, 3);
+    opts.resources = Some(vec![size::Resource::NodeShape, size::Resource::NodeMin]);
+    opts.resilience = size::Resilience::None;
+    opts.policy = false;
+    let r = size::size(&p, vec![], &prices, opts.clone()).unwrap();
+    let names: Vec<_> = r.dimensions.iter().map(|d| d.resource).collect();
+    assert_eq!(
+        names,
+        vec![size::Resource::NodeShape, size::Resource::NodeMin]
+    );
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    // Every start waits 3 min for a node from zero: scale-to-zero fails.
+    assert!(rec.values[1] > 0.0, "{:?}", rec.values);
+    // Brute force: every shape x minimum, the cheapest that passes (node
+    // hours priced from the runs) is the recommendation.
+    let mut s = size::Search::new(&p, vec![], &prices, opts).unwrap();
+    let mut best: Option<(i64, Vec<usize>)> = None;
+    for a in 0..2 {
+        for b in 0..3 {
+            let e = s.evaluate(&[a, b]).clone();
+            if b == 0 {
+                assert!(!e.feasible, "scale to zero meets the SLO: {:?}", e.slos);
+                assert!(e.failures().iter().any(|f| f.contains("workspace start")));
+            }
+            if e.feasible && best.as_ref().is_none_or(|(c, _)| e.cents() < *c) {
+                best = Some((e.cents(), vec![a, b]));
+            }
+            // Node-hours are priced from the runs, not at `min`.
+            let line = e
+                .cost_detail
+                .as_ref()
+                .unwrap()
+                .lines
+                .iter()
+                .find(|l| l.component == "workspace nodes")
+                .unwrap()
+                .monthly;
+            assert!(line > 0.0, "{a},{b}: nodes cost {line}");
+        }
+    }
+    let (c, point) = best.expect("a feasible pool setting");
+    assert_eq!(rec.point, point);
+    assert_eq!(rec.cents(), c);
+}
