@@ -119,7 +119,7 @@ impl Resource {
             Resource::DatabaseVcpu => "database shape",
             Resource::ProxyVcpu => "proxy shape",
             Resource::NodeShape => "node shape",
-            Resource::NodeMin => "warm nodes (min)",
+            Resource::NodeMin => "minimum nodes",
         }
     }
 }
@@ -221,6 +221,12 @@ pub struct Dimension {
     /// The node pool (index) a node resource applies to.
     #[serde(skip)]
     pool: usize,
+    /// The node pool's name, for node resources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_name: Option<String>,
+    /// CSV columns carry the pool's name (more than one pool).
+    #[serde(skip)]
+    pool_in_column: bool,
 }
 
 impl Dimension {
@@ -229,6 +235,21 @@ impl Dimension {
         match self.shapes.get(i) {
             Some(s) => s.label(),
             None => count_str(self.ladder[i]),
+        }
+    }
+    /// Words for tables: the resource's, with the node pool's name.
+    pub fn label(&self) -> String {
+        match &self.pool_name {
+            Some(p) => format!("{} (pool {p})", self.resource.label()),
+            None => self.resource.label().to_string(),
+        }
+    }
+    /// The CSV column: the resource's name, with the node pool's name when
+    /// there is more than one pool.
+    pub fn column(&self) -> String {
+        match &self.pool_name {
+            Some(p) if self.pool_in_column => format!("{}_{p}", self.resource.name()),
+            _ => self.resource.name().to_string(),
         }
     }
     /// The rung whose value is `v` (for results that carry values).
@@ -308,6 +329,8 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
         ceiling,
         n_proxies: 0,
         pool: 0,
+        pool_name: None,
+        pool_in_column: false,
     };
     if has_coderd && s.autoscaling.coderd.is_none() && wanted(Resource::CoderdReplicas) {
         let (lo, hi, floor, ceiling) = match pol {
@@ -350,6 +373,8 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
             ceiling: None,
             n_proxies: n,
             pool: 0,
+            pool_name: None,
+            pool_in_column: false,
         })
     };
     if has_coderd && wanted(Resource::CoderdVcpu) {
@@ -449,6 +474,8 @@ fn node_dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<
                     ceiling: None,
                     n_proxies: 0,
                     pool: k,
+                    pool_name: Some(p.name.clone()),
+                    pool_in_column: s.deployment.node_pools.len() > 1,
                 });
             }
         }
@@ -471,6 +498,8 @@ fn node_dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<
                     ceiling: None,
                     n_proxies: 0,
                     pool: k,
+                    pool_name: Some(p.name.clone()),
+                    pool_in_column: s.deployment.node_pools.len() > 1,
                 });
             }
         }
@@ -972,7 +1001,7 @@ impl<'a> Search<'a> {
         self.dims
             .iter()
             .zip(p)
-            .map(|(d, &i)| format!("{} {}", d.resource.label(), d.show(i)))
+            .map(|(d, &i)| format!("{} {}", d.label(), d.show(i)))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -24,7 +24,7 @@ pub fn describe(r: &SizeResult, e: &Evaluation) -> String {
         .zip(&e.values)
         .map(|(d, _)| d)
         .zip(&e.point)
-        .map(|(d, &i)| format!("{} {}", d.resource.label(), d.show(i)))
+        .map(|(d, &i)| format!("{} {}", d.label(), d.show(i)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -126,7 +126,7 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         "  searched: {}",
         r.dimensions
             .iter()
-            .map(|d| format!("{} {}", d.resource.label(), ladder_words(d)))
+            .map(|d| format!("{} {}", d.label(), ladder_words(d)))
             .collect::<Vec<_>>()
             .join("; ")
     );
@@ -170,14 +170,14 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
     let w = r
         .dimensions
         .iter()
-        .map(|d| d.resource.label().len())
+        .map(|d| d.label().chars().count())
         .max()
         .unwrap_or(0);
     for ((d, &i), b) in r.dimensions.iter().zip(&rec.point).zip(&r.binding) {
         let _ = writeln!(
             o,
             "  {:<w$}  {:>4}   (scenario: {}; set by {})",
-            d.resource.label(),
+            d.label(),
             d.show(i),
             given_words(d),
             set_by(b)
@@ -247,7 +247,7 @@ fn changed(r: &SizeResult, rec: &Evaluation, e: &Evaluation) -> String {
         .iter()
         .zip(rec.point.iter().zip(&e.point))
         .filter(|(_, (a, b))| a != b)
-        .map(|(d, (_, &b))| format!("{} {}", d.resource.label(), d.show(b)))
+        .map(|(d, (_, &b))| format!("{} {}", d.label(), d.show(b)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -301,7 +301,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
                 let _ = writeln!(
                     o,
                     "| {} | **{}** | {} | {} |",
-                    d.resource.label(),
+                    d.label(),
                     d.show(i),
                     given_words(d),
                     cell(&set_by(b))
@@ -364,7 +364,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
         "- searched: {}",
         r.dimensions
             .iter()
-            .map(|d| format!("{} {}", d.resource.label(), ladder_words(d)))
+            .map(|d| format!("{} {}", d.label(), ladder_words(d)))
             .collect::<Vec<_>>()
             .join("; ")
     );
@@ -420,10 +420,10 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
         csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut head = vec!["order".to_string()];
     for d in &r.dimensions {
-        head.push(d.resource.name().to_string());
+        head.push(d.column());
         if !d.shapes.is_empty() {
-            head.push(format!("{}_ram_bytes", d.resource.name()));
-            head.push(format!("{}_instance", d.resource.name()));
+            head.push(format!("{}_ram_bytes", d.column()));
+            head.push(format!("{}_instance", d.column()));
         }
     }
     head.extend(["monthly_cost", "verdict", "feasible", "saturated"].map(String::from));
@@ -762,7 +762,7 @@ pub fn growth_markdown(points: &[GrowthPoint]) -> String {
         first.result.scenario
     );
     for d in dims {
-        let _ = write!(o, " {} |", d.resource.label());
+        let _ = write!(o, " {} |", d.label());
     }
     let _ = write!(o, "\n|---|---|---|");
     for _ in dims {
@@ -814,7 +814,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
         "feasible".into(),
         "monthly_cost".into(),
     ];
-    head.extend(dims.iter().map(|d| d.resource.name().to_string()));
+    head.extend(dims.iter().map(|d| d.column()));
     head.extend(["evaluations", "simulations", "fails"].map(String::from));
     w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for p in points {
@@ -869,7 +869,7 @@ pub fn write_growth(dir: &Path, points: &[GrowthPoint]) -> anyhow::Result<Vec<St
                     .enumerate()
                     .filter(|(_, d)| which.contains(d.resource.name()))
                     .map(|(i, d)| OverlayLine {
-                        label: d.resource.label().into(),
+                        label: d.label(),
                         points: ok
                             .iter()
                             .map(|(p, e)| pt(p.users as f64, e.values[i]))
