@@ -34,6 +34,12 @@ pub struct SizeArgs {
     /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub resources: Vec<String>,
+    /// Instance types to try as every node pool's shape (sets `[sizing] node_shapes`).
+    #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
+    pub node_shapes: Vec<String>,
+    /// Warm minimums to try for every node pool (sets `[sizing] node_pool_mins`).
+    #[arg(long, value_name = "N1,N2,...", value_delimiter = ',')]
+    pub node_mins: Vec<u32>,
     /// Most coderd replicas to try [default: max(12, 2 x the scenario's)].
     #[arg(long)]
     pub max_replicas: Option<u32>,
@@ -110,6 +116,28 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             Ok(kv) => base.push(kv),
             Err(e) => return bad(e),
         }
+    }
+    if !args.node_shapes.is_empty() {
+        base.push((
+            "sizing.node_shapes".into(),
+            toml::Value::Array(
+                args.node_shapes
+                    .iter()
+                    .map(|t| toml::Value::String(t.trim().to_string()))
+                    .collect(),
+            ),
+        ));
+    }
+    if !args.node_mins.is_empty() {
+        base.push((
+            "sizing.node_pool_mins".into(),
+            toml::Value::Array(
+                args.node_mins
+                    .iter()
+                    .map(|&n| toml::Value::Integer(i64::from(n)))
+                    .collect(),
+            ),
+        ));
     }
     match size::slo_override(&args.slo) {
         Ok(Some(kv)) => base.push(kv),
