@@ -781,6 +781,26 @@ impl<'a> Search<'a> {
             }
         }
         let s = scenario::load::resolve_with_overrides(merged.clone(), path, &base)?;
+        if let Some(unknown) = s
+            .sizing
+            .node_shapes
+            .iter()
+            .find(|n| !prices.instance_types.iter().any(|t| &t.name == *n))
+        {
+            let known: Vec<&str> = prices
+                .instance_types
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect();
+            return Err(ScenarioError {
+                location: merged.map.locate("sizing.node_shapes"),
+                field: Some("sizing.node_shapes".into()),
+                message: format!(
+                    "expected instance types of the price file ({}), found {unknown:?}",
+                    known.join(", ")
+                ),
+            });
+        }
         let dims = dimensions(&s, &opts, prices);
         let own_kill_s = s
             .events
