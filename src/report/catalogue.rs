@@ -587,6 +587,10 @@ pub const RUN_FIGURES: &[FigureSpec<SeriesLines>] = &[
     NODES_FIGURE,
 ];
 
+/// Run figures drawn only when the run has the metric (a part of the
+/// deployment the figure is about): (file, metric).
+pub const FIGURE_REQUIRES: &[(&str, &str)] = &[("nodes.png", m::WORKSPACE_NODES)];
+
 /// The figure of a run with node pools (`nodes.png`): the nodes and their
 /// utilisation over the day next to the users present.
 const NODES_FIGURE: FigureSpec<SeriesLines> = FigureSpec {

@@ -24,8 +24,8 @@
 
 use super::ReportInput;
 use super::catalogue::{
-    Dash, LOG_QUANTITIES, PanelSpec, RUN_FIGURES, SeriesLines, Stats, ZOOM_EVENT_KINDS,
-    ZOOM_FIGURES, label_words, metric_words, stat_words,
+    Dash, FIGURE_REQUIRES, LOG_QUANTITIES, PanelSpec, RUN_FIGURES, SeriesLines, Stats,
+    ZOOM_EVENT_KINDS, ZOOM_FIGURES, label_words, metric_words, stat_words,
 };
 use super::events::{Event, events_of};
 use super::series::{AggPoint, AggSeries, AggTimeSeries};
@@ -358,7 +358,13 @@ fn figures(input: &ReportInput) -> Vec<Figure> {
             }
             panels.extend(merged);
         }
-        if !panels.is_empty() {
+        // A figure about one part of the deployment (node pools) only when
+        // the run has that part.
+        let has_part = FIGURE_REQUIRES
+            .iter()
+            .filter(|(file, _)| *file == spec.file)
+            .all(|(_, metric)| !input.series.all(metric, "mean").is_empty());
+        if !panels.is_empty() && has_part {
             figs.push(Figure {
                 file: spec.file,
                 title: spec.title.to_string(),
