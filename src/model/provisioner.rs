@@ -461,26 +461,7 @@ impl Provisioners {
                     }
                     JobEnd::Completed
                 };
-                rec.inc(
-                    if j.fails {
-                        self.ids.failed
-                    } else {
-                        self.ids.completed
-                    },
-                    now,
-                );
-                self.finished.push(Finished {
-                    token: j.token,
-                    template: j.template,
-                    end,
-                    kind: j.kind,
-                    group: Some(self.daemons[daemon as usize].group),
-                    created: j.created,
-                });
-                self.n_busy -= 1;
-                self.daemons[daemon as usize].busy = None;
-                self.release_daemon(now, daemon, rec, q);
-                self.update_gauges(now, rec);
+                self.end_on_daemon(now, daemon, j, end, rec, q);
             }
             ProvEv::Renege { job, serial } => {
                 let Some(j) = self.jobs.get(job as usize) else {
@@ -524,22 +505,37 @@ impl Provisioners {
             return; // cancelled meanwhile
         }
         let j = self.take_job(job);
+        let end = if placed {
+            JobEnd::Completed
+        } else {
+            JobEnd::Failed
+        };
+        self.end_on_daemon(now, daemon, j, end, rec, q);
+    }
+
+    /// Count and report the end of build `j` that ran on `daemon`, and free
+    /// the daemon for the next job.
+    fn end_on_daemon(
+        &mut self,
+        now: SimTime,
+        daemon: u32,
+        j: Job,
+        end: JobEnd,
+        rec: &mut Recorder,
+        q: &mut DefaultEventSet<Ev>,
+    ) {
         rec.inc(
-            if placed {
-                self.ids.completed
-            } else {
+            if end == JobEnd::Failed {
                 self.ids.failed
+            } else {
+                self.ids.completed
             },
             now,
         );
         self.finished.push(Finished {
             token: j.token,
             template: j.template,
-            end: if placed {
-                JobEnd::Completed
-            } else {
-                JobEnd::Failed
-            },
+            end,
             kind: j.kind,
             group: Some(self.daemons[daemon as usize].group),
             created: j.created,
