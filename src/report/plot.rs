@@ -327,6 +327,9 @@ fn source_panel(
         {
             l.label = u.to_string();
             l.key = u.to_string();
+            // Named lines of one panel (users present beside running
+            // workspaces) each take their own colour of the figure.
+            l.color = colors.get(u.to_string());
         }
         if let Some((what, dash)) = spec.prefix {
             l.label = format!("{what}: {}", l.label);
