@@ -1107,7 +1107,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__size)
-            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --format --jobs --quiet --color --help"
+            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --format --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1142,6 +1142,10 @@ _capsim() {
                     return 0
                     ;;
                 --node-mins)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-maxs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -161,9 +161,10 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -l prices -d 'Price 
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l replications -d 'Replications per candidate (the 95% bound needs at least 2)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l seed -d 'Master seed [default: the scenario\'s `seed`]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l growth -d 'Repeat the search for these user counts (workload.users.count), e.g. 500,1000,2000' -r
-complete -c capsim -n "__fish_capsim_using_subcommand size" -l resources -d 'Resources to search [default: all the scenario has]: coderd_replicas, coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min' -r
-complete -c capsim -n "__fish_capsim_using_subcommand size" -l node-shapes -d 'Instance types to try as every node pool\'s shape (sets `[sizing] node_shapes`)' -r
-complete -c capsim -n "__fish_capsim_using_subcommand size" -l node-mins -d 'Warm minimums to try for every node pool (sets `[sizing] node_pool_mins`)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l resources -d 'Resources to search [default: all the scenario has]: coderd_replicas, coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min, node_max' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l node-shapes -d 'Instance types to try as every node pool\'s shape (sets `[sizing] node_shapes`), or with POOL= as that pool\'s (sets `[sizing.node_pools.POOL] shapes`). Repeatable' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l node-mins -d 'Warm minimums to try for every node pool (sets `[sizing] node_pool_mins`), or with POOL= for that pool. Repeatable' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l node-maxs -d 'Maximums (the autoscaler\'s cap) to try for every node pool (sets `[sizing] node_pool_maxs`), or with POOL= for that pool. Repeatable' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-replicas -d 'Most coderd replicas to try [default: max(12, 2 x the scenario\'s)]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-provisioners -d 'Most external provisioner daemons to try [default: max(64, 4 x the scenario\'s)]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l max-evaluations -d 'Evaluations allowed after the per-resource binary searches' -r

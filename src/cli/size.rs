@@ -31,15 +31,22 @@ pub struct SizeArgs {
     #[arg(long, value_name = "N1,N2,...", value_delimiter = ',')]
     pub growth: Vec<u32>,
     /// Resources to search [default: all the scenario has]: coderd_replicas,
-    /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min.
+    /// coderd_vcpu, provisioners, database_vcpu, proxy_vcpu, node_vcpu, node_min, node_max.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub resources: Vec<String>,
-    /// Instance types to try as every node pool's shape (sets `[sizing] node_shapes`).
-    #[arg(long, value_name = "TYPE,...", value_delimiter = ',')]
+    /// Instance types to try as every node pool's shape (sets `[sizing]
+    /// node_shapes`), or with POOL= as that pool's (sets
+    /// `[sizing.node_pools.POOL] shapes`). Repeatable.
+    #[arg(long, value_name = "[POOL=]TYPE,...")]
     pub node_shapes: Vec<String>,
-    /// Warm minimums to try for every node pool (sets `[sizing] node_pool_mins`).
-    #[arg(long, value_name = "N1,N2,...", value_delimiter = ',')]
-    pub node_mins: Vec<u32>,
+    /// Warm minimums to try for every node pool (sets `[sizing]
+    /// node_pool_mins`), or with POOL= for that pool. Repeatable.
+    #[arg(long, value_name = "[POOL=]N1,N2,...")]
+    pub node_mins: Vec<String>,
+    /// Maximums (the autoscaler's cap) to try for every node pool (sets
+    /// `[sizing] node_pool_maxs`), or with POOL= for that pool. Repeatable.
+    #[arg(long, value_name = "[POOL=]N1,N2,...")]
+    pub node_maxs: Vec<String>,
     /// Most coderd replicas to try [default: max(12, 2 x the scenario's)].
     #[arg(long)]
     pub max_replicas: Option<u32>,
@@ -91,6 +98,66 @@ fn slo_flag_error(e: scenario::ScenarioError, specs: &[String]) -> String {
     }
 }
 
+/// One `--node-shapes`/`--node-mins`/`--node-maxs` SPEC, `[POOL=]A,B,...`,
+/// as the `[sizing]` override it stands for: `sizing.ALL` for every pool,
+/// `sizing.node_pools.POOL.PER_POOL` for one. Counts stay signed here so
+/// that the scenario's own check (at least 0 for `min`, 1 for `max`) says
+/// what is wrong.
+fn node_flag(
+    flag: &str,
+    spec: &str,
+    all: &str,
+    per_pool: &str,
+) -> Result<(String, toml::Value), String> {
+    let (pool, list) = match spec.split_once('=') {
+        Some((p, l)) => (Some(p.trim()), l),
+        None => (None, spec),
+    };
+    let key = match pool {
+        Some(p) if p.is_empty() || p.contains(['.', '[', ']', '"', ' ']) => {
+            return Err(format!(
+                "{flag} {spec}: expected [POOL=]LIST with POOL the name of a node pool, found \"{p}\""
+            ));
+        }
+        Some(p) => format!("sizing.node_pools.{p}.{per_pool}"),
+        None => format!("sizing.{all}"),
+    };
+    let items: Vec<&str> = list.split(',').map(str::trim).collect();
+    if items.iter().any(|i| i.is_empty()) {
+        return Err(format!(
+            "{flag} {spec}: expected a comma-separated list, found an empty item"
+        ));
+    }
+    let values = if per_pool == "shapes" {
+        items
+            .iter()
+            .map(|t| toml::Value::String(t.to_string()))
+            .collect()
+    } else {
+        items
+            .iter()
+            .map(|t| {
+                t.parse::<i64>().map(toml::Value::Integer).map_err(|_| {
+                    format!("{flag} {spec}: expected whole numbers of nodes, found \"{t}\"")
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok((key, toml::Value::Array(values)))
+}
+
+/// An error in a `[sizing]` key a `--node-*` flag set is about the flag,
+/// not a line of the file: `--node-maxs 0: sizing.node_pool_maxs[0]: what`.
+fn node_flag_error(e: &scenario::ScenarioError, flags: &[(String, String)]) -> Option<String> {
+    let field = e.field.as_deref()?;
+    let (_, flag) = flags.iter().rev().find(|(key, _)| {
+        field == key
+            || field.starts_with(&format!("{key}["))
+            || key.starts_with(&format!("{field}."))
+    })?;
+    Some(format!("{flag}: {field}: {}", e.message))
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyArg {
     Coder,
@@ -117,27 +184,22 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             Err(e) => return bad(e),
         }
     }
-    if !args.node_shapes.is_empty() {
-        base.push((
-            "sizing.node_shapes".into(),
-            toml::Value::Array(
-                args.node_shapes
-                    .iter()
-                    .map(|t| toml::Value::String(t.trim().to_string()))
-                    .collect(),
-            ),
-        ));
-    }
-    if !args.node_mins.is_empty() {
-        base.push((
-            "sizing.node_pool_mins".into(),
-            toml::Value::Array(
-                args.node_mins
-                    .iter()
-                    .map(|&n| toml::Value::Integer(i64::from(n)))
-                    .collect(),
-            ),
-        ));
+    // `--node-*` flags: the `[sizing]` key each sets, for the errors.
+    let mut node_flags: Vec<(String, String)> = Vec::new();
+    for (flag, specs, all, per_pool) in [
+        ("--node-shapes", &args.node_shapes, "node_shapes", "shapes"),
+        ("--node-mins", &args.node_mins, "node_pool_mins", "mins"),
+        ("--node-maxs", &args.node_maxs, "node_pool_maxs", "maxs"),
+    ] {
+        for spec in specs {
+            match node_flag(flag, spec, all, per_pool) {
+                Ok((key, v)) => {
+                    node_flags.push((key.clone(), format!("{flag} {spec}")));
+                    base.push((key, v));
+                }
+                Err(e) => return bad(e),
+            }
+        }
     }
     match size::slo_override(&args.slo) {
         Ok(Some(kv)) => base.push(kv),
@@ -146,7 +208,11 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     }
     let sc = match scenario::load_with_overrides(&args.scenario, &base) {
         Ok(s) => s,
-        Err(e) => return bad(slo_flag_error(e, &args.slo)),
+        Err(e) => {
+            return bad(
+                node_flag_error(&e, &node_flags).unwrap_or_else(|| slo_flag_error(e, &args.slo))
+            );
+        }
     };
     if sc.slos.is_empty() {
         return bad(format!(
@@ -218,7 +284,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         finish(progress);
         let r = match r {
             Ok(r) => r,
-            Err(e) => return bad(e),
+            Err(e) => return bad(node_flag_error(&e, &node_flags).unwrap_or(e.to_string())),
         };
         let secs = wall.elapsed().as_secs_f64();
         let json = size_report::to_json(&r);
@@ -284,7 +350,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     finish(progress);
     let points = match points {
         Ok(p) => p,
-        Err(e) => return bad(e),
+        Err(e) => return bad(node_flag_error(&e, &node_flags).unwrap_or(e.to_string())),
     };
     let total_sims: u64 = points.iter().map(|p| p.result.simulations).sum();
     let md = size_report::growth_markdown(&points) + &md;

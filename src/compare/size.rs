@@ -13,6 +13,10 @@
 //! | shape of every workspace proxy | `[proxies]` instance types, or [`RATE_VCPUS`] | `deployment.proxies[i].vcpu`, `.ram` |
 //! | node shape, per node pool | the price file's `instance_types` named in `[sizing] node_shapes` (none: not searched) | `deployment.node_pools[i].vcpu`, `.ram` |
 //! | warm nodes `min`, per node pool | `[sizing] node_pool_mins` (default 0, max/4, max/2, 3max/4) | `deployment.node_pools[i].min` |
+//! | most nodes `max`, per node pool | `[sizing] node_pool_maxs` (default max/4, max/2, 3max/4, max, rounded up) | `deployment.node_pools[i].max` |
+//!
+//! A pool's `[sizing.node_pools.<pool>]` table (`shapes`, `mins`, `maxs`)
+//! gives it its own ladders: each pool is searched on its own axes.
 //!
 //! With node pools an evaluation is costed on its runs' node-hours; the
 //! pre-run cost (nodes at `min`) is a lower bound that orders the
@@ -82,10 +86,12 @@ pub enum Resource {
     NodeShape,
     /// A node pool's warm minimum `min` (per pool).
     NodeMin,
+    /// A node pool's maximum `max` (per pool): the autoscaler's cap.
+    NodeMax,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::CoderdReplicas,
         Resource::CoderdVcpu,
         Resource::Provisioners,
@@ -93,6 +99,7 @@ impl Resource {
         Resource::ProxyVcpu,
         Resource::NodeShape,
         Resource::NodeMin,
+        Resource::NodeMax,
     ];
     /// The name used by `--resources` and in CSV headers.
     pub fn name(self) -> &'static str {
@@ -104,6 +111,7 @@ impl Resource {
             Resource::ProxyVcpu => "proxy_vcpu",
             Resource::NodeShape => "node_vcpu",
             Resource::NodeMin => "node_min",
+            Resource::NodeMax => "node_max",
         }
     }
     pub fn parse(s: &str) -> Option<Resource> {
@@ -120,6 +128,7 @@ impl Resource {
             Resource::ProxyVcpu => "proxy shape",
             Resource::NodeShape => "node shape",
             Resource::NodeMin => "minimum nodes",
+            Resource::NodeMax => "maximum nodes",
         }
     }
 }
@@ -448,63 +457,155 @@ pub fn dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<D
     out
 }
 
-/// Per node pool: its shape among `[sizing] node_shapes` (instance types
-/// of the price file, as coderd's shapes) and its warm minimum among
-/// `[sizing] node_pool_mins` (default 0 and a quarter, half and three
-/// quarters of the pool's `max`). Node-hours are priced from the runs.
+/// Per node pool, each on its own axes: its shape among the instance
+/// types of the price file named in `[sizing.node_pools.<pool>] shapes`
+/// (else `[sizing] node_shapes`; none: not searched), its warm minimum
+/// among `mins` (else `node_pool_mins`, else 0 and a quarter, half and
+/// three quarters of the pool's `max`) and its maximum among `maxs` (else
+/// `node_pool_maxs`, else a quarter, half, three quarters and all of the
+/// pool's `max`, rounded up). Node-hours are priced from the runs.
+///
+/// What `max` means to a planner: it caps the autoscaler's scale-up, a
+/// guard rail on cost (a herd never buys more than `max` nodes). Too low,
+/// and starts wait for room, past the provider's time-out fail: the
+/// start-time and failed-build SLOs decide how low it can go. A candidate
+/// whose warm minimum is above its maximum keeps `max` warm nodes (see
+/// [`node_min_clamps`]); warm minimums above the largest maximum tried are
+/// dropped.
 fn node_dimensions(s: &Scenario, opts: &SizeOptions, prices: &PriceList) -> Vec<Dimension> {
     let wanted = |r: Resource| opts.resources.as_ref().is_none_or(|v| v.contains(&r));
+    let sz = &s.sizing;
+    let n_pools = s.deployment.node_pools.len();
     let mut out = Vec::new();
     for (k, p) in s.deployment.node_pools.iter().enumerate() {
-        if wanted(Resource::NodeShape) && !s.sizing.node_shapes.is_empty() {
+        let own = sz.node_pools.get(&p.name).cloned().unwrap_or_default();
+        let or = |a: Vec<u32>, b: &[u32]| if a.is_empty() { b.to_vec() } else { a };
+        let dim = |resource, ladder: Vec<f64>, shapes: Vec<Shape>, given| Dimension {
+            resource,
+            ladder,
+            shapes,
+            given,
+            floor: None,
+            ceiling: None,
+            n_proxies: 0,
+            pool: k,
+            pool_name: Some(p.name.clone()),
+            pool_in_column: n_pools > 1,
+        };
+        let names = if own.shapes.is_empty() {
+            &sz.node_shapes
+        } else {
+            &own.shapes
+        };
+        if wanted(Resource::NodeShape) && !names.is_empty() {
             let listed: Vec<_> = prices
                 .instance_types
                 .iter()
-                .filter(|t| s.sizing.node_shapes.contains(&t.name))
+                .filter(|t| names.contains(&t.name))
                 .cloned()
                 .collect();
             let sh = shapes(&Pricing::Instances(listed), &[], 0.0, 0.0);
             if !sh.is_empty() {
-                out.push(Dimension {
-                    resource: Resource::NodeShape,
-                    ladder: sh.iter().map(|x| x.vcpu).collect(),
-                    shapes: sh,
-                    given: p.vcpu,
-                    floor: None,
-                    ceiling: None,
-                    n_proxies: 0,
-                    pool: k,
-                    pool_name: Some(p.name.clone()),
-                    pool_in_column: s.deployment.node_pools.len() > 1,
-                });
+                let ladder = sh.iter().map(|x| x.vcpu).collect();
+                out.push(dim(Resource::NodeShape, ladder, sh, p.vcpu));
             }
         }
-        if wanted(Resource::NodeMin) {
-            let mut ladder: Vec<u32> = if s.sizing.node_pool_mins.is_empty() {
-                (0..4).map(|q| p.max_nodes * q / 4).collect()
-            } else {
-                s.sizing.node_pool_mins.clone()
-            };
-            ladder.retain(|&n| n <= p.max_nodes);
-            ladder.sort_unstable();
-            ladder.dedup();
-            if !ladder.is_empty() {
-                out.push(Dimension {
-                    resource: Resource::NodeMin,
-                    ladder: ladder.into_iter().map(f64::from).collect(),
-                    shapes: vec![],
-                    given: f64::from(p.min_nodes),
-                    floor: None,
-                    ceiling: None,
-                    n_proxies: 0,
-                    pool: k,
-                    pool_name: Some(p.name.clone()),
-                    pool_in_column: s.deployment.node_pools.len() > 1,
-                });
+        let mut maxs = or(own.maxs, &sz.node_pool_maxs);
+        if maxs.is_empty() {
+            maxs = (1..=4).map(|q| (p.max_nodes * q).div_ceil(4)).collect();
+        }
+        let search_max = wanted(Resource::NodeMax);
+        let search_min = wanted(Resource::NodeMin);
+        if !search_min {
+            // The pool's own `min` stays: a smaller cap is no architecture.
+            maxs.retain(|&m| m >= p.min_nodes);
+        }
+        maxs.sort_unstable();
+        maxs.dedup();
+        let top_max = if search_max {
+            maxs.last().copied()
+        } else {
+            Some(p.max_nodes)
+        };
+        if search_min {
+            let mut mins = or(own.mins, &sz.node_pool_mins);
+            if mins.is_empty() {
+                mins = (0..4).map(|q| p.max_nodes * q / 4).collect();
             }
+            mins.retain(|&n| top_max.is_some_and(|m| n <= m));
+            mins.sort_unstable();
+            mins.dedup();
+            if !mins.is_empty() {
+                let ladder = mins.into_iter().map(f64::from).collect();
+                out.push(dim(
+                    Resource::NodeMin,
+                    ladder,
+                    vec![],
+                    f64::from(p.min_nodes),
+                ));
+            }
+        }
+        if search_max && !maxs.is_empty() {
+            let ladder = maxs.into_iter().map(f64::from).collect();
+            out.push(dim(
+                Resource::NodeMax,
+                ladder,
+                vec![],
+                f64::from(p.max_nodes),
+            ));
         }
     }
     out
+}
+
+/// Overrides that keep a candidate's warm minimum within its maximum: a
+/// pool whose `min` rung is above its `max` rung keeps `max` warm nodes
+/// (the same architecture as `min = max`), so more of either never loads
+/// less. Applied after the dimensions' own overrides.
+fn node_min_clamps(dims: &[Dimension], point: &[usize]) -> Vec<(String, toml::Value)> {
+    (0..dims.len())
+        .filter_map(|i| {
+            let v = clamped_min(dims, point, i)?;
+            Some((
+                format!("deployment.node_pools[{}].min", dims[i].pool),
+                toml::Value::Integer(v as i64),
+            ))
+        })
+        .collect()
+}
+
+/// The maximum of the same pool when dimension `i` is a warm minimum above
+/// it at `point`.
+fn clamped_min(dims: &[Dimension], point: &[usize], i: usize) -> Option<f64> {
+    let d = &dims[i];
+    if d.resource != Resource::NodeMin {
+        return None;
+    }
+    let j = dims
+        .iter()
+        .position(|x| x.resource == Resource::NodeMax && x.pool == d.pool)?;
+    let (min, max) = (d.ladder[point[i]], dims[j].ladder[point[j]]);
+    (min > max).then_some(max)
+}
+
+/// Points `a` and `b` are one architecture: every rung the same but warm
+/// minimums clamped to the same maximum (not simulated twice).
+fn same_architecture(dims: &[Dimension], a: &[usize], b: &[usize]) -> bool {
+    let (va, vb) = (point_values(dims, a), point_values(dims, b));
+    dims.iter().enumerate().all(|(k, d)| match d.resource {
+        Resource::NodeMin => va[k] == vb[k],
+        _ => a[k] == b[k],
+    })
+}
+
+/// Each dimension's value at `point` (vCPU for shapes), as simulated: a
+/// warm minimum above its pool's maximum is the maximum.
+pub fn point_values(dims: &[Dimension], point: &[usize]) -> Vec<f64> {
+    dims.iter()
+        .zip(point)
+        .enumerate()
+        .map(|(k, (d, &i))| clamped_min(dims, point, k).unwrap_or(d.ladder[i]))
+        .collect()
 }
 
 impl Dimension {
@@ -532,6 +633,10 @@ impl Dimension {
             Resource::NodeShape => shape(&format!("deployment.node_pools[{}]", self.pool)),
             Resource::NodeMin => int(
                 &format!("deployment.node_pools[{}].min", self.pool),
+                self.ladder[i],
+            ),
+            Resource::NodeMax => int(
+                &format!("deployment.node_pools[{}].max", self.pool),
                 self.ladder[i],
             ),
         }
@@ -629,12 +734,25 @@ fn cents(x: f64) -> i64 {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Binding {
     pub resource: Resource,
+    /// The node pool, for a node resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// `slo`, `policy`, `drill`, `saturation`, `offer` (the smallest on
     /// offer), `tie` (a same-cost candidate lost the tie rule) or `limit`
     /// (the search stopped).
     pub kind: String,
     /// In words: the SLO and its value against the target, or the bound.
     pub what: String,
+}
+
+impl Binding {
+    /// The resource in words, with its node pool: `minimum nodes (pool gpu)`.
+    pub fn label(&self) -> String {
+        match &self.pool {
+            Some(p) => format!("{} (pool {p})", self.resource.label()),
+            None => self.resource.label().to_string(),
+        }
+    }
 }
 
 /// The drill's time and how it was chosen.
@@ -781,25 +899,34 @@ impl<'a> Search<'a> {
             }
         }
         let s = scenario::load::resolve_with_overrides(merged.clone(), path, &base)?;
-        if let Some(unknown) = s
-            .sizing
-            .node_shapes
-            .iter()
-            .find(|n| !prices.instance_types.iter().any(|t| &t.name == *n))
-        {
-            let known: Vec<&str> = prices
-                .instance_types
+        // Node shapes, for every pool and per pool, are instance types of
+        // the price file.
+        let listed = std::iter::once(("sizing.node_shapes".to_string(), &s.sizing.node_shapes))
+            .chain(
+                s.sizing
+                    .node_pools
+                    .iter()
+                    .map(|(p, l)| (format!("sizing.node_pools.{p}.shapes"), &l.shapes)),
+            );
+        for (field, names) in listed {
+            if let Some(unknown) = names
                 .iter()
-                .map(|t| t.name.as_str())
-                .collect();
-            return Err(ScenarioError {
-                location: merged.map.locate("sizing.node_shapes"),
-                field: Some("sizing.node_shapes".into()),
-                message: format!(
-                    "expected instance types of the price file ({}), found {unknown:?}",
-                    known.join(", ")
-                ),
-            });
+                .find(|n| !prices.instance_types.iter().any(|t| &t.name == *n))
+            {
+                let known: Vec<&str> = prices
+                    .instance_types
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect();
+                return Err(ScenarioError {
+                    location: merged.map.locate(&field),
+                    field: Some(field),
+                    message: format!(
+                        "expected instance types of the price file ({}), found {unknown:?}",
+                        known.join(", ")
+                    ),
+                });
+            }
         }
         let dims = dimensions(&s, &opts, prices);
         let own_kill_s = s
@@ -832,6 +959,7 @@ impl<'a> Search<'a> {
         for (d, &i) in self.dims.iter().zip(point) {
             o.extend(d.overrides(i));
         }
+        o.extend(node_min_clamps(&self.dims, point));
         o
     }
 
@@ -852,11 +980,7 @@ impl<'a> Search<'a> {
     }
 
     fn values(&self, point: &[usize]) -> Vec<f64> {
-        self.dims
-            .iter()
-            .zip(point)
-            .map(|(d, &i)| d.ladder[i])
-            .collect()
+        point_values(&self.dims, point)
     }
 
     /// Coderd replicas at `point`.
@@ -881,7 +1005,18 @@ impl<'a> Search<'a> {
     /// Evaluate `point` (simulating it unless it was evaluated before).
     pub fn evaluate(&mut self, point: &[usize]) -> &Evaluation {
         if !self.cache.contains_key(point) {
-            let e = self.run(point);
+            let same = self
+                .cache
+                .values()
+                .find(|e| same_architecture(&self.dims, &e.point, point))
+                .cloned();
+            let e = match same {
+                Some(e) => Evaluation {
+                    point: point.to_vec(),
+                    ..e
+                },
+                None => self.run(point),
+            };
             self.order.push(point.to_vec());
             self.cache.insert(point.to_vec(), e);
         }
@@ -1018,10 +1153,15 @@ impl<'a> Search<'a> {
 
     /// `coderd replicas 8, coderd replica shape 1 vCPU, 4 GB, ...`.
     fn describe_point(&self, p: &[usize]) -> String {
+        let values = point_values(&self.dims, p);
         self.dims
             .iter()
             .zip(p)
-            .map(|(d, &i)| format!("{} {}", d.label(), d.show(i)))
+            .zip(values)
+            .map(|((d, &i), v)| match d.shapes.get(i) {
+                Some(s) => format!("{} {}", d.label(), s.label()),
+                None => format!("{} {}", d.label(), count_str(v)),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -1044,10 +1184,16 @@ impl<'a> Search<'a> {
         let mut out = Vec::new();
         for i in 0..self.dims.len() {
             let resource = self.dims[i].resource;
+            let pool = self.dims[i].pool_name.clone();
+            // A node resource's note names its pool.
             let b = |kind: &str, what: String| Binding {
                 resource,
                 kind: kind.into(),
-                what,
+                what: match &pool {
+                    Some(p) => format!("pool {p}: {what}"),
+                    None => what,
+                },
+                pool: pool.clone(),
             };
             if r[i] == 0 {
                 out.push(match &self.dims[i].floor {
@@ -1188,8 +1334,9 @@ impl<'a> Search<'a> {
             }
         }
         // Monotonicity holds up to noise only: if one rung less of some
-        // resource is feasible and cheaper (or as cheap and preferred by the
-        // tie rule), step down to it, until no neighbour is.
+        // resource is feasible and no dearer (and no worse by the tie rule),
+        // step down to it, until no neighbour is: ties in cost go to less
+        // (a node pool's lower `max` or `min` that costs the same).
         let mut notes = Vec::new();
         if let Some(mut r) = recommended.clone() {
             let start = r.clone();
@@ -1206,7 +1353,7 @@ impl<'a> Search<'a> {
                     let mut q = r.clone();
                     q[i] -= 1;
                     let e = self.evaluate(&q).clone();
-                    if e.feasible && e.cents() <= rc && rank(&self, &q) < rank(&self, &r) {
+                    if e.feasible && e.cents() <= rc && rank(&self, &q) <= rank(&self, &r) {
                         r = q;
                         continue 'descend;
                     }
@@ -1214,10 +1361,17 @@ impl<'a> Search<'a> {
                 break;
             }
             if r != start {
-                notes.push(format!(
-                    "the best-first search stopped at {}; one rung less of a resource was also feasible and cheaper (the SLOs are not monotone in every resource here, e.g. a lost replica's connections), so the recommendation stepped down to it",
-                    self.describe_point(&start)
-                ));
+                notes.push(if self.cache[&r].cents() < self.cache[&start].cents() {
+                    format!(
+                        "the best-first search stopped at {}; one rung less of a resource was also feasible and cheaper (the SLOs are not monotone in every resource here, e.g. a lost replica's connections), so the recommendation stepped down to it",
+                        self.describe_point(&start)
+                    )
+                } else {
+                    format!(
+                        "the best-first search stopped at {}; less of a resource costs the same and meets every check (ties in cost go to less, e.g. a lower node pool `max` the runs never reach), so the recommendation stepped down to it",
+                        self.describe_point(&start)
+                    )
+                });
                 recommended = Some(r);
             }
         }

@@ -21,12 +21,19 @@ use std::path::Path;
 pub fn describe(r: &SizeResult, e: &Evaluation) -> String {
     r.dimensions
         .iter()
-        .zip(&e.values)
-        .map(|(d, _)| d)
-        .zip(&e.point)
-        .map(|(d, &i)| format!("{} {}", d.label(), d.show(i)))
+        .enumerate()
+        .map(|(k, d)| format!("{} {}", d.label(), shown(d, e, k)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Dimension `k`'s value at `e` in words, as simulated (a warm minimum
+/// above its pool's maximum shows the maximum).
+fn shown(d: &super::size::Dimension, e: &Evaluation, k: usize) -> String {
+    match e.values.get(k) {
+        Some(&v) if d.shapes.is_empty() => count_str(v),
+        _ => d.show(e.point[k]),
+    }
 }
 
 fn headroom(s: &super::SloCheck) -> String {
@@ -52,10 +59,17 @@ fn given_words(d: &super::size::Dimension) -> String {
 
 /// What set a resource: `policy: at least 3 coderd replicas ...`, `slo: build queue ...`.
 fn set_by(b: &Binding) -> String {
-    if b.what.starts_with("policy: ") || b.what.starts_with("N-1 drill: ") {
-        b.what.clone()
+    let (pool, what) = match &b.pool {
+        Some(p) => {
+            let pre = format!("pool {p}: ");
+            (pre.clone(), b.what.strip_prefix(&pre).unwrap_or(&b.what))
+        }
+        None => (String::new(), b.what.as_str()),
+    };
+    if what.starts_with("policy: ") || what.starts_with("N-1 drill: ") {
+        format!("{pool}{what}")
     } else {
-        format!("{}: {}", b.kind, b.what)
+        format!("{pool}{}: {what}", b.kind)
     }
 }
 
@@ -173,12 +187,12 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         .map(|d| d.label().chars().count())
         .max()
         .unwrap_or(0);
-    for ((d, &i), b) in r.dimensions.iter().zip(&rec.point).zip(&r.binding) {
+    for (k, (d, b)) in r.dimensions.iter().zip(&r.binding).enumerate() {
         let _ = writeln!(
             o,
             "  {:<w$}  {:>4}   (scenario: {}; set by {})",
             d.label(),
-            d.show(i),
+            shown(d, rec, k),
             given_words(d),
             set_by(b)
         );
@@ -245,9 +259,9 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
 fn changed(r: &SizeResult, rec: &Evaluation, e: &Evaluation) -> String {
     r.dimensions
         .iter()
-        .zip(rec.point.iter().zip(&e.point))
-        .filter(|(_, (a, b))| a != b)
-        .map(|(d, (_, &b))| format!("{} {}", d.label(), d.show(b)))
+        .enumerate()
+        .filter(|(k, _)| rec.values.get(*k) != e.values.get(*k) || rec.point[*k] != e.point[*k])
+        .map(|(k, d)| format!("{} {}", d.label(), shown(d, e, k)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -297,12 +311,12 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
                 o,
                 "| resource | recommended | in the scenario | set by |\n|---|---|---|---|"
             );
-            for ((d, &i), b) in r.dimensions.iter().zip(&rec.point).zip(&r.binding) {
+            for (k, (d, b)) in r.dimensions.iter().zip(&r.binding).enumerate() {
                 let _ = writeln!(
                     o,
                     "| {} | **{}** | {} | {} |",
                     d.label(),
-                    d.show(i),
+                    shown(d, rec, k),
                     given_words(d),
                     cell(&set_by(b))
                 );
@@ -333,7 +347,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
                     r.binding
                         .iter()
                         .filter(|b| b.kind == "drill")
-                        .map(|b| format!("{} ({})", b.resource.label(), b.what))
+                        .map(|b| format!("{} ({})", b.label(), b.what))
                         .collect::<Vec<_>>()
                         .join("; ")
                 );
@@ -443,8 +457,8 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
     w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for (i, e) in r.evaluated.iter().enumerate() {
         let mut row = vec![(i + 1).to_string()];
-        for (d, &p) in r.dimensions.iter().zip(&e.point) {
-            row.push(count_str(d.ladder[p]));
+        for (k, (d, &p)) in r.dimensions.iter().zip(&e.point).enumerate() {
+            row.push(count_str(e.values.get(k).copied().unwrap_or(d.ladder[p])));
             if let Some(s) = d.shapes.get(p) {
                 row.push(format!("{:.0}", s.ram_bytes));
                 row.push(s.instance.clone().unwrap_or_default());
@@ -544,6 +558,9 @@ pub fn write_candidates_plot(path: &Path, r: &SizeResult) -> anyhow::Result<()> 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceJson {
     pub resource: String,
+    /// The node pool, for a node resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// A count, or the vCPU of the shape.
     pub value: f64,
     pub shape: Option<Shape>,
@@ -618,6 +635,9 @@ pub struct SizeJson {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BindingJson {
     pub resource: String,
+    /// The node pool, for a node resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     pub kind: String,
     pub what: String,
 }
@@ -647,9 +667,11 @@ pub fn document(r: &SizeResult) -> SizeJson {
             .dimensions
             .iter()
             .zip(&e.point)
-            .map(|(d, &i)| ResourceJson {
+            .enumerate()
+            .map(|(k, (d, &i))| ResourceJson {
                 resource: d.resource.name().into(),
-                value: d.ladder[i],
+                pool: d.pool_name.clone(),
+                value: e.values.get(k).copied().unwrap_or(d.ladder[i]),
                 shape: d.shapes.get(i).cloned(),
                 given: d.given,
             })
@@ -686,6 +708,7 @@ pub fn document(r: &SizeResult) -> SizeJson {
     });
     let bj = |b: &Binding| BindingJson {
         resource: b.resource.name().into(),
+        pool: b.pool.clone(),
         kind: b.kind.clone(),
         what: b.what.clone(),
     };
@@ -781,8 +804,8 @@ pub fn growth_markdown(points: &[GrowthPoint]) -> String {
                         .cost_per_user()
                         .map_or("-".into(), |u| money_cents(u, &p.result.currency))
                 );
-                for (d, &i) in p.result.dimensions.iter().zip(&e.point) {
-                    let _ = write!(o, " {} |", d.show(i));
+                for (k, d) in p.result.dimensions.iter().enumerate() {
+                    let _ = write!(o, " {} |", shown(d, e, k));
                 }
             }
             None => {

@@ -55,6 +55,19 @@ pub struct SizingFile {
     pub node_pool_mins: Option<Vec<i64>>,
     /// Instance types of the price file `size` tries as every node pool's shape.
     pub node_shapes: Option<Vec<String>>,
+    /// Maximums (`max`) `size` tries for every node pool.
+    pub node_pool_maxs: Option<Vec<i64>>,
+    /// One pool's own ladders (by pool name), in place of the lists above.
+    pub node_pools: Option<BTreeMap<String, SizingPoolFile>>,
+}
+
+/// `[sizing.node_pools.<pool>]`: what `size` tries for one node pool.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizingPoolFile {
+    pub shapes: Option<Vec<String>>,
+    pub mins: Option<Vec<i64>>,
+    pub maxs: Option<Vec<i64>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -121,6 +121,31 @@ pub struct SizingPolicy {
     /// shape (empty: the pool's own shape only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_shapes: Vec<String>,
+    /// Maximums `size` tries for every node pool (empty: a quarter, half,
+    /// three quarters and all of the pool's `max`). A pool's `max` caps its
+    /// autoscaler's scale-up: a cost guard rail, which starts pay for in
+    /// node waits and time-outs when it is too low.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_pool_maxs: Vec<u32>,
+    /// One pool's own ladders by pool name (`[sizing.node_pools.<pool>]`),
+    /// each in place of the all-pools list above when given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_pools: BTreeMap<String, PoolLadders>,
+}
+
+/// What `size` tries for one node pool (`[sizing.node_pools.<pool>]`);
+/// an empty list takes the `[sizing]` list for every pool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct PoolLadders {
+    /// Instance types of the price file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shapes: Vec<String>,
+    /// Warm minimums, sorted, distinct.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mins: Vec<u32>,
+    /// Maximums, sorted, distinct, at least 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maxs: Vec<u32>,
 }
 
 impl Default for SizingPolicy {
@@ -137,6 +162,8 @@ impl Default for SizingPolicy {
             max_database_cpu: 0.8,
             node_pool_mins: vec![],
             node_shapes: vec![],
+            node_pool_maxs: vec![],
+            node_pools: BTreeMap::new(),
         }
     }
 }

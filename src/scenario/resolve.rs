@@ -704,6 +704,7 @@ pub fn resolve(
         .map(|(i, s)| resolve_slo(&ctx, s, i, &names))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let sizing = sizing(&ctx, &file.sizing, &node_pools)?;
     let scenario = Scenario {
         name,
         description: file.description.clone().unwrap_or_default(),
@@ -730,14 +731,18 @@ pub fn resolve(
         autoscaling,
         events,
         slos,
-        sizing: sizing(&ctx, &file.sizing)?,
+        sizing,
     };
     super::limits::check(&ctx, &scenario)?;
     Ok(scenario)
 }
 
 /// `[sizing]` over the defaults of [`SizingPolicy`].
-fn sizing(ctx: &Ctx, f: &Option<super::file::SizingFile>) -> Result<SizingPolicy, ScenarioError> {
+fn sizing(
+    ctx: &Ctx,
+    f: &Option<super::file::SizingFile>,
+    pools: &[NodePool],
+) -> Result<SizingPolicy, ScenarioError> {
     let d = SizingPolicy::default();
     let Some(f) = f else { return Ok(d) };
     let ratio = |v: Option<f64>, field: &str, default: f64| -> Result<f64, ScenarioError> {
@@ -784,20 +789,47 @@ fn sizing(ctx: &Ctx, f: &Option<super::file::SizingFile>) -> Result<SizingPolicy
             "sizing.max_database_cpu",
             d.max_database_cpu,
         )?,
-        node_pool_mins: match &f.node_pool_mins {
-            Some(v) => {
-                let mut out = v
-                    .iter()
-                    .map(|&n| ctx.count(n, "sizing.node_pool_mins", 0))
-                    .collect::<Result<Vec<u32>, _>>()?;
-                out.sort_unstable();
-                out.dedup();
-                out
-            }
-            None => vec![],
-        },
+        node_pool_mins: node_counts(ctx, &f.node_pool_mins, "sizing.node_pool_mins", 0)?,
         node_shapes: f.node_shapes.clone().unwrap_or_default(),
+        node_pool_maxs: node_counts(ctx, &f.node_pool_maxs, "sizing.node_pool_maxs", 1)?,
+        node_pools: match &f.node_pools {
+            Some(m) => m
+                .iter()
+                .map(|(name, l)| {
+                    let f = format!("sizing.node_pools.{name}");
+                    Ok((
+                        name.clone(),
+                        super::PoolLadders {
+                            shapes: l.shapes.clone().unwrap_or_default(),
+                            mins: node_counts(ctx, &l.mins, &format!("{f}.mins"), 0)?,
+                            maxs: node_counts(ctx, &l.maxs, &format!("{f}.maxs"), 1)?,
+                        },
+                    ))
+                })
+                .collect::<Result<_, ScenarioError>>()?,
+            None => BTreeMap::new(),
+        },
     };
+    if let Some(name) = p
+        .node_pools
+        .keys()
+        .find(|n| !pools.iter().any(|x| &x.name == *n))
+    {
+        let names: Vec<String> = pools.iter().map(|x| format!("\"{}\"", x.name)).collect();
+        return Err(ctx.err(
+            &format!("sizing.node_pools.{name}"),
+            if names.is_empty() {
+                format!(
+                    "the scenario has no node pool \"{name}\" (it has no [[deployment.node_pools]])"
+                )
+            } else {
+                format!(
+                    "expected the name of a node pool ({}), found \"{name}\"",
+                    names.join(", ")
+                )
+            },
+        ));
+    }
     if p.max_coderd_replicas < p.min_coderd_replicas {
         return Err(ctx.err(
             "sizing.max_coderd_replicas",
@@ -808,6 +840,25 @@ fn sizing(ctx: &Ctx, f: &Option<super::file::SizingFile>) -> Result<SizingPolicy
         ));
     }
     Ok(p)
+}
+
+/// A `[sizing]` list of node counts, each at least `min`, sorted and
+/// distinct (a search ladder: the order given does not matter).
+fn node_counts(
+    ctx: &Ctx,
+    v: &Option<Vec<i64>>,
+    field: &str,
+    min: i64,
+) -> Result<Vec<u32>, ScenarioError> {
+    let mut out = v
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, &n)| ctx.count(n, &format!("{field}[{i}]"), min))
+        .collect::<Result<Vec<u32>, _>>()?;
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// A daemon can build a job when every tag of the job is on the daemon

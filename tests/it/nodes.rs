@@ -1,7 +1,7 @@
 //! Workspace compute: node pools, placement, the cluster autoscaler, the
 //! wait for a node and its time-out, node-hours and their cost.
 
-use crate::support::{extend, load, metric, scenario as example, scratch};
+use crate::support::{extend, fixture, load, metric, scenario as example, scratch};
 use capsim::result::{RunResult, Summary};
 use capsim::{Scenario, simulate};
 
@@ -11,34 +11,28 @@ fn scenario(tag: &str, body: &str) -> Scenario {
     load(&extend(&dir, tag, "steady-users.toml", body))
 }
 
-/// 20 users who arrive in the first minute and start their workspaces
-/// (60 s builds, 20 daemons: no build queue) on a pool of 8 vCPU / 32 GB
-/// nodes at 90% allocatable (7 workspaces a node), whose nodes start in
-/// `delay`; `pool` adds keys to the pool.
-fn starts(tag: &str, delay: &str, pool: &str) -> RunResult {
-    let s = scenario(
-        tag,
-        &format!(
-            r#"
-seed = 5
-duration = "40m"
-bucket = "1m"
-[deployment.provisioners]
-count = 20
-[workload.users]
-count = 20
-workspaces_running_at_start = false
-[[deployment.node_pools]]
-name = "ws"
-vcpu = 8
-ram = "32GB"
-allocatable = 0.9
-max = 10
-startup_delay = {{ dist = "constant", value = "{delay}" }}
-{pool}
-"#
-        ),
-    );
+/// The `pool-starts` fixture (20 users who arrive in the first minute and
+/// start their workspaces, 60 s builds and no build queue, on a pool of
+/// 8 vCPU / 32 GB nodes at 90% allocatable: 7 workspaces a node) with its
+/// nodes starting in `delay` and `min` warm nodes.
+fn starts(delay: &str, min: u32) -> RunResult {
+    let mut delay_t = toml::Table::new();
+    delay_t.insert("dist".into(), "constant".into());
+    delay_t.insert("value".into(), delay.into());
+    let s = capsim::scenario::load_with_overrides(
+        &fixture("pool-starts.toml"),
+        &[
+            (
+                "deployment.node_pools[0].startup_delay".into(),
+                toml::Value::Table(delay_t),
+            ),
+            (
+                "deployment.node_pools[0].min".into(),
+                toml::Value::Integer(min.into()),
+            ),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     simulate(&s, 5)
 }
 
@@ -85,7 +79,7 @@ scale_down_utilization = 0.99
 fn a_node_startup_below_the_provider_timeout_is_waited_for_above_it_fails_the_start() {
     // Below: every start waits for the nodes (about 2 min after the first
     // scan) and succeeds; its start time is the 60 s build plus that wait.
-    let fast = starts("fast", "2m", "");
+    let fast = starts("2m", 0);
     assert_eq!(
         metric(&fast, "workspace_node_timeouts_total", "total", &[]),
         0.0
@@ -100,7 +94,7 @@ fn a_node_startup_below_the_provider_timeout_is_waited_for_above_it_fails_the_st
     );
     // Above (6 min > the 5-minute time-out): the first attempts fail and are
     // counted as failed builds; the retries a minute later find the nodes.
-    let slow = starts("slow", "6m", "");
+    let slow = starts("6m", 0);
     let timeouts = metric(&slow, "workspace_node_timeouts_total", "total", &[]);
     assert_eq!(timeouts, 20.0);
     assert!(metric(&slow, "builds_failed_total", "total", &[]) >= timeouts);
@@ -113,9 +107,9 @@ fn a_node_startup_below_the_provider_timeout_is_waited_for_above_it_fails_the_st
 
 #[test]
 fn with_min_zero_the_first_start_waits_for_a_node_with_a_warm_minimum_it_does_not() {
-    let cold = starts("cold", "3m", "min = 0");
+    let cold = starts("3m", 0);
     assert!(metric(&cold, "workspace_node_wait_seconds", "max", &[]) > 60.0);
-    let warm = starts("warm", "3m", "min = 3");
+    let warm = starts("3m", 3);
     assert_eq!(
         metric(&warm, "workspace_node_wait_seconds", "max", &[]),
         0.0

@@ -535,32 +535,17 @@ const GRID_USERS: u32 = 200;
 const GRID_SLOS: &str = "[[slo]]\nname = \"coderd CPU at most 50%\"\nmetric = \"coderd_cpu_utilization\"\nstat = \"peak\"\nmax = 0.5\n\
      [[slo]]\nname = \"database CPU at most 20%\"\nmetric = \"database_cpu_utilization\"\nstat = \"peak\"\nmax = 0.2\n";
 
-/// 20 users who start their workspaces in the first minute (60 s builds, no
-/// build queue) on one node pool whose nodes take 3 min to start; an SLO on
+/// The `pool-starts` fixture (20 users who start their workspaces in the
+/// first minute, 60 s builds and no build queue, on one node pool "ws"
+/// whose nodes take 3 min to start, none warm, at most 10) with an SLO on
 /// the workspace start time's p95 of 100 s. `size` searches the pool's
 /// shape (n2-standard-4 or -8) and warm minimum (0, 3 or 7 nodes).
 fn pools_scenario(dir: &Path) -> PathBuf {
     crate::support::extend(
         dir,
         "pools",
-        "steady-users.toml",
+        "pool-starts.toml",
         r#"
-seed = 5
-duration = "40m"
-bucket = "1m"
-[deployment.provisioners]
-count = 20
-[workload.users]
-count = 20
-workspaces_running_at_start = false
-[[deployment.node_pools]]
-name = "ws"
-vcpu = 8
-ram = "32GB"
-allocatable = 0.9
-min = 0
-max = 10
-startup_delay = { dist = "constant", value = "3m" }
 [[slo]]
 name = "workspace start p95 at most 100 s"
 metric = "workspace_start_seconds"
@@ -621,4 +606,332 @@ fn size_picks_the_cheapest_node_pool_setting_that_meets_a_start_time_slo() {
     let (c, point) = best.expect("a feasible pool setting");
     assert_eq!(rec.point, point);
     assert_eq!(rec.cents(), c);
+}
+
+/// `capsim size --node-maxs` on the `pool-starts` fixture, SLOs given with
+/// `--slo`: no start may time out waiting for a node, start p95 at most
+/// 5 min. 20 workspaces of 1 vCPU need 3 nodes of 7; with `max = 2` six of
+/// them wait past the provider's 5-minute time-out.
+fn max_search(dir: &Scratch, out: &str, extra: &[&str]) -> capsim::compare::size_report::SizeJson {
+    let p = crate::support::extend(dir, "maxs", "pool-starts.toml", "");
+    let o = ok(size_cmd(dir, &p)
+        .args(["--slo", "workspace_node_timeouts_total.total<=0"])
+        .args(["--slo", "workspace_start_seconds.p95<=5m"])
+        .args(["--resources", "node_max", "--node-maxs", "1,2,3,5,10"])
+        .args(["--resilience", "none", "--policy", "none"])
+        .args(["--replications", "2", "--format", "json", "--out", out])
+        .args(extra));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn size_takes_the_lowest_pool_max_that_meets_the_start_slos() {
+    let dir = scratch("size/pool-max");
+    let doc = max_search(&dir, "out", &[]);
+    let rec = doc.recommendation.as_ref().expect("a recommendation");
+    assert_eq!(rec.resources.len(), 1);
+    let r = &rec.resources[0];
+    assert_eq!(
+        (r.resource.as_str(), r.pool.as_deref()),
+        ("node_max", Some("ws"))
+    );
+    assert_eq!((r.value, r.given), (3.0, 10.0));
+    // What set it: the time-out SLO of the cap one lower, in pool ws.
+    let b = &doc.binding[0];
+    assert_eq!(
+        (b.kind.as_str(), b.pool.as_deref()),
+        ("slo", Some("ws")),
+        "{b:?}"
+    );
+    assert!(
+        b.what
+            .starts_with("pool ws: workspace_node_timeouts_total.total<=0"),
+        "{b:?}"
+    );
+    let (head, rows) = read_csv(&dir.join("out").join("candidates.csv"));
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let row = |max: &str| rows.iter().find(|r| r[col("node_max")] == max);
+    let cost = |max: &str| -> f64 { row(max).unwrap()[col("monthly_cost")].parse().unwrap() };
+    // Too low a cap: the starts that find no room time out.
+    let two = row("2").expect("max 2 evaluated");
+    assert_eq!(two[col("verdict")], "fails SLO");
+    assert!(two[col("fails")].contains("workspace_node_timeouts_total"));
+    // A cap is a guard rail on cost: the largest (evaluated first) meets
+    // the SLOs too, but the autoscaler's 80% trigger buys nodes it allows.
+    assert_eq!(row("10").unwrap()[col("verdict")], "pass");
+    assert!(cost("10") > cost("3"), "{} vs {}", cost("10"), cost("3"));
+    assert!((rec.monthly_cost - cost("3")).abs() < 0.01);
+
+    // Scaling up only for waiting workspaces (no utilisation trigger), every
+    // cap from 3 up gives the same runs and cost: the tie goes to the
+    // lowest.
+    let prices = PriceList::load(&gcp()).unwrap();
+    let p = dir.join("maxs.toml");
+    let base = vec![
+        (
+            "deployment.node_pools[0].scale_up_utilization".to_string(),
+            toml::Value::Float(1.0),
+        ),
+        size::slo_override(&[
+            "workspace_node_timeouts_total.total<=0".into(),
+            "workspace_start_seconds.p95<=5m".into(),
+        ])
+        .unwrap()
+        .unwrap(),
+        (
+            "sizing.node_pool_maxs".to_string(),
+            toml::Value::Array([3, 5, 10].map(toml::Value::Integer).to_vec()),
+        ),
+    ];
+    let mut opts = SizeOptions::new(5, 2);
+    opts.resources = Some(vec![size::Resource::NodeMax]);
+    opts.resilience = size::Resilience::None;
+    opts.policy = false;
+    let mut s = size::Search::new(&p, base.clone(), &prices, opts.clone()).unwrap();
+    let costs: Vec<i64> = (0..3).map(|i| s.evaluate(&[i]).cents()).collect();
+    assert!(costs.iter().all(|&c| c == costs[0]), "{costs:?}");
+    let r = size::size(&p, base, &prices, opts).unwrap();
+    assert_eq!(r.recommended.expect("a recommendation").values, [3.0]);
+}
+
+#[test]
+fn two_node_pools_are_searched_each_on_its_own_ladders() {
+    use capsim::compare::size::{Resource, Search};
+    let dir = scratch("size/two-pools");
+    // Half the users on a general template (1 vCPU / 2 GB), half on a
+    // large one (6 vCPU / 12 GB) that only the "large" pool's labels take:
+    // one a node of 8 vCPU, two of 16. Both pools start nodes in 3 min,
+    // so the start-time SLO needs room warm in each.
+    let p = crate::support::extend(
+        &dir,
+        "two",
+        "pool-starts.toml",
+        r#"
+[[workload.templates]]
+name = "general"
+build_time = { dist = "constant", value = "60s" }
+user_share = 0.5
+workspace = { node_selector = { pool = "general" } }
+[[workload.templates]]
+name = "large"
+build_time = { dist = "constant", value = "60s" }
+user_share = 0.5
+workspace = { vcpu = 6, ram = "12GB", working_vcpu = 5.9, node_selector = { gpu = "true" } }
+[[deployment.node_pools]]
+name = "general"
+vcpu = 8
+ram = "32GB"
+max = 6
+labels = { pool = "general" }
+startup_delay = { dist = "constant", value = "3m" }
+[[deployment.node_pools]]
+name = "large"
+vcpu = 16
+ram = "64GB"
+max = 10
+labels = { gpu = "true" }
+startup_delay = { dist = "constant", value = "3m" }
+[[slo]]
+name = "workspace start p95 at most 100 s"
+metric = "workspace_start_seconds"
+stat = "p95"
+max = "100s"
+[sizing.node_pools.general]
+shapes = ["n2-standard-4", "n2-standard-8"]
+mins = [0, 2]
+maxs = [3, 6]
+[sizing.node_pools.large]
+shapes = ["n2-standard-8", "n2-standard-16"]
+mins = [0, 5, 10]
+maxs = [10]
+"#,
+    );
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut opts = SizeOptions::new(5, 2);
+    opts.resilience = size::Resilience::None;
+    opts.policy = false;
+    opts.resources = Some(vec![
+        Resource::NodeShape,
+        Resource::NodeMin,
+        Resource::NodeMax,
+    ]);
+    let r = size::size(&p, vec![], &prices, opts.clone()).unwrap();
+    // Each pool on its own axes, with its own ladders.
+    let axes: Vec<(String, Vec<f64>)> = r
+        .dimensions
+        .iter()
+        .map(|d| (d.column(), d.ladder.clone()))
+        .collect();
+    let want: Vec<(String, Vec<f64>)> = [
+        ("node_vcpu_general", vec![4.0, 8.0]),
+        ("node_min_general", vec![0.0, 2.0]),
+        ("node_max_general", vec![3.0, 6.0]),
+        ("node_vcpu_large", vec![8.0, 16.0]),
+        ("node_min_large", vec![0.0, 5.0, 10.0]),
+        ("node_max_large", vec![10.0]),
+    ]
+    .into_iter()
+    .map(|(c, l)| (c.to_string(), l))
+    .collect();
+    assert_eq!(axes, want);
+    // The recommendation is the cheapest feasible point of the whole grid
+    // (ties to the lower point), found without evaluating all of it.
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    let mut grid = Search::new(&p, vec![], &prices, opts).unwrap();
+    let mut best: Option<(i64, Vec<usize>)> = None;
+    let sizes: Vec<usize> = grid.dims.iter().map(|d| d.ladder.len()).collect();
+    let n: usize = sizes.iter().product();
+    for mut k in 0..n {
+        let point: Vec<usize> = sizes
+            .iter()
+            .rev()
+            .map(|&m| {
+                let i = k % m;
+                k /= m;
+                i
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let e = grid.evaluate(&point).clone();
+        if e.feasible
+            && best
+                .as_ref()
+                .is_none_or(|(c, p)| (e.cents(), &point) < (*c, p))
+        {
+            best = Some((e.cents(), point));
+        }
+    }
+    let (c, point) = best.expect("a feasible setting");
+    assert_eq!(rec.cents(), c, "{:?} against {point:?}", rec.point);
+    assert!(r.evaluations < n, "{} of {n}", r.evaluations);
+    // The large workspaces need warm room in their own pool: 10 of them,
+    // two a node of 16 vCPU, one of 8.
+    let v = |col: &str| rec.values[want.iter().position(|(c, _)| c == col).unwrap()];
+    assert!(
+        v("node_min_large") * (v("node_vcpu_large") / 8.0) >= 10.0,
+        "{:?}",
+        rec.values
+    );
+    assert!(v("node_min_general") > 0.0, "{:?}", rec.values);
+    // Every binding names its pool.
+    for (d, b) in r.dimensions.iter().zip(&r.binding) {
+        let pool = d.pool_name.as_deref().unwrap();
+        assert_eq!(b.pool.as_deref(), Some(pool));
+        assert!(b.what.starts_with(&format!("pool {pool}: ")), "{b:?}");
+    }
+}
+
+/// 60 users with a dashboard and an SSH session relayed by coderd (the
+/// drill test's workload above), their workspaces running from the start;
+/// `extra` is appended (a node pool, events).
+fn drill_scenario(dir: &Path, name: &str, extra: &str) -> PathBuf {
+    let p = steady_dashboards(
+        dir,
+        5,
+        "20m",
+        60,
+        &format!(
+            "p2p_fraction = 0.0\n[workload.connections.ssh]\nper_user = 1.0\n\
+             [[slo]]\nname = \"at most 100 interrupted sessions\"\nmetric = \"interruptions_total\"\nstat = \"total\"\nmax = 100\n{extra}"
+        ),
+    );
+    let q = dir.join(format!("{name}.toml"));
+    std::fs::rename(&p, &q).unwrap();
+    q
+}
+
+/// A pool for the 60 running workspaces: 7 a node, 9 nodes, placed at the
+/// start whatever the warm minimum.
+const DRILL_POOL: &str =
+    "[[deployment.node_pools]]\nname = \"ws\"\nvcpu = 8\nram = \"32GB\"\nmax = 20\n";
+
+#[test]
+fn node_pools_change_no_coderd_drill_verdict_and_size_keeps_the_drill() {
+    use capsim::compare::size::{Resilience, Resource, Search};
+    let dir = scratch("size/pool-drill");
+    let plain = drill_scenario(&dir, "plain", "");
+    let pooled = drill_scenario(&dir, "pooled", DRILL_POOL);
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut opts = SizeOptions::new(5, 2);
+    opts.policy = false;
+    opts.max_replicas = Some(4);
+    opts.resilience = Resilience::N1;
+    opts.resources = Some(vec![Resource::CoderdReplicas]);
+    let mut a = Search::new(&plain, vec![], &prices, opts.clone()).unwrap();
+    opts.resources = Some(vec![Resource::CoderdReplicas, Resource::NodeMin]);
+    let mut b = Search::new(&pooled, vec![], &prices, opts.clone()).unwrap();
+    assert_eq!(b.dims[1].ladder, [0.0, 5.0, 10.0, 15.0]);
+    // Every replica count, with the pool at its top: the same drill, the
+    // same interrupted sessions to the last one (the pool draws on its own
+    // random stream), the same verdicts.
+    let mut verdicts = Vec::new();
+    for i in 0..4 {
+        let x = a.evaluate(&[i]).clone();
+        let y = b.evaluate(&[i, 3]).clone();
+        assert_eq!(x.verdict(), y.verdict(), "{} replicas", x.values[0]);
+        assert_eq!(x.slos[0].mean, y.slos[0].mean);
+        let (dx, dy) = (x.drill.as_ref(), y.drill.as_ref());
+        assert_eq!(dx.is_some(), dy.is_some());
+        if let (Some(dx), Some(dy)) = (dx, dy) {
+            assert_eq!(dx.feasible, dy.feasible);
+            assert_eq!(dx.slos[0].mean, dy.slos[0].mean);
+        }
+        verdicts.push(y.verdict());
+    }
+    // One replica meets the SLO but not the drill; two do both.
+    assert_eq!(&verdicts[..2], ["fails N-1 drill", "pass"]);
+    // The search with the pool: the drill still binds the replicas, the
+    // pool's warm minimum goes to the lowest that costs the same (the
+    // nodes the running workspaces need are up anyway) and its note names
+    // the pool.
+    let r = size::size(&pooled, vec![], &prices, opts).unwrap();
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    assert_eq!(rec.values, [2.0, 0.0]);
+    assert_eq!(r.drill.as_ref().expect("a drill").source, "busiest");
+    assert!(rec.drill.as_ref().is_some_and(|d| d.feasible));
+    assert_eq!(r.binding[0].kind, "drill", "{:?}", r.binding[0]);
+    assert_eq!(r.binding[1].pool.as_deref(), Some("ws"));
+    assert!(
+        r.binding[1].what.starts_with("pool ws: "),
+        "{:?}",
+        r.binding[1]
+    );
+}
+
+#[test]
+fn with_node_pools_size_keeps_the_policy_and_the_scenarios_own_replica_loss() {
+    use capsim::compare::size::{Resilience, Resource};
+    let dir = scratch("size/pool-policy");
+    // The scenario loses a coderd replica itself at 10 min: its own drill.
+    let p = drill_scenario(
+        &dir,
+        "own",
+        &format!("{DRILL_POOL}[[events]]\nat = \"+10m\"\naction = \"kill_replica\"\n"),
+    );
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut opts = SizeOptions::new(5, 2);
+    opts.max_replicas = Some(5);
+    opts.resilience = Resilience::N1;
+    opts.resources = Some(vec![Resource::CoderdReplicas, Resource::NodeMin]);
+    let r = size::size(&p, vec![], &prices, opts).unwrap();
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    // The scenario's own loss is the drill: no second one is run, and the
+    // candidates' runs hold its interrupted sessions.
+    assert_eq!(r.drill.as_ref().expect("a drill").source, "scenario");
+    assert!(r.evaluated.iter().all(|e| e.drill.is_none()));
+    assert!(rec.slos[0].mean.unwrap() > 0.0, "{:?}", rec.slos[0]);
+    // The policy: at least 3 replicas (its floor sets them here), and its
+    // CPU ceilings checked and met.
+    assert!(rec.values[0] >= 3.0, "{:?}", rec.values);
+    assert_eq!(r.binding[0].kind, "policy", "{:?}", r.binding[0]);
+    assert!(
+        rec.policy.iter().any(|c| c.name.contains("peak CPU"))
+            && rec.policy.iter().all(|c| c.confident),
+        "{:?}",
+        rec.policy
+    );
+    assert!(r.policy.is_some());
+    assert_eq!(rec.values[1], 0.0);
 }
