@@ -142,7 +142,6 @@ struct User {
     autostart: bool,
     day_rng: SimRng,
     conn_rng: SimRng,
-    net_rng: SimRng,
 }
 
 #[derive(Clone, Debug)]
@@ -448,15 +447,15 @@ impl<'s> World<'s> {
                 autostart,
                 day_rng: streams.stream("user/day", i as u64),
                 conn_rng: streams.stream("user/conn", i as u64),
-                net_rng: streams.stream("user/net", i as u64),
             });
-            self.agents.push(Agent::new());
+            self.agents
+                .push(Agent::new(streams.stream("user/net", i as u64)));
         }
         if u.workspaces_running_at_start {
             for i in 0..n {
                 self.users[i].ws = Ws::Running;
                 self.ws_running += 1;
-                let delay = SimTime::from_secs_f64(self.users[i].net_rng.random_range(0.0..10.0));
+                let delay = SimTime::from_secs_f64(self.agents[i].net_rng.random_range(0.0..10.0));
                 let e = self.agents[i].epoch;
                 self.q.push(
                     delay,
@@ -723,7 +722,7 @@ impl<'s> World<'s> {
             self.schedule_reconnect(now, user, sl, 0);
             return;
         };
-        self.users[user as usize].slots[sl as usize].conn = c;
+        self.set_slot_conn(user, sl, c);
         let spec = &self.s.workload.connections[kind as usize];
         if let Some(d) = &spec.duration_s
             && self.users[user as usize].slots[sl as usize].phase == NONE
@@ -790,8 +789,8 @@ impl<'s> World<'s> {
         };
         let (user, sl) = (cn.user, cn.slot);
         self.close_conn(now, c, false);
-        let slot = &mut self.users[user as usize].slots[sl as usize];
-        slot.conn = NONE;
+        self.set_slot_conn(user, sl, NONE);
+        let slot = &self.users[user as usize].slots[sl as usize];
         let (e, kind) = (slot.epoch, slot.kind);
         let spec = &self.s.workload.connections[kind as usize];
         let gap = spec.gap_s.sample(&mut self.users[user as usize].conn_rng);
@@ -806,11 +805,35 @@ impl<'s> World<'s> {
         );
     }
 
+    /// Slot `sl` of `user` holds connection `c` (`NONE`: none), and the
+    /// user's count of open sessions (`Agent::sessions`) follows.
+    fn set_slot_conn(&mut self, user: u32, sl: u32, c: u32) {
+        let slot = &mut self.users[user as usize].slots[sl as usize];
+        let was = slot.conn != NONE;
+        slot.conn = c;
+        if slot.kind != ConnKind::Dashboard {
+            let n = &mut self.agents[user as usize].sessions;
+            match (was, c != NONE) {
+                (false, true) => *n += 1,
+                (true, false) => *n -= 1,
+                _ => {}
+            }
+        }
+        debug_assert_eq!(
+            self.agents[user as usize].sessions as usize,
+            self.users[user as usize]
+                .slots
+                .iter()
+                .filter(|s| s.conn != NONE && s.kind != ConnKind::Dashboard)
+                .count()
+        );
+    }
+
     fn close_conn_of_slot(&mut self, now: SimTime, user: u32, sl: u32) {
         let c = self.users[user as usize].slots[sl as usize].conn;
         if c != NONE {
             self.close_conn(now, c, false);
-            self.users[user as usize].slots[sl as usize].conn = NONE;
+            self.set_slot_conn(user, sl, NONE);
         }
     }
 
@@ -1002,7 +1025,7 @@ impl<'s> World<'s> {
             let k = self.costs;
             (k.client_reconnect_min_s, k.client_reconnect_max_s)
         };
-        let d = backoff_s(&mut self.users[user as usize].net_rng, attempt, lo, hi);
+        let d = backoff_s(&mut self.agents[user as usize].net_rng, attempt, lo, hi);
         let epoch = self.users[user as usize].slots[sl as usize].epoch;
         self.q.push(
             now + SimTime::from_secs_f64(d),
@@ -1029,8 +1052,8 @@ impl<'s> World<'s> {
             Some(c) => {
                 self.rec
                     .inc(self.ids.reconnects[Client::User(kind).index()], now);
+                self.set_slot_conn(user, sl, c);
                 let slot = &mut self.users[user as usize].slots[sl as usize];
-                slot.conn = c;
                 if let Some(t) = slot.dropped_at.take()
                     && kind == ConnKind::WebTerminal
                     && (now - t).as_secs_f64() > self.costs.pty_reattach_timeout_s
@@ -1127,7 +1150,7 @@ impl<'s> World<'s> {
                         }
                         ConnKind::Dashboard => {}
                     }
-                    self.users[user as usize].slots[sl as usize].conn = NONE;
+                    self.set_slot_conn(user, sl, NONE);
                     self.schedule_reconnect(now, user, sl, 0);
                 }
             }

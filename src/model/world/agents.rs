@@ -4,8 +4,14 @@
 
 use super::*;
 
-/// The agent of one user's workspace.
-#[derive(Clone, Debug)]
+/// The agent of one user's workspace, and what of its user the agent's
+/// tick reads: its fields share a cache line with the index of the user's
+/// network stream (`net_rng` at offset 32 of a 64-byte aligned record:
+/// a ChaCha buffer keeps its read position in its first word), so a tick
+/// touches that line and the line of the word it draws, not the user's
+/// whole record and its slots.
+#[derive(Debug)]
+#[repr(C, align(64))]
 pub(super) struct Agent {
     /// Its API connection, or `NONE`.
     pub(super) conn: u32,
@@ -15,18 +21,29 @@ pub(super) struct Agent {
     pub(super) attempt: u32,
     /// The tick (modulo `AgentTimer::stats_every`) that carries stats.
     stats_phase: u32,
+    /// The replica its connection is pinned to (`NONE` while unconnected).
+    replica: u32,
+    /// The user's open connections other than dashboards (their count is
+    /// what an agent's stats report counts as sessions; see
+    /// [`World::set_slot_conn`]).
+    pub(super) sessions: u32,
     /// Delay of the current metadata report behind its tick (see `agent_meta`).
     meta_lag: SimTime,
+    /// The user's network stream (agent tick lags, connection back-offs).
+    pub(super) net_rng: SimRng,
 }
 
 impl Agent {
-    pub(super) fn new() -> Agent {
+    pub(super) fn new(net_rng: SimRng) -> Agent {
         Agent {
             conn: NONE,
             epoch: 0,
             attempt: 0,
             stats_phase: 0,
+            replica: NONE,
+            sessions: 0,
             meta_lag: SimTime::ZERO,
+            net_rng,
         }
     }
 }
@@ -183,8 +200,10 @@ impl World<'_> {
                     self.rec
                         .inc(self.ids.reconnects[Client::Agent.index()], now);
                 }
+                let replica = self.conns[c as usize].replica;
                 let a = &mut self.agents[user as usize];
                 a.conn = c;
+                a.replica = replica;
                 a.attempt = 0;
                 self.n_connected_agents += 1;
                 self.refresh_db_capacity(now);
@@ -192,13 +211,10 @@ impl World<'_> {
                 // without metadata), first at a random phase; stats ride on every
                 // n-th tick at a random phase.
                 let m0 = self.timer.base_s();
-                let rng = &mut self.users[user as usize].net_rng;
-                let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
                 let ticks_per_stats = self.timer.stats_every;
-                let phase = self.users[user as usize]
-                    .net_rng
-                    .random_range(0..ticks_per_stats);
-                self.agents[user as usize].stats_phase = phase;
+                let a = &mut self.agents[user as usize];
+                let meta = SimTime::from_secs_f64(a.net_rng.random_range(0.0..m0));
+                a.stats_phase = a.net_rng.random_range(0..ticks_per_stats);
                 self.q.push(
                     now + meta,
                     PRIO_ACTION,
@@ -217,7 +233,7 @@ impl World<'_> {
                     let k = self.costs;
                     (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
                 };
-                let d = backoff_s(&mut self.users[user as usize].net_rng, att, lo, hi);
+                let d = backoff_s(&mut self.agents[user as usize].net_rng, att, lo, hi);
                 self.q.push(
                     now + SimTime::from_secs_f64(d),
                     PRIO_ACTION,
@@ -232,6 +248,7 @@ impl World<'_> {
         let a = &mut self.agents[user as usize];
         a.epoch = a.epoch.wrapping_add(1);
         a.attempt = 0;
+        a.replica = NONE;
         let c = std::mem::replace(&mut a.conn, NONE);
         if c != NONE {
             self.n_connected_agents -= 1;
@@ -246,6 +263,7 @@ impl World<'_> {
         self.n_connected_agents -= 1;
         let a = &mut self.agents[user as usize];
         a.conn = NONE;
+        a.replica = NONE;
         a.epoch = a.epoch.wrapping_add(1);
         a.attempt = 1;
         let e = a.epoch;
@@ -253,7 +271,7 @@ impl World<'_> {
             let k = self.costs;
             (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
         };
-        let d = backoff_s(&mut self.users[user as usize].net_rng, 0, lo, hi);
+        let d = backoff_s(&mut a.net_rng, 0, lo, hi);
         self.q.push(
             now + SimTime::from_secs_f64(d),
             PRIO_ACTION,
@@ -268,7 +286,7 @@ impl World<'_> {
         if a.epoch != epoch || a.conn == NONE {
             return;
         }
-        let r = self.conns[a.conn as usize].replica;
+        let r = a.replica;
         let (items, kb_sent, kb_stored) = self.timer.due(tick);
         if items > 0 && r != NONE {
             let k = self.costs;
@@ -320,10 +338,9 @@ impl World<'_> {
         // scripts finish (../shared/data/coder-timing-constants.csv: metadata
         // report tick 1s), so each report lags its interval's tick by a
         // varying fraction of a second: drawn anew each tick, without drift.
-        let lag = SimTime::from_secs_f64(
-            self.users[user as usize].net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0),
-        );
         let a = &mut self.agents[user as usize];
+        let lag =
+            SimTime::from_secs_f64(a.net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0));
         // Tick 0 of a connection is not lagged.
         let prev = std::mem::replace(&mut a.meta_lag, lag);
         let prev = if tick == 0 { SimTime::ZERO } else { prev };
@@ -344,10 +361,7 @@ impl World<'_> {
         // A report that counts open sessions bumps the workspace's activity
         // (deadline and last_used_at) inside the request, as coderd v2.x did:
         // after its reads it takes the bump lock (requests.rs).
-        let bump = self.users[user as usize]
-            .slots
-            .iter()
-            .any(|s| s.conn != NONE && s.kind != ConnKind::Dashboard);
+        let bump = self.agents[user as usize].sessions > 0;
         let (n_q, n_w) = if bump {
             (reads + 1.0, 1.0)
         } else {
