@@ -382,7 +382,7 @@ impl Recorder {
         }
         self.advance(now);
         let h = &mut self.hists[id.0 as usize];
-        let v = (value.max(0.0) * HIST_SCALE).round() as u64;
+        let v = super::time::round_u64(value.max(0.0) * HIST_SCALE);
         if !h.bounds.is_empty() {
             h.bin_counts[h.bounds.partition_point(|b| *b < value)] += 1;
         }

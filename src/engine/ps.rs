@@ -188,9 +188,14 @@ impl PsCpu {
             return None;
         }
         let remaining_ns = (*finish as f64 - self.virtual_ns).max(0.0);
-        Some(SimTime(
-            self.last.0.saturating_add(ceil_u64(remaining_ns / r)),
-        ))
+        // At full speed (no more jobs than cores) the division by 1 is
+        // exact: skip it, it is the slowest step of an arrival.
+        let real_ns = if r == 1.0 {
+            remaining_ns
+        } else {
+            remaining_ns / r
+        };
+        Some(SimTime(self.last.0.saturating_add(ceil_u64(real_ns))))
     }
 
     /// If a wake-up must be scheduled, its time (and it is recorded as pending).
