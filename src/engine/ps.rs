@@ -58,8 +58,14 @@ impl Jobs {
     fn push(&mut self, job: Job) {
         match self {
             Jobs::Few(d) if d.len() < Self::MANY => {
-                let i = d.partition_point(|j| *j < job);
-                d.insert(i, job);
+                // A new job mostly finishes last (the virtual clock only
+                // grows): then it goes to the back without a search.
+                if d.back().is_none_or(|b| *b < job) {
+                    d.push_back(job);
+                } else {
+                    let i = d.partition_point(|j| *j < job);
+                    d.insert(i, job);
+                }
             }
             Jobs::Few(d) => {
                 let mut h: BinaryHeap<_> = d.drain(..).map(Reverse).collect();
@@ -110,6 +116,8 @@ pub struct PsCpu {
     cores: f64,
     /// See [`Self::rate`].
     rate: f64,
+    /// `rate == 1.0`: no more jobs than cores.
+    full_speed: bool,
     /// Virtual work done per job so far (core-nanoseconds as f64).
     virtual_ns: f64,
     last: SimTime,
@@ -129,6 +137,7 @@ impl PsCpu {
         PsCpu {
             cores: cores.max(0.0),
             rate: 0.0,
+            full_speed: false,
             virtual_ns: 0.0,
             last: SimTime::ZERO,
             jobs: Jobs::Few(VecDeque::new()),
@@ -156,6 +165,7 @@ impl PsCpu {
         } else {
             (self.cores / k).min(1.0)
         };
+        self.full_speed = self.rate == 1.0;
     }
 
     #[inline]
@@ -190,7 +200,8 @@ impl PsCpu {
         let remaining_ns = (*finish as f64 - self.virtual_ns).max(0.0);
         // At full speed (no more jobs than cores) the division by 1 is
         // exact: skip it, it is the slowest step of an arrival.
-        let real_ns = if r == 1.0 {
+        // (A flag, not `r == 1.0`: the compiler would fold that test away.)
+        let real_ns = if self.full_speed {
             remaining_ns
         } else {
             remaining_ns / r

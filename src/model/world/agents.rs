@@ -282,11 +282,19 @@ impl World<'_> {
     /// A metadata tick: all groups due now go in one call (or one call per
     /// item without agent-side batching). `tick` counts ticks since connect.
     pub(super) fn agent_meta(&mut self, now: SimTime, user: u32, epoch: u32, tick: u32) {
-        let a = &self.agents[user as usize];
+        let a = &mut self.agents[user as usize];
         if a.epoch != epoch || a.conn == NONE {
             return;
         }
         let r = a.replica;
+        // The agent sends a report on its 1 s report tick after the items'
+        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
+        // report tick 1s), so each report lags its interval's tick by a
+        // varying fraction of a second: drawn anew each tick, without drift.
+        // Drawn first (nothing below draws from this stream), so that the
+        // read of the drawn word overlaps the tick's requests.
+        let lag =
+            SimTime::from_secs_f64(a.net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0));
         let (items, kb_sent, kb_stored) = self.timer.due(tick);
         if items > 0 && r != NONE {
             let k = self.costs;
@@ -334,13 +342,7 @@ impl World<'_> {
         if r != NONE && tick % self.timer.stats_every == self.agents[user as usize].stats_phase {
             self.agent_stats(now, user, r);
         }
-        // The agent sends a report on its 1 s report tick after the items'
-        // scripts finish (../shared/data/coder-timing-constants.csv: metadata
-        // report tick 1s), so each report lags its interval's tick by a
-        // varying fraction of a second: drawn anew each tick, without drift.
         let a = &mut self.agents[user as usize];
-        let lag =
-            SimTime::from_secs_f64(a.net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0));
         // Tick 0 of a connection is not lagged.
         let prev = std::mem::replace(&mut a.meta_lag, lag);
         let prev = if tick == 0 { SimTime::ZERO } else { prev };
