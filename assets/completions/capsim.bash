@@ -1061,7 +1061,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__sensitivity)
-            opts="-q -h --params --vary --replications --morris --seed --out --jobs --quiet --color --help"
+            opts="-q -h --params --vary --replications --morris --seed --out --jobs --db --no-store --shard --from --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1092,6 +1092,18 @@ _capsim() {
                     return 0
                     ;;
                 --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,7 +45,7 @@ complete -c capsim -n "__fish_capsim_needs_command" -f -a "help" -d 'Print this 
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l format -d 'Output format on stdout' -r -f -a "table\t''
 json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l prices -d 'Price file for the monthly cost [default: each scenario\'s `prices`]' -r -F
-complete -c capsim -n "__fish_capsim_using_subcommand run" -l uncertainty -d 'Also run N model-parameter sets drawn by Latin hypercube over the model file\'s ranges (same replication seeds) and report simulation noise, model uncertainty and a combined 95% prediction interval (printed, and uncertainty.csv in the report folder)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand run" -l uncertainty -d 'Also run N model-parameter sets drawn by Latin hypercube over the model file\'s ranges (same replication seeds) and report simulation noise, model uncertainty and a combined 95% prediction interval (printed, uncertainty.csv in the report folder, and a study of kind `uncertainty` in the store; with --shard and --from like the run)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l seed -d 'Master seed (overrides the scenario\'s `seed`)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l replications -d 'Independent replications (seeds derived from the master seed), run in parallel' -r
 complete -c capsim -n "__fish_capsim_using_subcommand run" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
@@ -189,9 +189,13 @@ complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l morris -d 
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l seed -d 'Master seed [default: the scenario\'s `seed`]' -r
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l out -d 'Write the study here [default: reports/sensitivity/<scenario>/]' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l jobs -d 'Worker threads (default: all cores). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l db -d 'Run store (SQLite) to keep the study in' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l shard -d 'Run only shard K of N of the study\'s simulations (each with the seed it has in one process; 0 <= K < N, as JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count) and store them in --db, with no answer: `capsim runs merge` joins the shards\' stores, then the same command with --from finishes the study' -r
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l from -d 'Finish a sharded study from a merged store: the same command line as the shards\' (without --shard) reads every simulation from DB instead of running it, then analyses, writes and stores (in DB) the study as one process would have' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l no-store -d 'Do not store the study'
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand validate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'

@@ -11,6 +11,7 @@ pub mod run;
 pub mod runs;
 pub mod sensitivity;
 pub mod size;
+pub mod study;
 pub mod sweep;
 pub mod ui;
 
@@ -118,8 +119,9 @@ pub struct RunArgs {
     /// Also run N model-parameter sets drawn by Latin hypercube over the
     /// model file's ranges (same replication seeds) and report simulation
     /// noise, model uncertainty and a combined 95% prediction interval
-    /// (printed, and uncertainty.csv in the report folder).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000), conflicts_with_all = ["shard", "from"])]
+    /// (printed, uncertainty.csv in the report folder, and a study of kind
+    /// `uncertainty` in the store; with --shard and --from like the run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub uncertainty: Option<u32>,
     #[command(flatten)]
     pub exec: ExecArgs,

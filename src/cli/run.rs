@@ -544,7 +544,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     let originals = args.uncertainty.map(|_| scenarios.clone());
     let done = match run_all(exec, scenarios, prices, "simulating", "run")? {
         Ok(done) => done,
-        Err(code) => return Ok(code),
+        Err(code) => {
+            // A shard stores its share of the uncertainty study too.
+            if let (0, Some(shard), Some(n), Some(originals)) =
+                (code, exec.shard, args.uncertainty, &originals)
+            {
+                return uncertainty_shards(exec, shard, n, originals);
+            }
+            return Ok(code);
+        }
     };
     let studies = match (args.uncertainty, originals) {
         (Some(n), Some(originals)) => match uncertainty_studies(exec, n, &originals, &done)? {
@@ -555,10 +563,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
     };
     match args.format {
         Format::Json => {
-            let all: Vec<report::RunJson> = done
-                .iter()
-                .map(|d| report::RunJson::new(&d.summary, d.cost.as_ref()))
-                .collect();
+            let mut all = Vec::new();
+            for (i, d) in done.iter().enumerate() {
+                let mut v =
+                    serde_json::to_value(report::RunJson::new(&d.summary, d.cost.as_ref()))?;
+                if let (Some(st), Some(o)) = (studies.get(i), v.as_object_mut()) {
+                    o.insert("uncertainty".into(), serde_json::to_value(&st.study)?);
+                }
+                all.push(v);
+            }
             println!("{}", serde_json::to_string_pretty(&all)?);
         }
         Format::Table => {
@@ -572,50 +585,254 @@ pub fn run(args: &RunArgs) -> anyhow::Result<i32> {
                 ui::out(&text::run_text(&t, args.verbose));
             }
             for s in &studies {
-                ui::out(s);
+                ui::out(&s.text);
             }
         }
     }
-    Ok(if done.iter().any(|d| d.error.is_some()) {
-        EXIT_FAILURE
-    } else {
-        0
+    Ok(
+        if done.iter().any(|d| d.error.is_some()) || studies.iter().any(|s| s.error) {
+            EXIT_FAILURE
+        } else {
+            0
+        },
+    )
+}
+
+/// One scenario's uncertainty study, finished.
+struct UncertaintyDone {
+    study: crate::sensitivity::uncertainty::Study,
+    /// Its table for the printed summary.
+    text: String,
+    /// Storing it failed (said on stderr).
+    error: bool,
+}
+
+/// What an uncertainty study of `s` runs: its parameter sets, each set's
+/// scenario, its tasks and their costs, and its sweep (the `i`-th scenario
+/// of the command).
+struct UncertaintyPlan {
+    params: Vec<crate::scenario::Uncertain>,
+    sets: Vec<crate::sensitivity::uncertainty::ParamSet>,
+    scenarios: Vec<Scenario>,
+    tasks: Vec<crate::sensitivity::Task>,
+    costs: Vec<f64>,
+    sweep: String,
+    seed: u64,
+    plan_json: String,
+    factors: Vec<store::StudyFactor>,
+}
+
+fn uncertainty_plan(
+    s: &Scenario,
+    i: usize,
+    n: u32,
+    seed: u64,
+    replications: u32,
+) -> Result<UncertaintyPlan, String> {
+    use crate::sensitivity::{Factor, uncertainty as unc};
+    let params = s.uncertain_params();
+    let sets = unc::latin_hypercube(&params, n as usize, seed);
+    let scenarios = sets
+        .iter()
+        .map(|set| unc::apply(s, set))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", path_str(s.path.as_deref())))?;
+    let tasks = unc::tasks(sets.len(), replications, seed);
+    let costs = tasks
+        .iter()
+        .map(|t| scenarios[t.variant].duration.as_secs_f64())
+        .collect();
+    let sweep = super::study::sweep_id(
+        "run-uncertainty",
+        &s.name,
+        seed,
+        replications,
+        &format!("sets {n}\0scenario {i}"),
+    );
+    let varied: Vec<Factor> = params
+        .iter()
+        .filter(|u| !u.is_exact())
+        .map(Factor::param)
+        .collect();
+    let plan_json = serde_json::json!({
+        "parameter_sets": sets,
+        "seed": seed,
+        "replications": replications,
+        "stream": unc::LHS_STREAM,
+    })
+    .to_string();
+    Ok(UncertaintyPlan {
+        factors: super::study::stored_factors(&varied),
+        params,
+        sets,
+        scenarios,
+        tasks,
+        costs,
+        sweep,
+        seed,
+        plan_json,
     })
 }
 
 /// `--uncertainty N`: the model-uncertainty study of each scenario (see
-/// [`crate::sensitivity::uncertainty`]), its table for the printed summary,
-/// and `uncertainty.csv` in the run's report folder. `Err(exit code)` when
-/// a drawn parameter set is one the model refuses.
+/// [`crate::sensitivity::uncertainty`]), simulated here or (with `--from`)
+/// gathered from the merged store of its shards; its table for the printed
+/// summary, `uncertainty.csv` in the run's report folder, and the study in
+/// the store (kind `uncertainty`, naming the plain run). `Err(exit code)`
+/// when a drawn parameter set is one the model refuses or `--from` lacks
+/// what it needs.
 fn uncertainty_studies(
     exec: &ExecArgs,
     n: u32,
     scenarios: &[Scenario],
     done: &[Done],
-) -> anyhow::Result<Result<Vec<String>, i32>> {
+) -> anyhow::Result<Result<Vec<UncertaintyDone>, i32>> {
     use crate::sensitivity::uncertainty as unc;
     let pool = super::pool(exec.jobs)?;
+    let store_path = exec.from.as_deref().unwrap_or(&exec.db);
+    let mut store = if exec.no_store && exec.from.is_none() {
+        None
+    } else {
+        match Store::open(store_path) {
+            Ok(s) => Some(s),
+            Err(e) => return Ok(Err(super::store_failed(&e))),
+        }
+    };
     let mut out = Vec::new();
-    for (s, d) in scenarios.iter().zip(done) {
-        let params = s.uncertain_params();
-        let study = match pool
-            .install(|| unc::study(s, &params, n as usize, d.summary.seed, exec.replications))
-        {
-            Ok(st) => st,
+    for (i, (s, d)) in scenarios.iter().zip(done).enumerate() {
+        let started = store::now_utc();
+        let p = match uncertainty_plan(s, i, n, d.summary.seed, exec.replications) {
+            Ok(p) => p,
             Err(e) => {
-                ui::error(format!("{}: {e}", path_str(s.path.as_deref())));
+                ui::error(e);
                 return Ok(Err(EXIT_BAD_INPUT));
             }
         };
+        let targets = crate::sensitivity::targets(s);
+        let results = match &exec.from {
+            Some(from) => {
+                let keys: Vec<(usize, u32)> =
+                    p.tasks.iter().map(|t| (t.variant, t.replication)).collect();
+                let what = format!("the uncertainty study of {}", s.name);
+                let read = store.as_ref().expect("opened for --from");
+                match super::study::gather(from, read, &p.sweep, s, &keys, &p.costs, &what) {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(m)) => {
+                        ui::error(m);
+                        return Ok(Err(EXIT_BAD_INPUT));
+                    }
+                    Err(e) => return Ok(Err(super::store_failed(&e))),
+                }
+            }
+            None => super::study::simulate(&pool, None, &p.costs, |t| {
+                let task = &p.tasks[t];
+                crate::sensitivity::run_task(&p.scenarios[task.variant], task, &targets)
+            }),
+        };
+        let study = unc::analyse(s, &p.params, p.sets.clone(), exec.replications, &results);
+        let csv = unc::csv_text(&s.name, study.varied, &study.rows)?;
+        let text = unc::text(study.varied, study.sets.len(), &study.rows);
         if let Some(dir) = &d.report_dir {
-            std::fs::write(
-                dir.join(unc::CSV_FILE),
-                unc::csv_text(&s.name, study.varied, &study.rows)?,
-            )?;
+            std::fs::write(dir.join(unc::CSV_FILE), &csv)?;
         }
-        out.push(unc::text(study.varied, study.sets.len(), &study.rows));
+        let mut error = false;
+        if let Some(st) = store.as_mut() {
+            let id = store::new_run_id(&started);
+            let finished = store::now_utc();
+            let new = store::NewStudy {
+                id: &id,
+                started_at: &started,
+                finished_at: &finished,
+                kind: store::StudyKind::Uncertainty,
+                scenario: s,
+                seed: p.seed,
+                replications: exec.replications,
+                of_run: d.stored.then_some(d.run_id.as_str()),
+                plan_json: &p.plan_json,
+                factors: &p.factors,
+                tasks: &results,
+                answer: Some((&text, &csv)),
+                shard: None,
+            };
+            match st.insert_study(&new) {
+                Ok(()) => ui::info(format!(
+                    "{}: uncertainty study, {} parameter sets; run {id} in {}",
+                    s.name,
+                    study.sets.len(),
+                    store_path.display()
+                )),
+                Err(e) => {
+                    ui::error(format!(
+                        "{}: cannot store the uncertainty study: {e}",
+                        s.name
+                    ));
+                    error = true;
+                }
+            }
+        }
+        out.push(UncertaintyDone { study, text, error });
     }
     Ok(Ok(out))
+}
+
+/// `--uncertainty N --shard K/M`: this shard's share of each scenario's
+/// uncertainty study, stored in --db (one shard run per scenario).
+fn uncertainty_shards(
+    exec: &ExecArgs,
+    shard: crate::shard::Shard,
+    n: u32,
+    scenarios: &[Scenario],
+) -> anyhow::Result<i32> {
+    let mut store = match Store::open(&exec.db) {
+        Ok(s) => s,
+        Err(e) => return Ok(super::store_failed(&e)),
+    };
+    let pool = super::pool(exec.jobs)?;
+    for (i, s) in scenarios.iter().enumerate() {
+        let started = store::now_utc();
+        let seed = exec.seed.unwrap_or(s.seed);
+        let p = match uncertainty_plan(s, i, n, seed, exec.replications) {
+            Ok(p) => p,
+            Err(e) => {
+                ui::error(e);
+                return Ok(EXIT_BAD_INPUT);
+            }
+        };
+        let targets = crate::sensitivity::targets(s);
+        let results = super::study::simulate(&pool, Some(shard), &p.costs, |t| {
+            let task = &p.tasks[t];
+            crate::sensitivity::run_task(&p.scenarios[task.variant], task, &targets)
+        });
+        let id = store::new_run_id(&started);
+        let finished = store::now_utc();
+        let new = store::NewStudy {
+            id: &id,
+            started_at: &started,
+            finished_at: &finished,
+            kind: store::StudyKind::Uncertainty,
+            scenario: s,
+            seed,
+            replications: exec.replications,
+            of_run: None,
+            plan_json: &p.plan_json,
+            factors: &p.factors,
+            tasks: &results,
+            answer: None,
+            shard: Some((&p.sweep, shard)),
+        };
+        if let Err(e) = store.insert_study(&new) {
+            ui::error(format!("{}: cannot store shard {shard}: {e}", s.name));
+            return Ok(EXIT_FAILURE);
+        }
+        ui::info(format!(
+            "{}: shard {shard} of the uncertainty study, {} of {} simulations; run {id} in {}",
+            s.name,
+            results.len(),
+            p.tasks.len(),
+            exec.db.display()
+        ));
+    }
+    Ok(0)
 }
 
 /// A note when `start` puts t = 0 on another weekday than the scenario's

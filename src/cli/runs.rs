@@ -62,19 +62,28 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                 .collect::<Result<Vec<_>, _>>()?;
             match format {
                 Format::Json => {
-                    let all: Vec<report::RunJson> = runs
-                        .iter()
-                        .map(|r| report::RunJson {
+                    let mut all = Vec::new();
+                    for r in &runs {
+                        let mut v = serde_json::to_value(report::RunJson {
                             summary: &r.summary,
                             monthly_cost: r.cost.as_ref(),
-                        })
-                        .collect();
+                        })?;
+                        if let Some(o) = v.as_object_mut() {
+                            for (k, x) in extra_json(&store, &r.info)? {
+                                o.insert(k.into(), x);
+                            }
+                        }
+                        all.push(v);
+                    }
                     println!("{}", serde_json::to_string_pretty(&all)?);
                 }
                 Format::Table => {
                     for r in &runs {
                         let i = &r.info;
                         println!("run {}  ({})", i.id, i.status);
+                        if i.kind != "run" {
+                            println!("  kind      {} study", i.kind);
+                        }
                         println!("  started   {}", i.started_at);
                         println!("  finished  {}", i.finished_at.as_deref().unwrap_or("-"));
                         println!(
@@ -88,15 +97,25 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                             i.model_path.as_deref().unwrap_or("-"),
                             i.model_sha256
                         );
-                        println!("  capsim    {}\n", i.capsim_version);
-                        let cost = r.cost.clone().map(Ok);
-                        let t = text::RunText {
-                            summary: &r.summary,
-                            slos: &r.slos,
-                            notes: &r.notes,
-                            cost: cost.as_ref(),
-                        };
-                        ui::out(&text::run_text(&t, true));
+                        println!("  capsim    {}", i.capsim_version);
+                        if let (Some(sweep), Some(shard)) = (&i.sweep, &i.shard) {
+                            println!("  shard     {shard} of sweep {sweep}");
+                        }
+                        println!();
+                        if i.kind != "run" {
+                            ui::out(&study_text(&store, i)?);
+                        } else if i.status == "shard" {
+                            ui::out(&shard_text(&store, i)?);
+                        } else {
+                            let cost = r.cost.clone().map(Ok);
+                            let t = text::RunText {
+                                summary: &r.summary,
+                                slos: &r.slos,
+                                notes: &r.notes,
+                                cost: cost.as_ref(),
+                            };
+                            ui::out(&text::run_text(&t, true));
+                        }
                     }
                 }
             }
@@ -185,6 +204,120 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// What the shard of a `run` or `batch` sweep holds, and where its summary
+/// comes from.
+fn shard_text(store: &Store, i: &RunInfo) -> anyhow::Result<String> {
+    let reps = store.shard_replications(&i.id)?;
+    Ok(format!(
+        "This is shard {} of a sweep: it holds replication{} {} of scenario {} ({} here, seed {}), \
+         each with its full result, and no summary of its own. The summary, SLO verdicts and \
+         report come after `capsim runs merge` of every shard's store and the same command \
+         (without --shard) with --from MERGED.db.\n",
+        i.shard.as_deref().unwrap_or("?"),
+        if reps.len() == 1 { "" } else { "s" },
+        super::sweep::ranges(reps.iter().copied()),
+        i.scenario,
+        reps.len(),
+        i.seed
+    ))
+}
+
+/// A study: its factors, its simulations and its answer (or, for a shard,
+/// what it holds and where the answer comes from).
+fn study_text(store: &Store, i: &RunInfo) -> anyhow::Result<String> {
+    let Some(st) = store.study(&i.id)? else {
+        return Ok(format!("(no study stored for run {})\n", i.id));
+    };
+    let mut out = String::new();
+    let command = if st.kind == "sensitivity" {
+        "capsim sensitivity"
+    } else {
+        "capsim run --uncertainty N"
+    };
+    let _ = writeln!(
+        out,
+        "{} factor{} varied; {} simulation{} stored ({} variant{} x up to {} replication{}, seed {}){}",
+        st.factors.len(),
+        if st.factors.len() == 1 { "" } else { "s" },
+        st.tasks,
+        if st.tasks == 1 { "" } else { "s" },
+        st.variants,
+        if st.variants == 1 { "" } else { "s" },
+        i.replications,
+        if i.replications == 1 { "" } else { "s" },
+        i.seed,
+        st.of_run
+            .as_ref()
+            .map_or(String::new(), |r| format!("; widens run {r}"))
+    );
+    for f in &st.factors {
+        let unit = if f.unit.is_empty() || f.unit == "1" {
+            String::new()
+        } else {
+            format!(" {}", f.unit)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<44} {}..{}{unit} ({})",
+            f.name, f.lo, f.hi, f.source
+        );
+    }
+    out.push('\n');
+    match &st.answer {
+        Some(a) => out.push_str(a),
+        None => {
+            let _ = writeln!(
+                out,
+                "This is shard {} of the study: its simulations only, no answer of its own. The answer \
+                 comes after `capsim runs merge` of every shard's store and the same `{command}` \
+                 command (without --shard) with --from MERGED.db.",
+                i.shard.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// What `runs show --format json` adds to a run that is not a plain,
+/// complete run: its kind, its shard, its study.
+fn extra_json(
+    store: &Store,
+    i: &RunInfo,
+) -> anyhow::Result<Vec<(&'static str, serde_json::Value)>> {
+    use serde_json::json;
+    let mut out = Vec::new();
+    if i.kind != "run" {
+        out.push(("kind", json!(i.kind)));
+    }
+    if let (Some(sweep), Some(shard)) = (&i.sweep, &i.shard) {
+        let mut v = json!({"sweep": sweep, "shard": shard});
+        if i.kind == "run" {
+            v["replications"] = json!(store.shard_replications(&i.id)?);
+        }
+        out.push(("shard", v));
+    }
+    if let Some(st) = store.study(&i.id)? {
+        let plan: serde_json::Value = serde_json::from_str(&st.plan_json)?;
+        let factors: Vec<serde_json::Value> = st
+            .factors
+            .iter()
+            .map(|f| {
+                json!({"name": f.name, "unit": f.unit, "source": f.source, "value": f.value,
+                       "low": f.lo, "high": f.hi, "reason": f.reason})
+            })
+            .collect();
+        out.push((
+            "study",
+            json!({"of_run": st.of_run, "plan": plan, "factors": factors,
+                   "simulations": st.tasks, "answer": st.answer, "table_csv": st.table_csv}),
+        ));
+    }
+    Ok(out)
+}
+
 /// The weekday note for a stored scenario (see [`super::run::weekday_note`]).
 fn weekday_note(scenario_json: &str, start: &openmetrics::Start) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(scenario_json).ok()?;
@@ -194,10 +327,11 @@ fn weekday_note(scenario_json: &str, start: &openmetrics::Start) -> Option<Strin
 }
 
 fn list_table(rows: &[RunInfo]) -> String {
-    let mut t: Vec<[String; 7]> = vec![[
+    let mut t: Vec<[String; 8]> = vec![[
         "ID".into(),
         "STARTED (UTC)".into(),
         "SCENARIO".into(),
+        "KIND".into(),
         "REPS".into(),
         "SEED".into(),
         "SLO PASS".into(),
@@ -212,9 +346,14 @@ fn list_table(rows: &[RunInfo]) -> String {
                 .collect::<String>()
                 .replace('T', " "),
             r.scenario.clone(),
+            r.kind.clone(),
             r.replications.to_string(),
             r.seed.clone(),
-            format!("{}/{}", r.slo_passed, r.slo_total),
+            if r.kind == "run" && r.status != "shard" {
+                format!("{}/{}", r.slo_passed, r.slo_total)
+            } else {
+                "-".into()
+            },
             if r.saturated {
                 format!("{} (saturated)", r.status)
             } else {
@@ -222,7 +361,7 @@ fn list_table(rows: &[RunInfo]) -> String {
             },
         ]);
     }
-    let mut w = [0usize; 7];
+    let mut w = [0usize; 8];
     for row in &t {
         for (i, c) in row.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());

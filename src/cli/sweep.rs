@@ -238,8 +238,13 @@ pub fn finish_from(
 /// The shards (as `K/N`, for each N the store's shards used) whose share
 /// holds task `t`.
 fn shards_owning(found: &SweepResults, costs: &[f64], t: usize) -> Vec<String> {
-    let mut ns: Vec<u32> = found
-        .parts
+    owners(&found.parts, costs, t)
+}
+
+/// The shards (as `K/N`, for each N that `parts` used) whose share of a
+/// sweep with these task costs holds task `t`.
+pub fn owners(parts: &[store::SweepPart], costs: &[f64], t: usize) -> Vec<String> {
+    let mut ns: Vec<u32> = parts
         .iter()
         .filter_map(|p| p.shard.parse::<Shard>().ok().map(|s| s.count))
         .collect();
@@ -255,25 +260,15 @@ fn shards_owning(found: &SweepResults, costs: &[f64], t: usize) -> Vec<String> {
         .collect()
 }
 
-/// The shards of `job` found in the store ran its inputs and hold all its
-/// replications: the earliest start among them, or what is wrong.
-fn check(
+/// Every shard run in `parts` ran `sc` (its file and bases, its model file)
+/// with this capsim; else what changed, naming the run and its shard.
+pub fn check_inputs(
     from: &std::path::Path,
-    job: &Job,
-    reps: u32,
-    found: &SweepResults,
-    owner: impl Fn(u32) -> Vec<String>,
-) -> Result<String, String> {
-    let sc = &job.scenario;
-    let at = from.display();
-    if found.parts.is_empty() {
-        return Err(format!(
-            "{at}: no shard of scenario {} in this sweep ({reps} replications, seed {}): run the same command with --shard K/N in each process, merge their stores with `capsim runs merge`, then give the merged store to --from",
-            sc.name, job.seed
-        ));
-    }
+    sc: &Scenario,
+    parts: &[store::SweepPart],
+) -> Result<(), String> {
     let short = |s: &str| s.chars().take(12).collect::<String>();
-    for p in &found.parts {
+    for p in parts {
         let differs = if p.scenario_sha256 != sc.sha256 {
             Some((
                 format!("{} (scenario file and its bases)", sc.name),
@@ -297,11 +292,34 @@ fn check(
         };
         if let Some((what, then, now)) = differs {
             return Err(format!(
-                "{at}: run {} (shard {}) ran {what} at {then}, but it is {now} now: the inputs changed since the shards ran; run the shards again",
-                p.id, p.shard
+                "{}: run {} (shard {}) ran {what} at {then}, but it is {now} now: the inputs changed since the shards ran; run the shards again",
+                from.display(),
+                p.id,
+                p.shard
             ));
         }
     }
+    Ok(())
+}
+
+/// The shards of `job` found in the store ran its inputs and hold all its
+/// replications: the earliest start among them, or what is wrong.
+fn check(
+    from: &std::path::Path,
+    job: &Job,
+    reps: u32,
+    found: &SweepResults,
+    owner: impl Fn(u32) -> Vec<String>,
+) -> Result<String, String> {
+    let sc = &job.scenario;
+    let at = from.display();
+    if found.parts.is_empty() {
+        return Err(format!(
+            "{at}: no shard of scenario {} in this sweep ({reps} replications, seed {}): run the same command with --shard K/N in each process, merge their stores with `capsim runs merge`, then give the merged store to --from",
+            sc.name, job.seed
+        ));
+    }
+    check_inputs(from, sc, &found.parts)?;
     let missing: Vec<u32> = (0..reps)
         .filter(|r| !found.replications.contains(r))
         .collect();

@@ -429,7 +429,7 @@ fn range_words(f: &Factor) -> String {
 }
 
 /// What a study keeps of one simulation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct TaskResult {
     pub variant: usize,
     pub replication: u32,

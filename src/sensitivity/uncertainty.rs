@@ -272,21 +272,40 @@ pub fn study(
         .iter()
         .map(|set| apply(scenario, set))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut targets = super::targets(scenario);
-    let tasks: Vec<(usize, u32)> = (0..sets.len())
-        .flat_map(|i| (0..replications).map(move |r| (i, r)))
-        .collect();
+    let targets = super::targets(scenario);
+    let tasks = tasks(sets.len(), replications, seed);
     let results: Vec<super::TaskResult> = tasks
         .par_iter()
-        .map(|&(i, r)| {
-            let task = super::Task {
+        .map(|task| super::run_task(&scenarios[task.variant], task, &targets))
+        .collect();
+    Ok(analyse(scenario, params, sets, replications, &results))
+}
+
+/// The simulations of a study of `sets` parameter sets: set-major,
+/// replication-minor, replication `r` of every set on the seed it has in
+/// the plain run of `seed` (common random numbers).
+pub fn tasks(sets: usize, replications: u32, seed: u64) -> Vec<super::Task> {
+    (0..sets)
+        .flat_map(|i| {
+            (0..replications).map(move |r| super::Task {
                 variant: i,
                 replication: r,
                 seed: crate::engine::rng::replication_seed(seed, r),
-            };
-            super::run_task(&scenarios[i], &task, &targets)
+            })
         })
-        .collect();
+        .collect()
+}
+
+/// The study from its simulations' results, in [`tasks`] order (from one
+/// process or gathered from the shards' stores: the same numbers).
+pub fn analyse(
+    scenario: &Scenario,
+    params: &[Uncertain],
+    sets: Vec<ParamSet>,
+    replications: u32,
+    results: &[super::TaskResult],
+) -> Study {
+    let mut targets = super::targets(scenario);
     for (t, target) in targets.iter_mut().enumerate() {
         if let Some(u) = results.iter().map(|x| &x.units[t]).find(|u| !u.is_empty()) {
             target.unit = u.clone();
@@ -309,9 +328,9 @@ pub fn study(
         // Statistics this scenario does not produce are left out.
         .filter(|d| d.sets > 0)
         .collect();
-    Ok(Study {
+    Study {
         varied: params.iter().filter(|u| !u.is_exact()).count(),
         sets,
         rows,
-    })
+    }
 }

@@ -17,8 +17,10 @@
 
 pub mod schema;
 pub mod shards;
+pub mod studies;
 
 pub use shards::{MergeOutcome, ShardRun, SweepPart, SweepResults};
+pub use studies::{NewStudy, StoredStudy, StudyFactor, StudyKind};
 
 use crate::cost::{CostLine, MonthlyCost};
 use crate::engine::metrics::Labels;
@@ -165,6 +167,13 @@ pub struct RunInfo {
     pub finished_at: Option<String>,
     pub saturated: bool,
     pub status: String,
+    /// `run`, `sensitivity` or `uncertainty` (a study; see [`studies`]).
+    pub kind: String,
+    /// For a shard run: the sweep it is a share of, and its `K/N`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub slo_passed: u32,
     pub slo_total: u32,
 }
@@ -800,7 +809,7 @@ impl Store {
 
 const RUN_INFO_SELECT: &str = "SELECT r.id, r.scenario, r.scenario_path, r.scenario_sha256, \
     r.model_path, r.model_sha256, r.capsim_version, r.seed, r.replications, r.started_at, \
-    r.finished_at, r.saturated, r.status, \
+    r.finished_at, r.saturated, r.status, r.kind, r.sweep, r.shard, \
     (SELECT count(*) FROM slos s WHERE s.run_id = r.id AND s.status = 'pass') AS slo_passed, \
     (SELECT count(*) FROM slos s WHERE s.run_id = r.id) AS slo_total \
     FROM runs r";
@@ -820,6 +829,9 @@ fn run_info(r: &rusqlite::Row) -> rusqlite::Result<RunInfo> {
         finished_at: r.get("finished_at")?,
         saturated: r.get("saturated")?,
         status: r.get("status")?,
+        kind: r.get("kind")?,
+        sweep: r.get("sweep")?,
+        shard: r.get("shard")?,
         slo_passed: r.get("slo_passed")?,
         slo_total: r.get("slo_total")?,
     })

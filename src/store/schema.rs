@@ -22,6 +22,12 @@
 //!   the whole sweep, and each replication's full result
 //!   (`replication_results`, so `--from` can redo the analysis), but no
 //!   summary, SLO verdicts or series of its own.
+//! - v5: studies (`capsim sensitivity`, `capsim run --uncertainty N`):
+//!   `runs.kind` says what a run is (`run`, `sensitivity`, `uncertainty`);
+//!   a study's plan, answer and tidy table (`studies`), its factors and
+//!   their ranges (`study_factors`), and each of its simulations reduced to
+//!   the values it judges (`study_tasks`), so that `--from` can redo the
+//!   analysis from a merged store of its shards.
 
 /// `PRAGMA application_id` of a capsim store ("caps" in ASCII).
 pub const APPLICATION_ID: i32 = 0x6361_7073;
@@ -29,7 +35,7 @@ pub const APPLICATION_ID: i32 = 0x6361_7073;
 /// Migrations: `MIGRATIONS[i]` upgrades version `i` to `i + 1`; an empty
 /// database (version 0) gets all of them, so every new store is built by the
 /// same steps that upgrade an old one.
-pub const MIGRATIONS: [&str; 4] = [V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4];
+pub const MIGRATIONS: [&str; 5] = [V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 /// The schema version this capsim writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -235,4 +241,52 @@ CREATE TABLE replication_results (
     UNIQUE (run_id, replication),
     FOREIGN KEY (run_id, replication) REFERENCES replications(run_id, replication) ON DELETE CASCADE
 );
+"#;
+
+const V4_TO_V5: &str = r#"
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'
+    CHECK (kind IN ('run', 'sensitivity', 'uncertainty'));
+
+-- A study: its plan (JSON: factors, variants, seeds, Morris trajectories or
+-- parameter sets), and for a finished study (not a shard) its answer in
+-- words (`answer`: sensitivity.md, or the uncertainty table) and its tidy
+-- table (`table_csv`: sensitivity.csv or uncertainty.csv). An uncertainty
+-- study names the plain run it widens (`of_run`; NULL when not stored).
+CREATE TABLE studies (
+    run_id    TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    of_run    TEXT,
+    plan      TEXT NOT NULL,
+    answer    TEXT,
+    table_csv TEXT
+) WITHOUT ROWID;
+
+-- The factors a study varies (model parameters or scenario keys) and the
+-- ends of their ranges, as given.
+CREATE TABLE study_factors (
+    run_id TEXT NOT NULL REFERENCES studies(run_id) ON DELETE CASCADE,
+    ord    INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    unit   TEXT NOT NULL,
+    source TEXT NOT NULL,
+    value  REAL,
+    lo     TEXT NOT NULL,
+    hi     TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (run_id, ord)
+) WITHOUT ROWID;
+
+-- One simulation of a study: variant (or parameter set) and replication,
+-- its seed, and the value of each judged statistic (`result_values`: a
+-- JSON array in the study's target order, null where there is none;
+-- `units` likewise).
+CREATE TABLE study_tasks (
+    run_id        TEXT NOT NULL REFERENCES studies(run_id) ON DELETE CASCADE,
+    variant       INTEGER NOT NULL,
+    replication   INTEGER NOT NULL,
+    seed          TEXT NOT NULL,
+    saturated     INTEGER NOT NULL,
+    result_values TEXT NOT NULL,
+    units         TEXT NOT NULL,
+    PRIMARY KEY (run_id, variant, replication)
+) WITHOUT ROWID;
 "#;

@@ -61,7 +61,7 @@ pub struct SweepResults {
 /// The tables a merge copies, parents first; `series` and `points` are
 /// copied apart (their ids are renumbered). A test holds this list to the
 /// schema, so a new table cannot be forgotten.
-pub const MERGED_TABLES: [&str; 8] = [
+pub const MERGED_TABLES: [&str; 11] = [
     "runs",
     "replications",
     "replication_metrics",
@@ -70,6 +70,9 @@ pub const MERGED_TABLES: [&str; 8] = [
     "slos",
     "costs",
     "cost_lines",
+    "studies",
+    "study_factors",
+    "study_tasks",
 ];
 
 /// What a merge did.

@@ -137,8 +137,8 @@ fn the_command_prints_the_plain_summary_then_the_study() {
     assert!(!plain_dir.join("uncertainty.csv").exists());
 }
 
-/// Fewer than two sets, or with `--shard`/`--from` (not supported yet):
-/// refused with exit 2 before anything runs.
+/// Fewer than two sets, or `--from` a store that does not exist: refused
+/// with exit 2 before anything runs. (Shards: tests/it/shard.rs.)
 #[test]
 fn bad_uncertainty_arguments_exit_2() {
     let dir = scratch("uncertainty/bad");
@@ -146,7 +146,7 @@ fn bad_uncertainty_arguments_exit_2() {
     let p = path.to_str().unwrap();
     for extra in [
         &["--uncertainty", "1"][..],
-        &["--uncertainty", "3", "--shard", "1/2"][..],
+        &["--uncertainty", "0"][..],
         &["--uncertainty", "3", "--from", "x.db"][..],
     ] {
         let out = capsim(&dir)
