@@ -39,6 +39,13 @@ pub struct CompareArgs {
     /// Output on stdout: the table, or compare.json.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Also run every architecture on the same N model-parameter sets
+    /// (Latin hypercube over the model files' ranges, same seeds) and
+    /// report, per architecture and per difference from the first,
+    /// simulation noise, model uncertainty and both combined (after the
+    /// plain comparison; uncertainty.csv, compare.md, compare.json).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub uncertainty: Option<u32>,
 }
 
 /// The architectures named on the command line, or `Err(message)`.
@@ -115,16 +122,39 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
     if args.policy == super::size::PolicyArg::None {
         c = c.without_policy();
     }
+    if let Some(n) = args.uncertainty {
+        ui::info(format!(
+            "model uncertainty: {} architectures x {n} parameter sets x {} replications ...",
+            c.archs.len(),
+            args.replications
+        ));
+        match pool.install(|| compare::uncertainty::compare_study(&c, n as usize)) {
+            Ok(u) => c.uncertainty = Some(u),
+            Err(e) => {
+                ui::error(e);
+                return Ok(EXIT_BAD_INPUT);
+            }
+        }
+    }
     let sim_s = wall.elapsed().as_secs_f64();
     let dir = args.out.clone().unwrap_or_else(|| default_dir(&c.id));
     let files = output::write_all(&dir, &c)?;
     match args.format {
-        Format::Table => print!("{}", output::text_table(&c)),
+        Format::Table => {
+            print!("{}", output::text_table(&c));
+            if let Some(u) = &c.uncertainty {
+                print!("{}", compare::uncertainty::text(u));
+            }
+        }
         Format::Json => println!("{}", serde_json::to_string_pretty(&output::to_json(&c))?),
     }
+    let sets = c
+        .uncertainty
+        .as_ref()
+        .map_or(0, |u| u.parameter_sets as u32);
     ui::info(format!(
         "{} simulations in {sim_s:.1} s; wrote {} ({})",
-        c.archs.len() as u32 * c.replications,
+        c.archs.len() as u32 * c.replications * (1 + sets),
         dir.join("compare.md").display(),
         files.join(", ")
     ));

@@ -3,6 +3,7 @@
 use super::progress::Progress;
 use super::{EXIT_BAD_INPUT, ui};
 use crate::compare::size::{self, Resource, SizeOptions};
+use crate::compare::uncertainty::ConfidenceOver;
 use crate::compare::{DEFAULT_REPLICATIONS, parse_set, size_report};
 use crate::cost;
 use crate::scenario;
@@ -74,6 +75,17 @@ pub struct SizeArgs {
     /// is lost at the workload's busiest time; `none` skips the drill.
     #[arg(long, value_enum, default_value_t = ResilienceArg::N1)]
     pub resilience: ResilienceArg,
+    /// Also judge over the model's own uncertainty: N parameter sets drawn
+    /// by Latin hypercube over the model file's ranges, each with the
+    /// replications (see --confidence-over).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub uncertainty: Option<u32>,
+    /// With --uncertainty: `both` accepts a candidate only when every SLO
+    /// and CPU ceiling (and the N-1 drill) also holds at 95% one-sided over
+    /// simulation noise and model uncertainty combined; `noise` judges on
+    /// noise as without --uncertainty and reports the recommendation over both.
+    #[arg(long, value_enum, default_value_t = ConfidenceArg::Both, requires = "uncertainty")]
+    pub confidence_over: ConfidenceArg,
     /// `table` for people; `json` prints the size.json document.
     #[arg(long, value_enum, default_value_t = super::Format::Table)]
     pub format: super::Format,
@@ -162,6 +174,12 @@ fn node_flag_error(e: &scenario::ScenarioError, flags: &[(String, String)]) -> O
 pub enum PolicyArg {
     Coder,
     None,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfidenceArg {
+    Both,
+    Noise,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -260,6 +278,15 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         ResilienceArg::N1 => size::Resilience::N1,
         ResilienceArg::None => size::Resilience::None,
     };
+    opts.uncertainty = args.uncertainty.map(|n| {
+        (
+            n as usize,
+            match args.confidence_over {
+                ConfidenceArg::Both => ConfidenceOver::Both,
+                ConfidenceArg::Noise => ConfidenceOver::Noise,
+            },
+        )
+    });
     if size::dimensions(&sc, &opts, &prices).is_empty() {
         return bad(format!(
             "{}: nothing to size (no coderd, no external provisioner count, no proxies, or all under autoscalers)",

@@ -20,6 +20,7 @@ pub mod output;
 pub mod policy;
 pub mod size;
 pub mod size_report;
+pub mod uncertainty;
 
 use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::metrics::{Labels, Series, TimeSeries};
@@ -442,6 +443,8 @@ pub struct Comparison {
     pub warnings: Vec<String>,
     /// Coder's deployment guidance is applied (`--policy coder`).
     pub policy_applied: bool,
+    /// The model-uncertainty study (`--uncertainty N`).
+    pub uncertainty: Option<uncertainty::CompareStudy>,
 }
 
 /// Deterministic id of a comparison.
@@ -696,6 +699,7 @@ pub fn compare(archs: Vec<Arch>, seed: u64, replications: u32) -> Comparison {
         rows,
         warnings,
         policy_applied: true,
+        uncertainty: None,
     }
 }
 

@@ -677,6 +677,9 @@ pub fn markdown(c: &Comparison, plots: &[(String, String)]) -> String {
         let _ = writeln!(o);
     }
     let _ = writeln!(o, "\n</details>\n");
+    if let Some(u) = &c.uncertainty {
+        o.push_str(&super::uncertainty::markdown(u));
+    }
     let _ = writeln!(o, "---");
     let _ = writeln!(
         o,
@@ -791,7 +794,7 @@ pub fn write_csv(path: &Path, c: &Comparison) -> anyhow::Result<()> {
 
 /// `compare.json`: the comparison for scripts.
 pub fn to_json(c: &Comparison) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "id": c.id,
         "capsim_version": env!("CARGO_PKG_VERSION"),
         "seed": c.seed,
@@ -812,7 +815,11 @@ pub fn to_json(c: &Comparison) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "policy_applied": c.policy_applied,
         "rows": c.rows,
-    })
+    });
+    if let Some(u) = &c.uncertainty {
+        v["uncertainty"] = json!(u);
+    }
+    v
 }
 
 /// One line per architecture that has data for `spec`.
@@ -1008,5 +1015,14 @@ pub fn write_all(dir: &Path, c: &Comparison) -> anyhow::Result<Vec<String>> {
     .with_context(|| format!("cannot write {}", dir.join("compare.json").display()))?;
     let mut files: Vec<String> = plots.into_iter().map(|(f, _)| f).collect();
     files.extend(["compare.md", "compare.csv", "compare.json"].map(String::from));
+    if let Some(u) = &c.uncertainty {
+        let path = dir.join(crate::sensitivity::uncertainty::CSV_FILE);
+        std::fs::write(&path, super::uncertainty::csv_text(u)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        files.push(crate::sensitivity::uncertainty::CSV_FILE.into());
+    } else {
+        // Not a stale study of an earlier `--uncertainty` into this folder.
+        let _ = std::fs::remove_file(dir.join(crate::sensitivity::uncertainty::CSV_FILE));
+    }
     Ok(files)
 }

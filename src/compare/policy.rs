@@ -45,39 +45,49 @@ pub fn min_database_text(p: &SizingPolicy) -> String {
 }
 
 /// The CPU ceilings as SLO-like checks, each judged on one value per
-/// replication: the peak (busiest bucket) CPU of the busiest coderd replica,
-/// and of the database.
+/// replication ([`cpu_value`]): the peak (busiest bucket) CPU of the
+/// busiest coderd replica, and of the database.
 pub fn cpu_checks(s: &Scenario, p: &SizingPolicy, runs: &[RunResult]) -> Vec<SloCheck> {
-    let mut out = Vec::new();
-    let mut one = |metric: &str, what: &str, ceiling: f64| {
-        let xs: Vec<f64> = runs
-            .iter()
-            .filter_map(|r| {
-                r.metrics
-                    .iter()
-                    .filter(|x| x.name == metric && x.stat == "peak" && x.value.is_finite())
-                    .map(|x| x.value)
-                    .reduce(f64::max)
-            })
-            .collect();
-        let slo = Slo {
-            name: format!(
-                "policy: {what} peak CPU at most {}",
-                pct(100.0 * ceiling, 0)
-            ),
-            metric: metric.into(),
-            stat: "peak".into(),
-            labels: Default::default(),
-            bound: Bound::AtMost,
-            target: ceiling,
-        };
-        out.push(judge(&slo, Default::default(), "ratio".into(), &xs));
+    cpu_slos(s, p)
+        .iter()
+        .map(|slo| {
+            let xs: Vec<f64> = runs.iter().filter_map(|r| cpu_value(slo, r)).collect();
+            judge(slo, Default::default(), "ratio".into(), &xs)
+        })
+        .collect()
+}
+
+/// The CPU ceilings of [`cpu_checks`] as SLOs on the `peak` of the CPU
+/// utilisation metrics (none without coderd replicas).
+pub fn cpu_slos(s: &Scenario, p: &SizingPolicy) -> Vec<Slo> {
+    let one = |metric: &str, what: &str, ceiling: f64| Slo {
+        name: format!(
+            "policy: {what} peak CPU at most {}",
+            pct(100.0 * ceiling, 0)
+        ),
+        metric: metric.into(),
+        stat: "peak".into(),
+        labels: Default::default(),
+        bound: Bound::AtMost,
+        target: ceiling,
     };
-    if s.deployment.coderd.n_replicas > 0 {
-        one(m::CODERD_CPU_UTILIZATION, "coderd", p.max_coderd_cpu);
-        one(m::DATABASE_CPU_UTILIZATION, "database", p.max_database_cpu);
+    if s.deployment.coderd.n_replicas == 0 {
+        return Vec::new();
     }
-    out
+    vec![
+        one(m::CODERD_CPU_UTILIZATION, "coderd", p.max_coderd_cpu),
+        one(m::DATABASE_CPU_UTILIZATION, "database", p.max_database_cpu),
+    ]
+}
+
+/// A CPU ceiling's value in one replication: the highest `peak` of its
+/// metric over every label set (the busiest replica).
+pub fn cpu_value(slo: &Slo, run: &RunResult) -> Option<f64> {
+    run.metrics
+        .iter()
+        .filter(|x| x.name == slo.metric && x.stat == slo.stat && x.value.is_finite())
+        .map(|x| x.value)
+        .reduce(f64::max)
 }
 
 /// Users of the scenario (0 without a user model).

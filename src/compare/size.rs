@@ -302,6 +302,10 @@ pub struct SizeOptions {
     pub resilience: Resilience,
     /// Called after each candidate's replications (progress).
     pub on_simulations: Option<OnSimulations>,
+    /// `--uncertainty N`: judge candidates over the model's uncertainty
+    /// too ([`super::uncertainty::ConfidenceOver`]); the sets are drawn in
+    /// [`Search::new`].
+    pub uncertainty: Option<(usize, super::uncertainty::ConfidenceOver)>,
 }
 
 impl SizeOptions {
@@ -316,6 +320,7 @@ impl SizeOptions {
             policy: true,
             resilience: Resilience::N1,
             on_simulations: None,
+            uncertainty: None,
         }
     }
 }
@@ -671,6 +676,10 @@ pub struct Evaluation {
     pub feasible: bool,
     /// A scenario or costing error for this point.
     pub error: Option<String>,
+    /// The candidate on the parameter sets of `--uncertainty` (`None`: not
+    /// asked for, or not run because the plain checks already fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_sets: Option<super::uncertainty::CandidateOverSets>,
 }
 
 impl Evaluation {
@@ -700,6 +709,9 @@ impl Evaluation {
                     .map(|s| format!("N-1 drill: {}", miss(s))),
             );
         }
+        if let Some(u) = self.over_sets.as_ref().filter(|u| u.decides) {
+            out.extend(u.failures());
+        }
         out
     }
     /// `pass`, `fails SLO`, `fails policy`, `fails N-1 drill`, `saturated`
@@ -715,6 +727,12 @@ impl Evaluation {
             "fails policy"
         } else if self.drill.as_ref().is_some_and(|d| !d.feasible) {
             "fails N-1 drill"
+        } else if self
+            .over_sets
+            .as_ref()
+            .is_some_and(|u| u.decides && !u.feasible)
+        {
+            "fails over model uncertainty"
         } else {
             "pass"
         }
@@ -803,6 +821,9 @@ pub struct SizeResult {
     /// The best-first phase hit `max_evaluations`.
     pub truncated: bool,
     pub currency: String,
+    /// `--uncertainty`: the parameter sets and the mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<super::uncertainty::SizeUncertainty>,
 }
 
 impl SizeResult {
@@ -859,6 +880,8 @@ pub struct Search<'a> {
     cache: BTreeMap<Vec<usize>, Evaluation>,
     order: Vec<Vec<usize>>,
     pub simulations: u64,
+    /// `--uncertainty`: the parameter sets and the mode.
+    uncertainty: Option<super::uncertainty::SizeUncertainty>,
 }
 
 impl<'a> Search<'a> {
@@ -929,6 +952,18 @@ impl<'a> Search<'a> {
             }
         }
         let dims = dimensions(&s, &opts, prices);
+        // The sets come from the model, which no candidate changes: drawn
+        // once, as `run --uncertainty` draws them for this scenario and seed.
+        let uncertainty = opts
+            .uncertainty
+            .map(|(n, over)| super::uncertainty::SizeUncertainty {
+                sets: crate::sensitivity::uncertainty::latin_hypercube(
+                    &s.uncertain_params(),
+                    n,
+                    opts.seed,
+                ),
+                over,
+            });
         let own_kill_s = s
             .events
             .iter()
@@ -951,6 +986,7 @@ impl<'a> Search<'a> {
             cache: BTreeMap::new(),
             order: Vec::new(),
             simulations: 0,
+            uncertainty,
         })
     }
 
@@ -1094,6 +1130,7 @@ impl<'a> Search<'a> {
                     saturated: false,
                     feasible: false,
                     error: Some(e),
+                    over_sets: None,
                 };
             }
         };
@@ -1120,12 +1157,7 @@ impl<'a> Search<'a> {
             super::meets_confidently(saturated, &slos) && policy.iter().all(|c| c.confident);
         let mut drill = None;
         if feasible && self.drill_wanted(&s) {
-            let mut d = s.clone();
-            d.events.push(ScheduledEvent {
-                at: crate::engine::SimTime::from_secs_f64(self.drill_at_s.unwrap_or(0.0)),
-                action: Action::KillReplica { replica: None },
-            });
-            d.events.sort_by_key(|e| e.at);
+            let d = self.drill_scenario(&s);
             let runs = self.replications(&d);
             let slos = check_slos(&d, &runs);
             let saturated = runs.iter().any(|r| r.saturated);
@@ -1137,6 +1169,17 @@ impl<'a> Search<'a> {
                 feasible: ok,
             });
         }
+        // `--confidence-over both`: the plain checks are necessary (the
+        // model file's own values), and the same checks over the parameter
+        // sets decide.
+        let over_sets = match &self.uncertainty {
+            Some(u) if feasible && u.over == super::uncertainty::ConfidenceOver::Both => {
+                let o = self.over_sets(&s, true);
+                feasible = o.feasible;
+                Some(o)
+            }
+            _ => None,
+        };
         Evaluation {
             point: point.to_vec(),
             values,
@@ -1148,6 +1191,91 @@ impl<'a> Search<'a> {
             saturated,
             feasible,
             error: None,
+            over_sets,
+        }
+    }
+
+    fn count_simulations(&mut self, n: u64) {
+        self.simulations += n;
+        if let Some(f) = &self.opts.on_simulations {
+            (f.0)(n);
+        }
+    }
+
+    /// The evaluation of `p` as reported: under `--confidence-over noise`,
+    /// also run on the parameter sets (reported, not judged).
+    fn reported(&mut self, p: &[usize]) -> Evaluation {
+        let mut e = self.cache[p].clone();
+        if e.over_sets.is_none()
+            && e.error.is_none()
+            && self.uncertainty.is_some()
+            && let Ok((s, _)) = self.load(p)
+        {
+            e.over_sets = Some(self.over_sets(&s, false));
+        }
+        e
+    }
+
+    /// `s` with a coderd replica lost at the drill's time.
+    fn drill_scenario(&self, s: &Scenario) -> Scenario {
+        let mut d = s.clone();
+        d.events.push(ScheduledEvent {
+            at: crate::engine::SimTime::from_secs_f64(self.drill_at_s.unwrap_or(0.0)),
+            action: Action::KillReplica { replica: None },
+        });
+        d.events.sort_by_key(|e| e.at);
+        d
+    }
+
+    /// The candidate `s` on the `--uncertainty` parameter sets, each with
+    /// the search's replications and seeds: its SLOs and the policy's CPU
+    /// ceilings judged over noise and model combined, then (when they pass
+    /// and the candidate has a drill) the N-1 drill on the same sets.
+    /// `decides`: part of the verdict, not only reported.
+    fn over_sets(&mut self, s: &Scenario, decides: bool) -> super::uncertainty::CandidateOverSets {
+        use super::uncertainty::{CandidateOverSets, judge_sets};
+        let sets = self
+            .uncertainty
+            .as_ref()
+            .map(|u| u.sets.clone())
+            .unwrap_or_default();
+        let reps = self.opts.replications;
+        let runs = (sets.len() * reps as usize) as u64;
+        let fail = |e: String| CandidateOverSets {
+            verdict: super::uncertainty::SetsVerdict {
+                slos: vec![],
+                policy: vec![],
+                saturated_sets: 0,
+            },
+            drill: None,
+            feasible: false,
+            error: Some(e),
+            decides,
+        };
+        let verdict = match judge_sets(s, &sets, self.opts.seed, reps, self.policy.as_ref()) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        self.count_simulations(runs);
+        let mut feasible = verdict.feasible();
+        let mut drill = None;
+        if feasible && self.drill_wanted(s) {
+            let d = self.drill_scenario(s);
+            match judge_sets(&d, &sets, self.opts.seed, reps, None) {
+                Ok(v) => {
+                    feasible = v.feasible();
+                    drill = Some(v);
+                }
+                Err(e) => return fail(e),
+            }
+            self.count_simulations(runs);
+        }
+        CandidateOverSets {
+            verdict,
+            drill,
+            feasible,
+            error: None,
+            decides,
         }
     }
 
@@ -1222,6 +1350,14 @@ impl<'a> Search<'a> {
                         Some(m) => format!("N-1 drill: {m}"),
                         None => "N-1 drill: saturated".into(),
                     },
+                )
+            } else if let Some(u) = e.over_sets.as_ref().filter(|u| u.decides && !u.feasible) {
+                b(
+                    "model",
+                    u.failures()
+                        .into_iter()
+                        .next()
+                        .unwrap_or_else(|| "fails over model uncertainty".into()),
                 )
             } else if e.feasible && e.cents() >= rec_cents {
                 b(
@@ -1412,7 +1548,7 @@ impl<'a> Search<'a> {
         });
         SizeResult {
             scenario: self.name.clone(),
-            recommended: recommended.map(|p| self.cache[&p].clone()),
+            recommended: recommended.map(|p| self.reported(&p)),
             users: self.users,
             binding,
             policy: self.policy.clone(),
@@ -1430,6 +1566,7 @@ impl<'a> Search<'a> {
             seed: self.opts.seed,
             truncated,
             currency: self.prices.currency.clone(),
+            uncertainty: self.uncertainty.clone(),
             dimensions: self.dims,
         }
     }
@@ -1596,6 +1733,9 @@ pub fn size_id(
         )
         .as_bytes(),
     );
+    if let Some((n, over)) = opts.uncertainty {
+        h.update(format!("\0uncertainty {n} {}", over.as_str()).as_bytes());
+    }
     crate::scenario::load::hex(&h.finalize()[..6])
 }
 

@@ -3,6 +3,7 @@
 //! `candidates.csv`, and for `--growth` `growth.csv` and `growth.png`.
 
 use super::size::{Binding, Drill, Evaluation, GrowthPoint, Resilience, Shape, SizeResult};
+use super::uncertainty;
 use crate::format::{
     bound_symbol, count_str, exact_opt, fmt_value, md_cell as cell, money, money_cents, pct,
 };
@@ -149,6 +150,9 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
         let _ = writeln!(o, "  {n}");
     }
     let _ = writeln!(o, "  {}", drill_words(r));
+    if let Some(u) = &r.uncertainty {
+        let _ = writeln!(o, "  {}", uncertainty::size_mode_words(u, r.replications));
+    }
     for n in &r.notes {
         let _ = writeln!(o, "  note: {n}");
     }
@@ -237,6 +241,7 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
             );
         }
     }
+    o += &uncertainty::size_text(r);
     if let Some(c) = &rec.cost_detail {
         o += &cost::text(c);
     }
@@ -372,6 +377,7 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
             }
         }
     }
+    o += &uncertainty::size_markdown(r);
     let _ = writeln!(o, "\n## How it was searched\n");
     let _ = writeln!(
         o,
@@ -630,6 +636,10 @@ pub struct SizeJson {
     pub replications: u32,
     pub seed: u64,
     pub truncated: bool,
+    /// `--uncertainty`: the mode and the recommendation's noise and model
+    /// parts per check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<uncertainty::SizeUncertaintyJson>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -748,6 +758,7 @@ pub fn document(r: &SizeResult) -> SizeJson {
         replications: r.replications,
         seed: r.seed,
         truncated: r.truncated,
+        uncertainty: uncertainty::size_json(r),
     }
 }
 

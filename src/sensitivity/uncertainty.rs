@@ -52,22 +52,140 @@ pub type ParamSet = Vec<(&'static str, f64)>;
 /// (in their order), from `seed`'s own stream. Zero-width ranges are left
 /// at their value (not in the sets).
 pub fn latin_hypercube(params: &[Uncertain], n: usize, seed: u64) -> Vec<ParamSet> {
-    let mut rng = Streams::new(seed).stream(LHS_STREAM, 0);
     let varied: Vec<&Uncertain> = params.iter().filter(|u| !u.is_exact()).collect();
-    let mut sets: Vec<ParamSet> = vec![Vec::with_capacity(varied.len()); n];
-    for u in varied {
+    lhs_quantiles(varied.len(), n, seed)
+        .into_iter()
+        .map(|q| {
+            varied
+                .iter()
+                .zip(q)
+                .map(|(u, f)| (u.name, at_quantile(u, f)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The Latin hypercube itself: `n` points (sets) of `k` coordinates in
+/// [0, 1), from `seed`'s own stream. Coordinate `j` of the points uses
+/// each of the `n` strata `[s/n, (s+1)/n)` once; the strata are matched
+/// across coordinates by independent random permutations.
+pub fn lhs_quantiles(k: usize, n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = Streams::new(seed).stream(LHS_STREAM, 0);
+    let mut sets: Vec<Vec<f64>> = vec![Vec::with_capacity(k); n];
+    for _ in 0..k {
         let mut strata: Vec<usize> = (0..n).collect();
         strata.shuffle(&mut rng);
-        for (set, k) in sets.iter_mut().zip(strata) {
-            let f = (k as f64 + rng.random::<f64>()) / n as f64;
-            let mut v = u.lo + f * (u.hi - u.lo);
-            if u.whole {
-                v = v.round();
-            }
-            set.push((u.name, v.clamp(u.lo, u.hi)));
+        for (set, s) in sets.iter_mut().zip(strata) {
+            set.push((s as f64 + rng.random::<f64>()) / n as f64);
         }
     }
     sets
+}
+
+/// The value at quantile `f` of `u`'s range (uniform), rounded for a
+/// whole-number parameter and kept inside the range.
+pub fn at_quantile(u: &Uncertain, f: f64) -> f64 {
+    let mut v = u.lo + f * (u.hi - u.lo);
+    if u.whole {
+        v = v.round();
+    }
+    v.clamp(u.lo, u.hi)
+}
+
+/// Parameter sets common to several scenarios (the architectures of
+/// `compare --uncertainty`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommonSets {
+    /// Every parameter with a non-zero-width range in any of the
+    /// scenarios' models, by name, in the model's parameter order.
+    pub names: Vec<&'static str>,
+    /// Per scenario, per set: the parameters it varies and their values.
+    pub sets: Vec<Vec<ParamSet>>,
+    /// Where the scenarios' ranges differ, in words.
+    pub notes: Vec<String>,
+}
+
+/// `n` parameter sets shared by `scenarios` (named by `names`): one Latin
+/// hypercube over the union, by name, of their non-zero-width ranges,
+/// drawn from `seed` exactly as [`latin_hypercube`] draws it for one
+/// scenario (so one scenario, or several of one model file, get the sets
+/// `run --uncertainty` would). Set `i` gives every scenario the same
+/// quantile of each parameter's range: equal ranges give equal values;
+/// where the models' ranges differ, each scenario takes that quantile of
+/// its own range, and a parameter a model has no range for stays at its
+/// value there. Both cases are named in [`CommonSets::notes`].
+pub fn common_sets(scenarios: &[(&str, &Scenario)], n: usize, seed: u64) -> CommonSets {
+    use crate::scenario::costs::PARAMS;
+    let params: Vec<Vec<Uncertain>> = scenarios
+        .iter()
+        .map(|(_, s)| {
+            s.uncertain_params()
+                .into_iter()
+                .filter(|u| !u.is_exact())
+                .collect()
+        })
+        .collect();
+    let names: Vec<&'static str> = PARAMS
+        .iter()
+        .map(|p| p.name)
+        .filter(|name| params.iter().flatten().any(|u| u.name == *name))
+        .collect();
+    let q = lhs_quantiles(names.len(), n, seed);
+    let sets = params
+        .iter()
+        .map(|ps| {
+            q.iter()
+                .map(|qs| {
+                    names
+                        .iter()
+                        .zip(qs)
+                        .filter_map(|(name, f)| {
+                            let u = ps.iter().find(|u| u.name == *name)?;
+                            Some((u.name, at_quantile(u, *f)))
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut notes = Vec::new();
+    let model = |i: usize| {
+        let (name, s) = scenarios[i];
+        format!("{name} ({})", s.model.path.display())
+    };
+    for name in &names {
+        let have: Vec<(usize, &Uncertain)> = params
+            .iter()
+            .enumerate()
+            .filter_map(|(i, ps)| Some((i, ps.iter().find(|u| u.name == *name)?)))
+            .collect();
+        let (i0, u0) = have[0];
+        if have.len() < scenarios.len() {
+            let missing: Vec<String> = (0..scenarios.len())
+                .filter(|i| !have.iter().any(|(j, _)| j == i))
+                .map(model)
+                .collect();
+            notes.push(format!(
+                "params.{name} varies in {} but has no range in {}: it stays at its value there",
+                model(i0),
+                missing.join(", ")
+            ));
+        }
+        for &(i, u) in &have[1..] {
+            if (u.lo, u.hi) != (u0.lo, u0.hi) {
+                notes.push(format!(
+                    "params.{name}: range [{}, {}] in {} but [{}, {}] in {}: each set takes the same quantile of each range",
+                    u0.lo,
+                    u0.hi,
+                    model(i0),
+                    u.lo,
+                    u.hi,
+                    model(i)
+                ));
+            }
+        }
+    }
+    CommonSets { names, sets, notes }
 }
 
 /// `scenario` with every parameter of `set` applied.
@@ -99,12 +217,33 @@ pub struct Decomposition {
     /// The combined 95% prediction interval.
     pub combined_low: Option<f64>,
     pub combined_high: Option<f64>,
+    /// The combined variance, `(1 + 1/N) s_m² + s_w²/R` (or
+    /// `(1 + 1/N) s_b²` with one replication).
+    pub combined_var: Option<f64>,
+    /// Its degrees of freedom (Welch–Satterthwaite, see the module).
+    pub df: Option<usize>,
 }
 
 impl Decomposition {
     /// Combined interval width, if any.
     pub fn combined_width(&self) -> Option<f64> {
         Some(self.combined_high? - self.combined_low?)
+    }
+
+    /// The one-sided 95% bound over both parts in the direction of
+    /// `bound`, `m + t(0.95, ν) · sqrt(combined_var)` for "at most" (minus
+    /// for "at least"): the combined interval's variance and degrees of
+    /// freedom with the one-sided quantile, so that a statistic meets an
+    /// SLO "with 95% confidence over noise and model" when this bound does.
+    /// With zero-width ranges it is the plain one-sided Student-t bound.
+    pub fn bound95(&self, bound: crate::scenario::Bound) -> Option<f64> {
+        let (m, v, df) = (self.mean?, self.combined_var?, self.df?);
+        let h = crate::compare::t95_one_sided(df + 1)? * v.sqrt();
+        let b = match bound {
+            crate::scenario::Bound::AtMost => m + h,
+            crate::scenario::Bound::AtLeast => m - h,
+        };
+        b.is_finite().then_some(b)
     }
 }
 
@@ -137,21 +276,28 @@ pub fn decompose(target: &Target, replications: u32, values: &[Vec<Option<f64>>]
         _ => None,
     };
     let n_f = n as f64;
-    let (half, ok) = match (model_var, noise_var, between_var) {
+    let (var, df) = match (model_var, noise_var, between_var) {
         (Some(sm), Some(sw), _) => {
             let a = (1.0 + 1.0 / n_f) * sm;
             let b = sw / r;
-            let total = a + b;
-            let df_noise = f64::from(replications.max(2) - 1);
-            let denom = a * a / (n_f - 1.0) + b * b / df_noise;
-            let nu = if denom > 0.0 {
-                (total * total / denom).floor().max(1.0)
-            } else {
+            let df_noise = replications.max(2) as usize - 1;
+            let denom = a * a / (n_f - 1.0) + b * b / df_noise as f64;
+            // The exact ends (no model part, or no noise) take their own
+            // degrees of freedom, not a rounding of the ratio.
+            let nu = if a == 0.0 || denom <= 0.0 {
                 df_noise
+            } else if b == 0.0 {
+                n - 1
+            } else {
+                ((a + b) * (a + b) / denom).floor().max(1.0) as usize
             };
-            (t975(nu as usize) * total.sqrt(), true)
+            (Some(a + b), Some(nu))
         }
-        (None, None, Some(sb)) => (t975(n - 1) * ((1.0 + 1.0 / n_f) * sb).sqrt(), true),
+        (None, None, Some(sb)) => (Some((1.0 + 1.0 / n_f) * sb), Some(n - 1)),
+        _ => (None, None),
+    };
+    let (half, ok) = match (var, df) {
+        (Some(v), Some(nu)) => (t975(nu) * v.sqrt(), true),
         _ => (f64::NAN, false),
     };
     let finite = |x: f64| x.is_finite().then_some(x);
@@ -172,6 +318,8 @@ pub fn decompose(target: &Target, replications: u32, values: &[Vec<Option<f64>>]
             .then(|| mean.map(|m| m + half))
             .flatten()
             .and_then(finite),
+        combined_var: var,
+        df,
     }
 }
 

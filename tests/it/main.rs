@@ -29,3 +29,4 @@ mod slo;
 mod store;
 mod tidy;
 mod uncertainty;
+mod uncertainty_compare;
