@@ -9,6 +9,9 @@
 # Run from the repository (or wherever capsim, scenarios/ and models/ are).
 # A failed task can be resubmitted alone (sbatch --array=K ...): its share is
 # the same tasks with the same seeds. See README.md, "Sweeps on a cluster".
+# A sensitivity study is sharded the same way: set CAPSIM_COMMAND, e.g.
+#   sbatch --export=ALL,CAPSIM_COMMAND="sensitivity scenarios/scale-tests/published-v2.8.4-2000-users.toml --replications 3" ...
+# for both scripts.
 #SBATCH --job-name=capsim-sweep
 #SBATCH --array=0-7
 #SBATCH --cpus-per-task=2
@@ -17,7 +20,9 @@
 #SBATCH --output=shards/slurm-%A_%a.out
 set -euo pipefail
 mkdir -p shards
-capsim batch scenarios/scale-tests --replications 40 \
+# Word splitting of the command is deliberate (a command line, not a path).
+# shellcheck disable=SC2086
+capsim ${CAPSIM_COMMAND:-batch scenarios/scale-tests --replications 40} \
     --shard "${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT}" \
     --jobs "${SLURM_CPUS_PER_TASK}" \
     --db "shards/shard-${SLURM_ARRAY_TASK_ID}.db" --quiet

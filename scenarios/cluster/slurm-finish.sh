@@ -8,4 +8,6 @@
 #SBATCH --output=shards/slurm-finish-%j.out
 set -euo pipefail
 capsim runs merge shards/shard-*.db --into shards/sweep.db
-capsim batch scenarios/scale-tests --replications 40 --from shards/sweep.db --out reports/sweep
+# The shards' command (CAPSIM_COMMAND, see slurm-array.sh), with --from.
+# shellcheck disable=SC2086
+capsim ${CAPSIM_COMMAND:-batch scenarios/scale-tests --replications 40} --from shards/sweep.db --out reports/sweep

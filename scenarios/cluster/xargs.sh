@@ -7,13 +7,20 @@
 # README.md, "Sweeps on a cluster" and "Performance".
 #
 #   N=2 REPS=10 scenarios/cluster/xargs.sh scenarios/build-queue
+#   N=2 REPS=3 COMMAND=sensitivity scenarios/cluster/xargs.sh \
+#       scenarios/scale-tests/published-v2.8.4-2000-users.toml
+#
+# COMMAND is `batch` (the default), `run` (add --uncertainty N to the
+# arguments for its study too) or `sensitivity`; the arguments are the
+# command's own, the same for every shard and for the finish.
 set -euo pipefail
 N=${N:-$(nproc)}
 REPS=${REPS:-10}
 CAPSIM=${CAPSIM:-capsim}
+COMMAND=${COMMAND:-batch}
 OUT=${OUT:-shards}
 mkdir -p "$OUT"
 seq 0 $((N - 1)) | xargs -P "$N" -I{} \
-    "$CAPSIM" batch "$@" --replications "$REPS" --shard "{}/$N" --jobs 1 --db "$OUT/shard-{}.db" --quiet
+    "$CAPSIM" "$COMMAND" "$@" --replications "$REPS" --shard "{}/$N" --jobs 1 --db "$OUT/shard-{}.db" --quiet
 "$CAPSIM" runs merge "$OUT"/shard-*.db --into "$OUT/sweep.db"
-"$CAPSIM" batch "$@" --replications "$REPS" --from "$OUT/sweep.db" --out "$OUT/reports"
+"$CAPSIM" "$COMMAND" "$@" --replications "$REPS" --from "$OUT/sweep.db" --out "$OUT/reports"

@@ -750,7 +750,7 @@ fn uncertainty_studies(
                 of_run: d.stored.then_some(d.run_id.as_str()),
                 plan_json: &p.plan_json,
                 factors: &p.factors,
-                tasks: &results,
+                tasks: &super::study::to_stored(&results),
                 answer: Some((&text, &csv)),
                 shard: None,
             };
@@ -816,7 +816,7 @@ fn uncertainty_shards(
             of_run: None,
             plan_json: &p.plan_json,
             factors: &p.factors,
-            tasks: &results,
+            tasks: &super::study::to_stored(&results),
             answer: None,
             shard: Some((&p.sweep, shard)),
         };

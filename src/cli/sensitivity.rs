@@ -182,7 +182,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
             of_run: None,
             plan_json: &plan_json,
             factors: &factors,
-            tasks: &results,
+            tasks: &super::study::to_stored(&results),
             answer: None,
             shard: Some((&sweep, shard)),
         };
@@ -224,7 +224,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
             of_run: None,
             plan_json: &plan_json,
             factors: &factors,
-            tasks: &results,
+            tasks: &super::study::to_stored(&results),
             answer: Some((&md, &csv)),
             shard: None,
         };

@@ -10,7 +10,7 @@ use super::sweep::{check_inputs, owners};
 use crate::scenario::Scenario;
 use crate::sensitivity::{self, Factor, Source, TaskResult};
 use crate::shard::Shard;
-use crate::store::{Store, StudyFactor};
+use crate::store::{Store, StudyFactor, StudyTask};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -108,7 +108,33 @@ pub fn gather(
             }
         )));
     }
-    Ok(Ok(out))
+    Ok(Ok(out.into_iter().map(from_stored).collect()))
+}
+
+/// Task results as the store keeps them.
+pub fn to_stored(results: &[TaskResult]) -> Vec<StudyTask> {
+    results
+        .iter()
+        .map(|r| StudyTask {
+            variant: r.variant,
+            replication: r.replication,
+            seed: r.seed,
+            saturated: r.saturated,
+            values: r.values.clone(),
+            units: r.units.clone(),
+        })
+        .collect()
+}
+
+fn from_stored(t: StudyTask) -> TaskResult {
+    TaskResult {
+        variant: t.variant,
+        replication: t.replication,
+        seed: t.seed,
+        saturated: t.saturated,
+        values: t.values,
+        units: t.units,
+    }
 }
 
 /// A study's factors as the store keeps them.

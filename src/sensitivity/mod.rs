@@ -429,7 +429,7 @@ fn range_words(f: &Factor) -> String {
 }
 
 /// What a study keeps of one simulation.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TaskResult {
     pub variant: usize,
     pub replication: u32,

@@ -20,7 +20,7 @@ pub mod shards;
 pub mod studies;
 
 pub use shards::{MergeOutcome, ShardRun, SweepPart, SweepResults};
-pub use studies::{NewStudy, StoredStudy, StudyFactor, StudyKind};
+pub use studies::{NewStudy, StoredStudy, StudyFactor, StudyKind, StudyTask};
 
 use crate::cost::{CostLine, MonthlyCost};
 use crate::engine::metrics::Labels;

@@ -14,7 +14,6 @@
 use super::shards::SweepPart;
 use super::{Result, Store, StoreError, retry};
 use crate::scenario::Scenario;
-use crate::sensitivity::TaskResult;
 use crate::shard::Shard;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -34,6 +33,20 @@ impl StudyKind {
             StudyKind::Uncertainty => "uncertainty",
         }
     }
+}
+
+/// One simulation of a study as stored: its variant (or parameter set) and
+/// replication, its seed, whether it saturated, and the value of each
+/// statistic the study judges (in the study's order; `None`: no value) with
+/// its unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyTask {
+    pub variant: usize,
+    pub replication: u32,
+    pub seed: u64,
+    pub saturated: bool,
+    pub values: Vec<Option<f64>>,
+    pub units: Vec<String>,
 }
 
 /// A factor of a study as stored: a model parameter or a scenario key, and
@@ -69,7 +82,7 @@ pub struct NewStudy<'a> {
     pub factors: &'a [StudyFactor],
     /// The simulations this process ran (every task of the plan, or a
     /// shard's share).
-    pub tasks: &'a [TaskResult],
+    pub tasks: &'a [StudyTask],
     /// The answer in words and the tidy table (CSV); `None` for a shard.
     pub answer: Option<(&'a str, &'a str)>,
     /// For a shard: its sweep and `K/N`.
@@ -184,7 +197,7 @@ impl Store {
     /// The shard runs of the study sweep `sweep` and every task they hold,
     /// in task order (variant, replication; one copy where shards overlap:
     /// a task's result depends only on its variant and seed).
-    pub fn study_sweep(&self, sweep: &str) -> Result<(Vec<SweepPart>, Vec<TaskResult>)> {
+    pub fn study_sweep(&self, sweep: &str) -> Result<(Vec<SweepPart>, Vec<StudyTask>)> {
         let parts = self.sweep_results(sweep)?.parts;
         let mut st = self
             .conn
@@ -208,7 +221,7 @@ impl Store {
             })
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql(e))?;
-        let mut tasks: Vec<TaskResult> = Vec::with_capacity(rows.len());
+        let mut tasks: Vec<StudyTask> = Vec::with_capacity(rows.len());
         for (variant, replication, seed, saturated, values, units) in rows {
             let variant = variant as usize;
             if tasks
@@ -223,7 +236,7 @@ impl Store {
                     "task (variant {variant}, replication {replication}) of sweep {sweep}: {what} does not parse: {e}"
                 ),
             };
-            tasks.push(TaskResult {
+            tasks.push(StudyTask {
                 variant,
                 replication,
                 seed: seed.parse().map_err(|e| bad("seed", &e))?,

@@ -262,6 +262,46 @@ fn the_xargs_script_gives_the_unsharded_batch_summary() {
     }
 }
 
+/// The same script runs a sensitivity study (COMMAND=sensitivity): the
+/// unsharded study's tables.
+#[test]
+fn the_xargs_script_runs_a_sensitivity_study() {
+    let tmp = scratch("shard/xargs-sensitivity");
+    let s = mmc(tmp.path(), "");
+    let args = [
+        s.to_str().unwrap(),
+        "--params",
+        "db_rtt_ms,coderd_cpu_ms_connect",
+    ];
+    ok(capsim(&tmp).arg("sensitivity").args(args).args([
+        "--replications",
+        "2",
+        "--no-store",
+        "--out",
+        "whole",
+        "-q",
+    ]));
+    let o = script_in(
+        &tmp,
+        &repo().join("scenarios/cluster/xargs.sh"),
+        &args,
+        &[
+            ("N", "2"),
+            ("REPS", "2"),
+            ("OUT", "sh"),
+            ("COMMAND", "sensitivity"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["sensitivity.csv", "sensitivity.md"] {
+        assert_eq!(
+            std::fs::read(tmp.join("sh/reports").join(f)).unwrap(),
+            std::fs::read(tmp.join("whole").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 /// A shard stores a long share in parts (here 4 replications each on one
 /// thread), and `--from` gathers them: the same summary.
 #[test]
