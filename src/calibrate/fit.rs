@@ -1,6 +1,7 @@
 //! The fit: free parameters, simulation of targets, the objective, the
 //! Nelder-Mead search, the fit table and leave-one-out.
 
+use super::interval::{self, Intervals};
 use super::nelder_mead::{self, Minimum};
 use super::targets::{self, Target};
 use crate::engine::rng::replication_seed;
@@ -296,6 +297,11 @@ pub struct Options {
     pub x_tol: f64,
     /// Refit without each target in turn.
     pub loo: bool,
+    /// Compute a 95% interval for each fitted parameter (needs `replications >= 2`).
+    pub intervals: bool,
+    /// Take the model file's values as the fit (no search): the fit table,
+    /// intervals and leave-one-out of an existing fit.
+    pub keep_values: bool,
 }
 
 impl Default for Options {
@@ -307,6 +313,8 @@ impl Default for Options {
             f_tol: 1e-4,
             x_tol: 5e-3,
             loo: false,
+            intervals: true,
+            keep_values: false,
         }
     }
 }
@@ -377,6 +385,8 @@ pub struct Calibration {
     pub evals: usize,
     pub converged: bool,
     pub fit: Vec<FitTableRow>,
+    /// The 95% interval of each fitted parameter ([`interval`]).
+    pub intervals: Option<Intervals>,
     pub loo: Option<Vec<LooRow>>,
     pub notes: Vec<String>,
 }
@@ -530,11 +540,15 @@ fn loo_start(init_vals: &[Vec<Vec<f64>>], t: usize, z_full: &[f64]) -> (Vec<f64>
 /// compare with the measured figures.
 pub fn fit_table(setup: &Setup, x: &[f64], reps: u32) -> Vec<FitTableRow> {
     let all = vec![true; setup.targets.len()];
-    let vals = setup.simulate(x, reps, &all);
+    fit_rows(setup, &setup.simulate(x, reps, &all))
+}
+
+/// The fit table of per-replication values of every target.
+fn fit_rows(setup: &Setup, vals: &[Vec<Result<f64, String>>]) -> Vec<FitTableRow> {
     setup
         .targets
         .iter()
-        .zip(&vals)
+        .zip(vals)
         .map(|(t, reps)| {
             let (m, ci) = summarise(t, reps);
             let m_metric = m * t.factor;
@@ -582,7 +596,41 @@ pub fn calibrate(setup: &Setup, opts: &Options, progress: &(dyn Fn(u64) + Sync))
     let without = |left: Option<usize>| -> Vec<bool> {
         (0..n_t).map(|t| active[t] && Some(t) != left).collect()
     };
-    let full = search.fit(&without(None), &search.centre(), vec![STEP]);
+    let full = if opts.keep_values {
+        // The file's values are the fit: evaluate the objective there with
+        // the search's replications, and let the first simplex say which
+        // targets some parameter moves.
+        let x = setup.file_values();
+        let z: Vec<f64> = setup
+            .free
+            .iter()
+            .zip(&x)
+            .map(|(p, x)| p.to_unit(*x))
+            .collect();
+        let here = search.values(std::slice::from_ref(&z));
+        let range = (0..n_t)
+            .map(|t| {
+                init_vals
+                    .iter()
+                    .chain(&here)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                        (a.min(mean(&v[t])), b.max(mean(&v[t])))
+                    })
+            })
+            .collect();
+        FitOutcome {
+            min: Minimum {
+                f: setup.objective(&here[0], &without(None)),
+                x: z,
+                evals: 0,
+                converged: true,
+            },
+            x,
+            range,
+        }
+    } else {
+        search.fit(&without(None), &search.centre(), vec![STEP])
+    };
     // Leave-one-out refits, for every fitted target that some parameter moves:
     // a target that stayed bit-identical through the whole full fit leaves it
     // unchanged when left out (the objective only loses a constant).
@@ -604,8 +652,48 @@ pub fn calibrate(setup: &Setup, opts: &Options, progress: &(dyn Fn(u64) + Sync))
         .collect();
 
     // The fit table, with more replications, at the rounded values.
-    let fit = fit_table(setup, &full.x, opts.replications);
+    let all = vec![true; n_t];
+    let at_fit = setup.simulate(&full.x, opts.replications, &all);
+    let fit = fit_rows(setup, &at_fit);
     progress(opts.replications as u64 * setup.scenarios.len() as u64);
+
+    // The parameters' intervals, simulated with the fit table's replications.
+    let intervals = (opts.intervals && opts.replications >= 2).then(|| {
+        let at_fit: Vec<Vec<f64>> = at_fit
+            .iter()
+            .map(|reps| {
+                reps.iter()
+                    .map(|v| *v.as_ref().unwrap_or(&f64::NAN))
+                    .collect()
+            })
+            .collect();
+        let simulated = active
+            .iter()
+            .zip(&setup.target_scenario)
+            .filter(|(a, _)| **a)
+            .map(|(_, s)| *s)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64;
+        let eval = |zs: &[Vec<f64>]| -> Vec<Vec<Vec<f64>>> {
+            zs.par_iter()
+                .map(|z| {
+                    let v = setup.simulate(&setup.values_at(z), opts.replications, &active);
+                    progress(opts.replications as u64 * simulated);
+                    v.into_iter()
+                        .map(|reps| reps.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                        .collect()
+                })
+                .collect()
+        };
+        let problem = interval::Problem {
+            targets: &setup.targets,
+            active: &active,
+            free: &setup.free,
+            replications: opts.replications,
+            search_replications: opts.search_replications,
+        };
+        interval::profile(&problem, &full.x, &at_fit, &eval)
+    });
 
     let loo = opts.loo.then(|| {
         let preds: Vec<LooRow> = (0..n_t)
@@ -678,6 +766,7 @@ pub fn calibrate(setup: &Setup, opts: &Options, progress: &(dyn Fn(u64) + Sync))
         evals: full.min.evals,
         converged: full.min.converged,
         fit,
+        intervals,
         loo,
         notes: setup.notes.clone(),
     }

@@ -16,7 +16,10 @@
 //! 2. rounds the fitted values to four significant digits (what `--write`
 //!    stores) and simulates every target with more replications for the
 //!    fit table (mean and 95% interval across replications);
-//! 3. optionally (leave-one-out) refits without each target in turn and
+//! 3. computes a 95% interval for each fitted parameter ([`interval`]: a
+//!    profile of the objective, each target weighed by its own precision
+//!    and the simulation noise), which `--write` stores as its `range`;
+//! 4. optionally (leave-one-out) refits without each target in turn and
 //!    predicts the left-out one, so the report shows how the model
 //!    generalises and not only how it fits.
 //!
@@ -24,6 +27,7 @@
 //! the same on every machine and with any number of threads.
 
 pub mod fit;
+pub mod interval;
 pub mod nelder_mead;
 pub mod targets;
 pub mod write;
@@ -32,4 +36,5 @@ pub use fit::{
     Calibration, FitTableRow, FittedParam, FreeParam, LooRow, Options, Setup, calibrate, fit_table,
     free_params,
 };
+pub use interval::{Intervals, ParamInterval};
 pub use targets::{Goal, Target, TargetsError};

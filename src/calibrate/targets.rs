@@ -16,6 +16,7 @@
 //! | `unit`        | no       | unit of the measured figures: `ms`, `s`, `percent`, `ratio`, `vCPU`, `1/s` (`req/s`, `ops/s`), `count`, `B`/`KB`/`MB`/`GB`; empty means the metric's own unit |
 //! | `weight`      | no       | weight in the fit (default 1); `0` = compared and reported, not fitted |
 //! | `tolerance`   | no       | relative error within which a point target is met (default 0.15) |
+//! | `precision`   | no       | half-width, in `unit`, of the interval the measured figure stands for: what the parameter intervals of `calibrate` take as the figure's own imprecision (default: half a unit in the last significant digit of `measured` as written, trailing zeros of a whole number not significant, so `220` is 215-225 and `3.7` is 3.65-3.75; for a range, its half-width) |
 //! | `source`      | no       | where the figure comes from |
 //! | `notes`       | no       | how the figure was interpreted |
 //!
@@ -76,6 +77,10 @@ pub struct Target {
     pub metric_unit: Option<&'static str>,
     pub weight: f64,
     pub tolerance: f64,
+    /// Half-width of the interval the measured figure stands for, in the
+    /// metric's unit (the `precision` column, or the rounding of the figure
+    /// as written; a range's half-width). See [`precision_of`].
+    pub precision: f64,
     pub source: String,
     pub notes: String,
 }
@@ -90,7 +95,7 @@ pub struct TargetsError {
     pub message: String,
 }
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "scenario",
     "metric",
     "labels",
@@ -103,6 +108,7 @@ const COLUMNS: [&str; 14] = [
     "unit",
     "weight",
     "tolerance",
+    "precision",
     "source",
     "notes",
 ];
@@ -278,6 +284,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Target>, TargetsError> {
                 ));
             }
         };
+        let precision = match (number("precision")?, goal) {
+            (Some(p), _) if p > 0.0 => p * factor,
+            (Some(p), _) => {
+                return Err(e("precision", format!("must be positive, found {p}")));
+            }
+            (None, Goal::Value(_)) => precision_of(get("measured")) * factor,
+            (None, Goal::Range(lo, hi)) => (hi - lo) / 2.0,
+        };
         let weight = number("weight")?.unwrap_or(1.0);
         if weight < 0.0 {
             return Err(e("weight", format!("must not be negative, found {weight}")));
@@ -306,6 +320,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Target>, TargetsError> {
             metric_unit,
             weight,
             tolerance,
+            precision,
             source: get("source").to_string(),
             notes: get("notes").to_string(),
         });
@@ -314,6 +329,29 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Target>, TargetsError> {
         return Err(err(header_line, None, "no targets".into()));
     }
     Ok(out)
+}
+
+/// Half a unit in the last significant digit of a number as written:
+/// `3.7` -> 0.05, `3` -> 0.5, `220` -> 5 (trailing zeros of a whole number
+/// are not taken as significant: "220 ms" may be anything from 215 to 225),
+/// `2400` -> 50, `0.35` -> 0.005, `1.5e3` -> 50. The figure stands for
+/// the interval `measured ± precision`.
+pub fn precision_of(text: &str) -> f64 {
+    let t = text.trim().trim_start_matches(['+', '-']);
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().unwrap_or(0)),
+        None => (t, 0),
+    };
+    let last_digit = match mantissa.split_once('.') {
+        Some((_, frac)) => -(frac.len() as i32),
+        None => {
+            let digits = mantissa.trim_start_matches('0');
+            let zeros = digits.len() - digits.trim_end_matches('0').len();
+            // A bare "0" has no significant digit: take its units place.
+            if digits.is_empty() { 0 } else { zeros as i32 }
+        }
+    };
+    0.5 * 10f64.powi(last_digit + exp)
 }
 
 fn csv_line(e: &csv::Error) -> usize {
@@ -650,6 +688,31 @@ mod tests {
         assert_eq!(t[1].window, Some((60.0, 240.0)));
         assert_eq!(t[1].weight, 1.0);
         assert_eq!(t[1].name(), "cores max [1m-4m]");
+        // Precision: the rounding of 220 ms (215-225), in seconds; a range's half-width.
+        assert!((t[0].precision - 0.005).abs() < 1e-12);
+        assert!((t[1].precision - 0.85).abs() < 1e-12);
+        let t = p("scenario,metric,stat,measured,unit,precision\na,m,p50,220,ms,20\n").unwrap();
+        assert!((t[0].precision - 0.02).abs() < 1e-12);
+        let e = p("scenario,metric,stat,measured,precision\na,m,p50,2,0\n").unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("precision"));
+    }
+
+    #[test]
+    fn precision_is_half_the_last_significant_digit() {
+        for (text, want) in [
+            ("3", 0.5),
+            ("3.7", 0.05),
+            ("60", 5.0),
+            ("220", 5.0),
+            ("2400", 50.0),
+            ("0.35", 0.005),
+            ("3.70", 0.005),
+            ("1.5e3", 50.0),
+            ("-80", 5.0),
+        ] {
+            let p = precision_of(text);
+            assert!((p - want).abs() < 1e-12 * want, "{text}: {p}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use super::progress::Progress;
 use super::{EXIT_BAD_INPUT, Format, ui};
-use crate::calibrate::{self, Calibration, Options, Setup};
-use crate::format::{sig4, signed_pct};
+use crate::calibrate::{self, Calibration, Intervals, Options, Setup};
+use crate::format::{pct, sig4, signed_pct};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -15,9 +15,12 @@ pub struct CalibrateArgs {
     /// Model file whose `free = true` parameters are fitted.
     #[arg(long)]
     pub model: PathBuf,
-    /// Store the fitted values and their provenance in the model file.
+    /// Store the fitted values, their provenance and their 95% intervals (`range`) in the model file.
     #[arg(long)]
     pub write: bool,
+    /// Take the model file's values as the fit (no search): the fit table, intervals and leave-one-out of an existing fit; with --write only the ranges change.
+    #[arg(long)]
+    pub keep_values: bool,
     /// Master seed for every scenario (default: each scenario's own seed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -59,6 +62,7 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
         search_replications: args.search_replications,
         max_evals: args.max_evals,
         loo: args.loo,
+        keep_values: args.keep_values,
         ..Options::default()
     };
     let pb = Progress::new("calibrate", "simulations", 0);
@@ -66,13 +70,17 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
     let c = pool.install(|| calibrate::calibrate(&setup, &opts, &tick));
     pb.finish();
     if args.write {
-        let fitted: Vec<(String, f64)> =
-            c.params.iter().map(|p| (p.name.clone(), p.value)).collect();
+        let fitted = written(args, &c, &setup);
         calibrate::write::write_model(&args.model, &fitted, &provenance(args, &c))
             .map_err(anyhow::Error::msg)?;
         ui::info(format!(
-            "wrote {} fitted values to {}",
+            "wrote {} fitted {} to {}",
             fitted.len(),
+            match (args.keep_values, c.intervals.is_some()) {
+                (true, _) => "parameters' intervals",
+                (false, true) => "values and their intervals",
+                (false, false) => "values",
+            },
             args.model.display()
         ));
     }
@@ -81,6 +89,115 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<i32> {
         Format::Table => print!("{}", report(&c)),
     }
     Ok(0)
+}
+
+/// What `--write` stores: each fitted value (unless kept) and its interval.
+fn written(args: &CalibrateArgs, c: &Calibration, setup: &Setup) -> Vec<calibrate::write::Written> {
+    c.params
+        .iter()
+        .enumerate()
+        .map(|(j, p)| calibrate::write::Written {
+            name: p.name.clone(),
+            value: (!args.keep_values).then_some(p.value),
+            range: c.intervals.as_ref().map(|iv| {
+                let i = &iv.params[j];
+                let (lo, hi) = calibrate::write::rounded_range(i.lo, i.hi, p.value, p.min, p.max);
+                (lo, hi, range_reason(args, iv, j, setup))
+            }),
+        })
+        .collect()
+}
+
+/// The command that reproduces the intervals.
+fn interval_command(args: &CalibrateArgs) -> String {
+    format!(
+        "capsim calibrate --targets {} --model {}{}{} --replications {} --search-replications {}",
+        args.targets.display(),
+        args.model.display(),
+        args.seed.map_or(String::new(), |s| format!(" --seed {s}")),
+        if args.keep_values {
+            " --keep-values"
+        } else {
+            ""
+        },
+        args.replications,
+        args.search_replications,
+    )
+}
+
+/// The `range_reason` of fitted parameter `j`: the method and its numbers.
+fn range_reason(args: &CalibrateArgs, iv: &Intervals, j: usize, setup: &Setup) -> String {
+    let p = &iv.params[j];
+    let moved = iv.targets.iter().filter(|t| t.moved).count();
+    let head = format!(
+        "95% profile interval ({}): the values for which the fitted targets, each weighed by its own precision \
+         (the rounding of the published figure, uniform) and the simulation noise of {} search replication{}, \
+         stay within a chi-square of {:.2} of the fit, the other fitted parameters refitted along the way \
+         (linearised; README, Calibration)",
+        interval_command(args),
+        iv.search_replications,
+        if iv.search_replications == 1 { "" } else { "s" },
+        iv.threshold,
+    );
+    if !p.identified {
+        return format!(
+            "{head}; no fitted target moves it, so the interval is its calibration bounds"
+        );
+    }
+    let mut s = head;
+    if let Some(t) = p.pinned_by {
+        let ts = &iv.targets[t];
+        let _ = write!(
+            s,
+            "; pinned mostly by {} ({}: sigma {} from its precision, {} simulation noise per replication)",
+            ts.target,
+            ts.figure,
+            pct(ts.precision * 100.0, 1),
+            pct(ts.noise * 100.0, 1),
+        );
+    }
+    let _ = write!(
+        s,
+        "; {} targets, {moved} moved by a fitted parameter, {} degree{} of freedom, chi-square {:.2} at the fit",
+        iv.targets.len(),
+        iv.dof,
+        if iv.dof == 1 { "" } else { "s" },
+        iv.chi2
+    );
+    if iv.scale > 1.0 {
+        let _ = write!(
+            s,
+            " (threshold widened by the reduced chi-square {:.2})",
+            iv.scale
+        );
+    }
+    match (p.lo_at_bound, p.hi_at_bound) {
+        (true, true) => s.push_str("; both ends reach the calibration bounds"),
+        (true, false) => s.push_str("; the lower end reaches the calibration bound"),
+        (false, true) => s.push_str("; the upper end reaches the calibration bound"),
+        _ => {}
+    }
+    let _ = write!(
+        s,
+        "; {} points of {} replications of {}. It leaves out the model's structural error (the leave-one-out table)",
+        iv.points,
+        iv.replications,
+        scenarios_of(setup)
+    );
+    s
+}
+
+/// The scenarios the fitted targets run.
+fn scenarios_of(setup: &Setup) -> String {
+    let mut names: Vec<String> = setup
+        .targets
+        .iter()
+        .filter(|t| t.weight > 0.0)
+        .map(|t| t.scenario.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names.join(", ")
 }
 
 /// The `source` text of a fitted parameter: how to reproduce the fit.
@@ -109,18 +226,23 @@ fn provenance(args: &CalibrateArgs, c: &Calibration) -> String {
 /// The text report: parameters, fit table, leave-one-out.
 pub fn report(c: &Calibration) -> String {
     let mut s = String::new();
+    let how = if c.options.keep_values {
+        "the model file's values kept, no search".to_string()
+    } else {
+        format!(
+            "{} evaluations, {}",
+            c.evals,
+            if c.converged {
+                "converged"
+            } else {
+                "stopped at --max-evals"
+            }
+        )
+    };
     let _ = writeln!(
         s,
-        "calibration of {} against {} ({} evaluations, {}; objective {:.3e})",
-        c.model_file,
-        c.targets_file,
-        c.evals,
-        if c.converged {
-            "converged"
-        } else {
-            "stopped at --max-evals"
-        },
-        c.objective
+        "calibration of {} against {} ({how}; objective {:.3e})",
+        c.model_file, c.targets_file, c.objective
     );
     for n in &c.notes {
         let _ = writeln!(s, "note: {n}");
@@ -129,13 +251,18 @@ pub fn report(c: &Calibration) -> String {
     let w = c.params.iter().map(|p| p.name.len()).max().unwrap_or(4);
     let _ = writeln!(
         s,
-        "  {:w$}  {:>10}  {:8}  {:>10}  bounds",
-        "name", "fitted", "unit", "was"
+        "  {:w$}  {:>10}  {:8}  {:>10}  {:>22}  bounds",
+        "name", "fitted", "unit", "was", "95% interval"
     );
-    for p in &c.params {
+    for (j, p) in c.params.iter().enumerate() {
+        let interval = c.intervals.as_ref().map_or(String::new(), |iv| {
+            let i = &iv.params[j];
+            let (lo, hi) = calibrate::write::rounded_range(i.lo, i.hi, p.value, p.min, p.max);
+            format!("[{}, {}]", sig4(lo), sig4(hi))
+        });
         let _ = writeln!(
             s,
-            "  {:w$}  {:>10}  {:8}  {:>10}  [{}, {}]",
+            "  {:w$}  {:>10}  {:8}  {:>10}  {interval:>22}  [{}, {}]",
             p.name,
             sig4(p.value),
             p.unit,
@@ -143,6 +270,46 @@ pub fn report(c: &Calibration) -> String {
             sig4(p.min),
             sig4(p.max)
         );
+    }
+    if let Some(iv) = &c.intervals {
+        let _ = writeln!(
+            s,
+            "\nintervals: 95% profile of the objective ({} points of {} replications; chi-square {:.2} at the fit, {} degree{} of freedom, threshold {:.2}); per target, sigma of its log error:",
+            iv.points,
+            iv.replications,
+            iv.chi2,
+            iv.dof,
+            if iv.dof == 1 { "" } else { "s" },
+            iv.threshold
+        );
+        let w = iv.targets.iter().map(|t| t.target.len()).max().unwrap_or(6);
+        let _ = writeln!(
+            s,
+            "  {:w$}  {:>22}  {:>9}  {:>9}  {:>7}  pins",
+            "target", "measured", "precision", "noise", "sigma"
+        );
+        for (t, ts) in iv.targets.iter().enumerate() {
+            let pins: Vec<&str> = iv
+                .params
+                .iter()
+                .filter(|p| p.pinned_by == Some(t))
+                .map(|p| p.name.as_str())
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {:w$}  {:>22}  {:>9}  {:>9}  {:>7}  {}",
+                ts.target,
+                ts.figure,
+                pct(ts.precision * 100.0, 2),
+                pct(ts.noise * 100.0, 2),
+                pct(ts.sigma * 100.0, 2),
+                if ts.moved {
+                    pins.join(", ")
+                } else {
+                    "(no fitted parameter moves it)".into()
+                }
+            );
+        }
     }
     let w = c.fit.iter().map(|r| r.target.len()).max().unwrap_or(6);
     let _ = writeln!(

@@ -411,6 +411,9 @@ fn synthetic_model() -> String {
             t["min"] = toml_edit::value(0.1);
             t["max"] = toml_edit::value(50.0);
             t["value"] = toml_edit::value(1.0);
+            // The shipped fit's interval says nothing about this start.
+            t.remove("range");
+            t.remove("range_reason");
         } else {
             t.remove("free");
         }
@@ -462,6 +465,8 @@ fn calibration_recovers_known_parameters_deterministically() {
         f_tol: 1e-10,
         x_tol: 1e-4,
         loo: true,
+        intervals: true,
+        keep_values: false,
     };
     let a = calibrate::calibrate(&setup, &opts, &|_| {});
     let b = calibrate::calibrate(&setup, &opts, &|_| {});
@@ -481,6 +486,11 @@ fn calibration_recovers_known_parameters_deterministically() {
         );
     }
     assert!(a.fit.iter().all(|r| r.met));
+    // Every fitted value lies inside its interval, which is not empty.
+    let iv = a.intervals.as_ref().unwrap();
+    for (p, i) in a.params.iter().zip(&iv.params) {
+        assert!(i.identified && i.lo < p.value && p.value < i.hi, "{i:?}");
+    }
     // Leave-one-out: one row per target, finite; the count no cost moves leaves the fit unchanged.
     let loo = a.loo.as_ref().unwrap();
     assert_eq!(loo.len(), 3);
@@ -584,4 +594,190 @@ fn cli_reports_bad_targets_with_file_and_line_and_writes_provenance() {
     assert_eq!(tail(&before), tail(&after));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("fit (2 replications"), "{stdout}");
+    // `--write` stores each fitted parameter's interval, which the
+    // model-file checks accept (a range holding the value, with its reason).
+    m.check_complete().unwrap();
+    for name in [
+        "coderd_cpu_ms_agent_metadata_call",
+        "db_cpu_ms_metadata_write",
+    ] {
+        let p = &m.file.params[name];
+        let v = m.number(name).unwrap();
+        let [lo, hi] = p.range.unwrap_or_else(|| panic!("{name}: no range"));
+        assert!(lo < v && v < hi, "{name}: {v} in [{lo}, {hi}]");
+        let reason = p.range_reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with("95% profile interval (capsim calibrate --targets"),
+            "{reason}"
+        );
+        assert!(reason.contains("--seed 3"), "{reason}");
+    }
+    assert!(stdout.contains("95% interval"), "{stdout}");
+    // `--keep-values --write`: the values, provenance and sources stay; the
+    // ranges are computed again for them, and the file still loads.
+    let args = [
+        "--write",
+        "--keep-values",
+        "--seed",
+        "3",
+        "--replications",
+        "3",
+    ];
+    let out = calibrate_cli(&dir, "t.csv", &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kept = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    let k = ModelParams::parse(&dir.join("model.toml"), &kept).unwrap();
+    k.check_complete().unwrap();
+    for name in [
+        "coderd_cpu_ms_agent_metadata_call",
+        "db_cpu_ms_metadata_write",
+    ] {
+        assert_eq!(k.number(name), m.number(name));
+        assert_eq!(k.file.params[name].source, m.file.params[name].source);
+        let reason = k.file.params[name].range_reason.as_deref().unwrap();
+        assert!(
+            reason.contains("--keep-values --replications 3"),
+            "{reason}"
+        );
+    }
+}
+
+/// Half-width of an interval in log units.
+fn log_half_width(i: &calibrate::ParamInterval) -> f64 {
+    (i.hi / i.lo).ln() / 2.0
+}
+
+#[test]
+fn intervals_widen_with_looser_figures_and_fewer_search_replications() {
+    // The synthetic problem at its known truth (9 ms per agent call, 4 ms
+    // per metadata write), targets that the truth meets exactly, and the
+    // intervals of that fit (--keep-values) for targets of different
+    // precision and searches of different replications.
+    let dir = synthetic_dir("widths");
+    let truth = [9.0, 4.0];
+    let mut doc: toml_edit::DocumentMut = synthetic_model().parse().unwrap();
+    doc["params"]["coderd_cpu_ms_agent_metadata_call"]["value"] = toml_edit::value(truth[0]);
+    doc["params"]["db_cpu_ms_metadata_write"]["value"] = toml_edit::value(truth[1]);
+    std::fs::write(dir.join("model.toml"), doc.to_string()).unwrap();
+    let s = scenario::load(&dir.join("s.toml")).unwrap();
+    let mut known = s.clone();
+    known
+        .set_model_param("coderd_cpu_ms_agent_metadata_call", truth[0])
+        .unwrap();
+    known
+        .set_model_param("db_cpu_ms_metadata_write", truth[1])
+        .unwrap();
+    let reps = 4;
+    let runs: Vec<RunResult> = runs(&known, reps);
+    let avg = |f: &dyn Fn(&RunResult) -> f64| runs.iter().map(f).sum::<f64>() / reps as f64;
+    let cores = avg(&|r| r.metric("coderd_cpu_cores", "mean").unwrap());
+    let db = avg(&|r| r.metric("database_cpu_utilization", "mean").unwrap()) * 100.0;
+    let intervals = |precision_pct: f64, search: u32| {
+        let name = format!("t-{precision_pct}-{search}.csv");
+        std::fs::write(
+            dir.join(&name),
+            format!(
+                "scenario,metric,stat,measured,unit,precision\n\
+                 s.toml,coderd_cpu_cores,mean,{cores},vCPU,{}\n\
+                 s.toml,database_cpu_utilization,mean,{db},percent,{}\n",
+                cores * precision_pct / 100.0,
+                db * precision_pct / 100.0,
+            ),
+        )
+        .unwrap();
+        let setup = Setup::load(&dir.join(&name), &dir.join("model.toml"), None).unwrap();
+        let opts = Options {
+            replications: reps,
+            search_replications: search,
+            keep_values: true,
+            ..Options::default()
+        };
+        let c = calibrate::calibrate(&setup, &opts, &|_| {});
+        print!("{}", capsim::cli::calibrate::report(&c));
+        let iv = c.intervals.clone().unwrap();
+        for (p, i) in c.params.iter().zip(&iv.params) {
+            assert_eq!(p.value, p.file_value);
+            assert!(i.lo <= p.value && p.value <= i.hi, "{i:?}");
+        }
+        iv
+    };
+    // The method says: each parameter's variance (in log units) is a
+    // positive combination of the targets' sigma^2, so when every sigma
+    // grows the interval grows between the smallest and the largest
+    // factor (5% slack for the simulated ends).
+    let check = |a: &calibrate::Intervals, b: &calibrate::Intervals, at_least: f64| {
+        let ratios: Vec<f64> = a
+            .targets
+            .iter()
+            .zip(&b.targets)
+            .map(|(x, y)| y.sigma / x.sigma)
+            .collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::INFINITY, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+        assert!(hi > at_least, "sigma ratios {ratios:?}");
+        for (x, y) in a.params.iter().zip(&b.params) {
+            let w = log_half_width(y) / log_half_width(x);
+            assert!(
+                (0.95 * lo..=1.05 * hi).contains(&w),
+                "{}: {w} not in [{lo}, {hi}]",
+                x.name
+            );
+            assert!(w > 1.0, "{}: {w}", x.name);
+        }
+    };
+    // Figures known to 2%, then to 8%: a looser figure gives a wider
+    // interval (four times as wide where its precision outweighs the noise).
+    let tight = intervals(2.0, 1);
+    let loose = intervals(8.0, 1);
+    check(&tight, &loose, 3.0);
+    // Figures known to 0.001%: the simulation noise of the search rules,
+    // and one search replication gives a wider interval than four (up to
+    // twice as wide).
+    let four = intervals(0.001, 4);
+    let one = intervals(0.001, 1);
+    check(&four, &one, 1.5);
+}
+
+#[test]
+fn every_fitted_parameter_has_an_interval_and_the_default_studies_vary_it() {
+    let m = ModelParams::load(&repo().join("models/coder.toml")).unwrap();
+    let fitted: Vec<&String> = m
+        .file
+        .params
+        .iter()
+        .filter(|(_, p)| p.provenance == capsim::scenario::model_file::Provenance::Fitted)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(fitted.len(), 5, "{fitted:?}");
+    for name in &fitted {
+        let p = &m.file.params[name.as_str()];
+        let v = m.number(name).unwrap();
+        let [lo, hi] = p.range.unwrap_or_else(|| panic!("{name}: no interval"));
+        assert!(lo < v && v < hi, "{name}: {v} in [{lo}, {hi}]");
+        let reason = p.range_reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with("95% profile interval (capsim calibrate --targets scenarios/scale-tests/targets.csv --model models/coder.toml"),
+            "{name}: {reason}"
+        );
+    }
+    // `capsim sensitivity` and `run --uncertainty` vary them by default.
+    let s = scenario::load(&repo().join("scenarios/scale-tests/traffic-2000-users.toml")).unwrap();
+    let factors = capsim::sensitivity::factors(&s, None, &[]).unwrap();
+    let params = s.uncertain_params();
+    for name in &fitted {
+        assert!(
+            factors.iter().any(|f| &&f.name == name),
+            "sensitivity: {name}"
+        );
+        assert!(
+            params.iter().any(|u| &u.name == name && !u.is_exact()),
+            "uncertainty: {name}"
+        );
+    }
 }
