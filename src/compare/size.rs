@@ -1532,10 +1532,12 @@ impl<'a> Search<'a> {
         let drill = match (self.opts.resilience, self.own_kill_s, self.drill_at_s) {
             (Resilience::None, _, _) => None,
             (_, Some(at), _) => Some(("scenario", at)),
+            // Also when only node pools are searched: their candidates run
+            // the drill too, and the reader is told.
             (_, None, Some(at))
                 if self.dims.iter().any(|d| {
                     matches!(d.resource, Resource::CoderdReplicas | Resource::CoderdVcpu)
-                }) =>
+                }) || self.cache.values().any(|e| e.drill.is_some()) =>
             {
                 Some(("busiest", at))
             }

@@ -182,3 +182,56 @@ fn a_scenario_with_both_cluster_and_node_pools_is_refused_with_how_to_move() {
     assert!(e.contains("move `nodes` to a pool's `min`"), "{e}");
     assert!(e.contains("both.toml:"), "{e}");
 }
+
+#[test]
+fn compare_shows_what_a_warm_minimum_costs_and_what_it_buys_in_start_time() {
+    use capsim::compare::{self, Arch};
+    // The pool-starts fixture with none and 3 warm nodes: every start of
+    // the first waits 3 min for a node, none of the second does.
+    let prices = capsim::cost::PriceList::load(
+        &crate::support::repo().join("models/prices/gcp-us-central1.toml"),
+    )
+    .unwrap();
+    let arch = |name: &str, min: i64| Arch {
+        name: name.into(),
+        scenario: capsim::scenario::load_with_overrides(
+            &fixture("pool-starts.toml"),
+            &[(
+                "deployment.node_pools[0].min".into(),
+                toml::Value::Integer(min),
+            )],
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+        prices: Some(prices.clone()),
+    };
+    let c = compare::compare(vec![arch("zero", 0), arch("warm", 3)], 5, 2);
+    let row = |metric: &str, stat: &str| {
+        c.rows
+            .iter()
+            .find(|r| r.metric == metric && r.stat == stat)
+            .unwrap_or_else(|| panic!("no {metric} {stat} row"))
+    };
+    let start = row("workspace_start_seconds", "p95");
+    let d = start.cells[1].diff.as_ref().unwrap().mean.unwrap();
+    assert!(d < -120.0, "warm nodes start faster: {d}");
+    assert_eq!(start.cells[1].significant, Some(true));
+    assert!(row("workspace_nodes", "mean").cells[1].diff.is_some());
+    // Node cost: each architecture's workspace nodes line, priced from its
+    // runs, and the total differs by that line's difference.
+    let nodes = |i: usize| {
+        let cost = c.archs[i].cost.as_ref().expect("costed");
+        let line = cost
+            .lines
+            .iter()
+            .find(|l| l.component == "workspace nodes")
+            .expect("a workspace nodes line")
+            .monthly;
+        (line, cost.total)
+    };
+    let ((n0, t0), (n1, t1)) = (nodes(0), nodes(1));
+    assert!(n1 > n0, "warm nodes cost more: {n1} vs {n0}");
+    assert!(
+        ((t1 - t0) - (n1 - n0)).abs() < 1e-6,
+        "{t1} - {t0} vs {n1} - {n0}"
+    );
+}

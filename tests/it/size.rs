@@ -886,7 +886,7 @@ fn node_pools_change_no_coderd_drill_verdict_and_size_keeps_the_drill() {
     // pool's warm minimum goes to the lowest that costs the same (the
     // nodes the running workspaces need are up anyway) and its note names
     // the pool.
-    let r = size::size(&pooled, vec![], &prices, opts).unwrap();
+    let r = size::size(&pooled, vec![], &prices, opts.clone()).unwrap();
     let rec = r.recommended.as_ref().expect("a recommendation");
     assert_eq!(rec.values, [2.0, 0.0]);
     assert_eq!(r.drill.as_ref().expect("a drill").source, "busiest");
@@ -897,6 +897,28 @@ fn node_pools_change_no_coderd_drill_verdict_and_size_keeps_the_drill() {
         r.binding[1].what.starts_with("pool ws: "),
         "{:?}",
         r.binding[1]
+    );
+    // Searching only the pool: its candidates run the drill too, and the
+    // result says so. At the scenario's one replica none survives it; at
+    // two the cheapest pool setting does.
+    opts.resources = Some(vec![Resource::NodeMin]);
+    let r = size::size(&pooled, vec![], &prices, opts.clone()).unwrap();
+    assert!(r.recommended.is_none());
+    assert!(
+        r.largest.as_ref().unwrap().verdict() == "fails N-1 drill",
+        "{:?}",
+        r.largest
+    );
+    let two = vec![(
+        "deployment.coderd.replicas".to_string(),
+        toml::Value::Integer(2),
+    )];
+    let r = size::size(&pooled, two, &prices, opts).unwrap();
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    assert!(rec.drill.as_ref().is_some_and(|d| d.feasible));
+    assert_eq!(
+        r.drill.as_ref().expect("the drill is reported").source,
+        "busiest"
     );
 }
 
