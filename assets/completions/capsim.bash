@@ -229,7 +229,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__calibrate)
-            opts="-q -h --targets --model --write --seed --replications --search-replications --max-evals --loo --format --jobs --quiet --color --help"
+            opts="-q -h --targets --model --write --keep-values --seed --replications --search-replications --max-evals --loo --format --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,7 +279,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__compare)
-            opts="-q -h --vary --replications --seed --prices --out --jobs --policy --format --quiet --color --help"
+            opts="-q -h --vary --replications --seed --prices --out --jobs --policy --format --uncertainty --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +315,10 @@ _capsim() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --uncertainty)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1119,7 +1123,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__size)
-            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --format --jobs --quiet --color --help"
+            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --uncertainty --confidence-over --format --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1187,6 +1191,14 @@ _capsim() {
                     ;;
                 --resilience)
                     COMPREPLY=($(compgen -W "n-1 none" -- "${cur}"))
+                    return 0
+                    ;;
+                --uncertainty)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confidence-over)
+                    COMPREPLY=($(compgen -W "both noise" -- "${cur}"))
                     return 0
                     ;;
                 --format)

@@ -151,6 +151,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand compare" -l policy -d '`co
 none\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l format -d 'Output on stdout: the table, or compare.json' -r -f -a "table\t''
 json\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand compare" -l uncertainty -d 'Also run every architecture on the same N model-parameter sets (Latin hypercube over the model files\' ranges, same seeds) and report, per architecture and per difference from the first, simulation noise, model uncertainty and both combined (after the plain comparison; uncertainty.csv, compare.md, compare.json)' -r
 complete -c capsim -n "__fish_capsim_using_subcommand compare" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
@@ -174,6 +175,9 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -l policy -d 'Bounds
 none\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l resilience -d '`n-1`: a candidate must also meet its SLOs when one coderd replica is lost at the workload\'s busiest time; `none` skips the drill' -r -f -a "n-1\t''
 none\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l uncertainty -d 'Also judge over the model\'s own uncertainty: N parameter sets drawn by Latin hypercube over the model file\'s ranges, each with the replications (see --confidence-over)' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l confidence-over -d 'With --uncertainty: `both` accepts a candidate only when every SLO and CPU ceiling (and the N-1 drill) also holds at 95% one-sided over simulation noise and model uncertainty combined; `noise` judges on noise as without --uncertainty and reports the recommendation over both' -r -f -a "both\t''
+noise\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l format -d '`table` for people; `json` prints the size.json document' -r -f -a "table\t''
 json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
@@ -215,7 +219,8 @@ complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l jobs -d 'Wor
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
-complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l write -d 'Store the fitted values and their provenance in the model file'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l write -d 'Store the fitted values, their provenance and their 95% intervals (`range`) in the model file'
+complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l keep-values -d 'Take the model file\'s values as the fit (no search): the fit table, intervals and leave-one-out of an existing fit; with --write only the ranges change'
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -l loo -d 'Leave-one-out: refit without each target and predict it'
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand calibrate" -s h -l help -d 'Print help (see more with \'--help\')'
