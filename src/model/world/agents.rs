@@ -200,7 +200,10 @@ impl World<'_> {
                     self.rec
                         .inc(self.ids.reconnects[Client::Agent.index()], now);
                 }
-                let replica = self.conns[c as usize].replica;
+                // Opening it can have pushed its replica over its memory and
+                // killed it, closing the connection again (the agent is then
+                // dropped and its epoch moved on): no replica then.
+                let replica = self.conns.get(c as usize).map_or(NONE, |cn| cn.replica);
                 let a = &mut self.agents[user as usize];
                 a.conn = c;
                 a.replica = replica;
