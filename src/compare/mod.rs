@@ -22,16 +22,22 @@ pub mod size;
 pub mod size_report;
 pub mod uncertainty;
 
+// The SLO judgements and the value parser moved below `compare` so that
+// `sensitivity` need not use it; re-exported for compare's callers.
+pub use crate::result::{
+    Estimate, SloCheck, check_slos, judge, meets_confidently, slo_value, t95_one_sided,
+};
+pub use crate::scenario::load::parse_value;
+
 use crate::cost::{self, MonthlyCost, PriceList};
 use crate::engine::metrics::{Labels, Series, TimeSeries};
 use crate::report::catalogue::{COMPARE_EXTRA_METRICS, KEY_METRICS, SUM_OVER_KINDS};
 use crate::report::series::{AggSeries, aggregate};
-use crate::result::{RunResult, SloStatus, Summary, mean_ci95};
-use crate::scenario::{Bound, Scenario, Slo};
+use crate::result::{RunResult, SloStatus, Summary};
+use crate::scenario::{Scenario, Slo};
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Replications `capsim compare` and `capsim size` run unless told otherwise.
 pub const DEFAULT_REPLICATIONS: u32 = 5;
@@ -41,25 +47,6 @@ pub const DEFAULT_REPLICATIONS: u32 = 5;
 pub struct Vary {
     pub key: String,
     pub values: Vec<toml::Value>,
-}
-
-/// A command-line value as TOML: an integer, a float, a boolean, or else a
-/// string (`16GB`, `"09:00"`).
-pub fn parse_value(s: &str) -> toml::Value {
-    let s = s.trim();
-    if let Ok(i) = s.parse::<i64>() {
-        return toml::Value::Integer(i);
-    }
-    if let Ok(f) = s.parse::<f64>()
-        && f.is_finite()
-    {
-        return toml::Value::Float(f);
-    }
-    match s {
-        "true" => toml::Value::Boolean(true),
-        "false" => toml::Value::Boolean(false),
-        _ => toml::Value::String(s.trim_matches('"').to_string()),
-    }
 }
 
 /// Parse `deployment.coderd.replicas=2,3,4`.
@@ -210,45 +197,6 @@ impl ArchResult {
     }
 }
 
-/// Mean and 95% interval of one statistic across replications.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Estimate {
-    pub mean: Option<f64>,
-    pub ci_low: Option<f64>,
-    pub ci_high: Option<f64>,
-    /// Replications with a value.
-    pub n: usize,
-}
-
-impl Estimate {
-    /// The paired difference `b - a` over replications where both have a value.
-    pub fn paired(a: &[Option<f64>], b: &[Option<f64>]) -> Estimate {
-        let d: Vec<f64> = b
-            .iter()
-            .zip(a)
-            .filter_map(|(b, a)| Some((*b)? - (*a)?))
-            .collect();
-        Estimate::of(&d)
-    }
-    pub fn of(xs: &[f64]) -> Estimate {
-        let (mean, ci) = mean_ci95(xs);
-        let f = |x: f64| x.is_finite().then_some(x);
-        Estimate {
-            mean: f(mean),
-            ci_low: ci.and_then(|c| f(c.0)),
-            ci_high: ci.and_then(|c| f(c.1)),
-            n: xs.len(),
-        }
-    }
-    /// The interval excludes 0 (`None` without an interval).
-    pub fn excludes_zero(&self) -> Option<bool> {
-        match (self.ci_low, self.ci_high) {
-            (Some(lo), Some(hi)) => Some(lo > 0.0 || hi < 0.0),
-            _ => None,
-        }
-    }
-}
-
 /// One statistic for one architecture, and its paired difference from the first.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cell {
@@ -273,132 +221,6 @@ pub struct Row {
     pub unit: String,
     /// One per architecture, in order.
     pub cells: Vec<Cell>,
-}
-
-/// An SLO judged on the replications: the mean and the one-sided 95% bound.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SloCheck {
-    pub name: String,
-    pub metric: String,
-    pub stat: String,
-    pub labels: Labels,
-    #[serde(serialize_with = "ser_bound")]
-    pub bound: Bound,
-    pub target: f64,
-    pub unit: String,
-    pub mean: Option<f64>,
-    /// The one-sided 95% bound on the mean in the SLO's direction: upper for
-    /// "at most", lower for "at least" (the mean itself with one replication).
-    pub bound95: Option<f64>,
-    /// The mean meets the target (never without data).
-    pub pass: bool,
-    /// `pass`, `fail`, or `no_data` when no replication has a sample.
-    pub status: SloStatus,
-    /// The 95% bound meets the target.
-    pub confident: bool,
-    pub n: usize,
-}
-
-fn ser_bound<S: serde::Serializer>(b: &Bound, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(crate::format::bound_str(*b))
-}
-
-impl SloCheck {
-    /// Room left before the target, as a share of the target, measured from
-    /// the 95% bound (`None` when the target is 0 or there is no value).
-    pub fn headroom(&self) -> Option<f64> {
-        let b = self.bound95?;
-        if self.target == 0.0 {
-            return None;
-        }
-        Some(match self.bound {
-            Bound::AtMost => (self.target - b) / self.target.abs(),
-            Bound::AtLeast => (b - self.target) / self.target.abs(),
-        })
-    }
-}
-
-/// The one-sided 95% Student-t quantile for `n` values (`None` for n < 2).
-pub fn t95_one_sided(n: usize) -> Option<f64> {
-    (n >= 2).then(|| {
-        StudentsT::new(0.0, 1.0, (n - 1) as f64)
-            .expect("df >= 1")
-            .inverse_cdf(0.95)
-    })
-}
-
-/// The value of `slo`'s statistic in one replication.
-pub fn slo_value(slo: &Slo, run: &RunResult) -> Option<(f64, String, Labels)> {
-    run.metrics
-        .iter()
-        .find(|m| slo.matches(&m.name, &m.stat, &m.labels))
-        .map(|m| (m.value, m.unit.clone(), m.labels.clone()))
-}
-
-/// Not saturated, and every SLO met by its one-sided 95% bound (with one
-/// replication the bound is the value itself).
-pub fn meets_confidently(saturated: bool, slos: &[SloCheck]) -> bool {
-    !saturated && slos.iter().all(|s| s.confident)
-}
-
-/// Judge every SLO of `scenario` on `runs`.
-pub fn check_slos(scenario: &Scenario, runs: &[RunResult]) -> Vec<SloCheck> {
-    scenario
-        .slos
-        .iter()
-        .map(|slo| {
-            let mut unit = String::new();
-            let mut labels = slo.labels.clone();
-            let xs: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| slo_value(slo, r))
-                .filter_map(|(v, u, l)| {
-                    unit = u;
-                    labels = l;
-                    v.is_finite().then_some(v)
-                })
-                .collect();
-            judge(slo, labels, unit, &xs)
-        })
-        .collect()
-}
-
-/// Judge `slo` on one value per replication (`xs`, finite): the mean, its
-/// one-sided 95% Student-t bound in the SLO's direction, and both verdicts.
-pub fn judge(slo: &Slo, labels: Labels, unit: String, xs: &[f64]) -> SloCheck {
-    let n = xs.len();
-    let (mean, bound95) = if n == 0 {
-        (None, None)
-    } else {
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let b = match t95_one_sided(n) {
-            None => mean,
-            Some(t) => {
-                let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-                let h = t * (var / n as f64).sqrt();
-                match slo.bound {
-                    Bound::AtMost => mean + h,
-                    Bound::AtLeast => mean - h,
-                }
-            }
-        };
-        (Some(mean), Some(b))
-    };
-    SloCheck {
-        name: slo.name.clone(),
-        metric: slo.metric.clone(),
-        stat: slo.stat.clone(),
-        labels,
-        bound: slo.bound,
-        target: slo.target,
-        unit,
-        mean,
-        bound95,
-        pass: slo.is_met(mean),
-        status: SloStatus::of(slo, mean),
-        confident: slo.is_met(bound95),
-        n,
-    }
 }
 
 /// Run `archs` on the same seeds: replication `r` of each uses

@@ -224,3 +224,22 @@ pub fn set_dotted(table: &mut toml::Table, key: &str, v: toml::Value) -> Result<
     }
     Ok(())
 }
+
+/// A command-line value as TOML: an integer, a float, a boolean, or else a
+/// string (`16GB`, `"09:00"`).
+pub fn parse_value(s: &str) -> toml::Value {
+    let s = s.trim();
+    if let Ok(i) = s.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = s.parse::<f64>()
+        && f.is_finite()
+    {
+        return toml::Value::Float(f);
+    }
+    match s {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(s.trim_matches('"').to_string()),
+    }
+}

@@ -26,10 +26,11 @@ pub mod morris;
 pub mod output;
 pub mod uncertainty;
 
-use crate::compare::{self, Estimate, parse_value, slo_value};
 use crate::engine::rng::replication_seed;
 use crate::model::metric_names as m;
 use crate::result::RunResult;
+use crate::result::{Estimate, judge, slo_value};
+use crate::scenario::load::parse_value;
 use crate::scenario::{self, Bound, Scenario, Slo, Uncertain};
 use serde::Serialize;
 use std::path::Path;
@@ -520,7 +521,7 @@ fn end_result(target: &Target, results: &[&TaskResult], t: usize) -> EndResult {
     let saturated = results.iter().any(|r| r.saturated);
     let value = Estimate::of(&xs);
     let pass = target.is_slo.then(|| {
-        let check = compare::judge(&target.slo, target.slo.labels.clone(), String::new(), &xs);
+        let check = judge(&target.slo, target.slo.labels.clone(), String::new(), &xs);
         check.pass && !saturated
     });
     EndResult {

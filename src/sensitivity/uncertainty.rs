@@ -238,7 +238,7 @@ impl Decomposition {
     /// With zero-width ranges it is the plain one-sided Student-t bound.
     pub fn bound95(&self, bound: crate::scenario::Bound) -> Option<f64> {
         let (m, v, df) = (self.mean?, self.combined_var?, self.df?);
-        let h = crate::compare::t95_one_sided(df + 1)? * v.sqrt();
+        let h = crate::result::t95_one_sided(df + 1)? * v.sqrt();
         let b = match bound {
             crate::scenario::Bound::AtMost => m + h,
             crate::scenario::Bound::AtLeast => m - h,

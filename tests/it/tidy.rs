@@ -41,7 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shard", &[]),
     ("scenario", &["engine"]),
     ("format", &["engine", "scenario"]),
-    ("result", &["engine", "scenario"]),
+    ("result", &["engine", "scenario", "format"]),
     ("model", &["engine", "scenario", "result"]),
     ("cost", &["scenario", "format", "result"]),
     (
@@ -55,15 +55,21 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "compare",
-        &[
-            "engine", "shard", "scenario", "format", "result", "model", "cost", "report",
-        ],
+        "sensitivity",
+        &["engine", "scenario", "format", "result", "model", "report"],
     ),
     (
-        "sensitivity",
+        "compare",
         &[
-            "engine", "scenario", "format", "result", "model", "report", "compare",
+            "engine",
+            "shard",
+            "scenario",
+            "format",
+            "result",
+            "model",
+            "cost",
+            "report",
+            "sensitivity",
         ],
     ),
     (
