@@ -57,6 +57,12 @@ pub struct SizeArgs {
     /// Evaluations allowed after the per-resource binary searches.
     #[arg(long, default_value_t = 60)]
     pub max_evaluations: usize,
+    /// The plain search, to check the default against: every candidate runs
+    /// all its replications (no early stop once it fails for certain), and
+    /// the per-resource binary searches run one after the other from the
+    /// middle. Same recommendation, more simulations.
+    #[arg(long)]
+    pub exhaustive: bool,
     /// Set a scenario field for the whole search, e.g. duration=4h or
     /// start_time=07:00 (to simulate only the peak). Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
@@ -273,6 +279,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     opts.max_replicas = args.max_replicas;
     opts.max_provisioners = args.max_provisioners;
     opts.max_evaluations = args.max_evaluations;
+    opts.exhaustive = args.exhaustive;
     opts.policy = args.policy == PolicyArg::Coder;
     opts.resilience = match args.resilience {
         ResilienceArg::N1 => size::Resilience::N1,
@@ -380,6 +387,8 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         Err(e) => return bad(node_flag_error(&e, &node_flags).unwrap_or(e.to_string())),
     };
     let total_sims: u64 = points.iter().map(|p| p.result.simulations).sum();
+    let total_evals: usize = points.iter().map(|p| p.result.evaluations).sum();
+    let total_stopped: usize = points.iter().map(|p| p.result.stopped_early).sum();
     let md = size_report::growth_markdown(&points) + &md;
     std::fs::write(dir.join("size.md"), md)
         .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
@@ -402,7 +411,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     println!(
-        "growth: {} user counts, {total_sims} simulations in {:.1} s",
+        "growth: {} user counts, {total_evals} candidates evaluated, {total_sims} simulations (stopped early {total_stopped}) in {:.1} s",
         points.len(),
         wall.elapsed().as_secs_f64()
     );

@@ -18,6 +18,7 @@
 
 pub mod output;
 pub mod policy;
+pub mod sequential;
 pub mod size;
 pub mod size_report;
 pub mod uncertainty;

@@ -65,6 +65,7 @@
 //! one resource) are evaluated, to say which SLO, policy bound or drill each
 //! of them fails: that is what binds each resource.
 
+use super::sequential::{certain_miss, lower_bound};
 use super::{SloCheck, check_slos, miss, policy};
 use crate::cost::{MonthlyCost, PriceList, Pricing, monthly_cost};
 use crate::format::{count_str, size as fmt_size};
@@ -306,6 +307,12 @@ pub struct SizeOptions {
     /// too ([`super::uncertainty::ConfidenceOver`]); the sets are drawn in
     /// [`Search::new`].
     pub uncertainty: Option<(usize, super::uncertainty::ConfidenceOver)>,
+    /// The old search (`--exhaustive`): every candidate runs all its
+    /// replications, each resource's binary search runs cold and alone.
+    /// The default (`false`) stops a candidate's replications once it fails
+    /// for certain ([`certain_miss`]), tries each resource's lower end
+    /// first and runs the resources' binary searches side by side.
+    pub exhaustive: bool,
 }
 
 impl SizeOptions {
@@ -321,6 +328,7 @@ impl SizeOptions {
             resilience: Resilience::N1,
             on_simulations: None,
             uncertainty: None,
+            exhaustive: false,
         }
     }
 }
@@ -680,6 +688,14 @@ pub struct Evaluation {
     /// asked for, or not run because the plain checks already fail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub over_sets: Option<super::uncertainty::CandidateOverSets>,
+    /// Replications of the candidate run (fewer than asked when it failed
+    /// for certain before the last, see [`certain_miss`]; its checks are
+    /// then judged on these).
+    pub replications_run: u32,
+    /// Simulations run for this candidate (its replications and its drill's).
+    pub simulations: u64,
+    /// It failed for certain before all its replications (or its drill's) ran.
+    pub stopped_early: bool,
 }
 
 impl Evaluation {
@@ -816,6 +832,15 @@ pub struct SizeResult {
     pub lower_bounds: Vec<usize>,
     pub evaluations: usize,
     pub simulations: u64,
+    /// Candidates whose replications stopped once they failed for certain.
+    pub stopped_early: usize,
+    /// Of those, the ones run to the end later (the recommendation's
+    /// neighbours, whose values the report shows).
+    pub completed: usize,
+    /// Candidates in the whole grid (the product of the ladders' lengths).
+    pub grid: u64,
+    /// The old search (`--exhaustive`).
+    pub exhaustive: bool,
     pub replications: u32,
     pub seed: u64,
     /// The best-first phase hit `max_evaluations`.
@@ -882,6 +907,10 @@ pub struct Search<'a> {
     pub simulations: u64,
     /// `--uncertainty`: the parameter sets and the mode.
     uncertainty: Option<super::uncertainty::SizeUncertainty>,
+    /// Candidates whose replications stopped early.
+    stopped_early: usize,
+    /// Candidates that stopped early and were completed later.
+    completed: usize,
 }
 
 impl<'a> Search<'a> {
@@ -987,6 +1016,8 @@ impl<'a> Search<'a> {
             order: Vec::new(),
             simulations: 0,
             uncertainty,
+            stopped_early: 0,
+            completed: 0,
         })
     }
 
@@ -1041,32 +1072,141 @@ impl<'a> Search<'a> {
     /// Evaluate `point` (simulating it unless it was evaluated before).
     pub fn evaluate(&mut self, point: &[usize]) -> &Evaluation {
         if !self.cache.contains_key(point) {
-            let same = self
-                .cache
-                .values()
-                .find(|e| same_architecture(&self.dims, &e.point, point))
-                .cloned();
-            let e = match same {
-                Some(e) => Evaluation {
-                    point: point.to_vec(),
-                    ..e
-                },
-                None => self.run(point),
+            let (e, busiest) = match self.reuse(point) {
+                Some(e) => (e, None),
+                None => self.run(point, self.drill_at_s, self.early()),
             };
-            self.order.push(point.to_vec());
-            self.cache.insert(point.to_vec(), e);
+            self.record(e, busiest);
         }
         &self.cache[point]
     }
 
-    /// Replications of `s`, time series dropped as each finishes (the
-    /// first call keeps the API request rate per bucket to find the
-    /// busiest time).
-    fn replications(&mut self, s: &Scenario) -> Vec<crate::RunResult> {
-        let want_busiest = self.drill_at_s.is_none();
-        let runs =
-            crate::model::replications_map(s, self.opts.seed, self.opts.replications, |mut run| {
-                let keep = want_busiest
+    /// Evaluate the points not evaluated yet side by side (each is a pure
+    /// function of its point and the seeds), recorded in the order given, so
+    /// the result does not depend on the threads. A point that is the same
+    /// architecture as one evaluated (or as an earlier one here) takes its
+    /// evaluation, as [`Self::evaluate`] does.
+    fn evaluate_all(&mut self, points: &[Vec<usize>]) {
+        use rayon::prelude::*;
+        let mut todo: Vec<&Vec<usize>> = Vec::new();
+        for p in points {
+            if !self.cache.contains_key(p) && !todo.contains(&p) {
+                todo.push(p);
+            }
+        }
+        // The ones to simulate: no architecture evaluated or earlier here.
+        let mut fresh: Vec<&Vec<usize>> = Vec::new();
+        for &p in &todo {
+            if self.reuse(p).is_none() && !fresh.iter().any(|q| same_architecture(&self.dims, q, p))
+            {
+                fresh.push(p);
+            }
+        }
+        if fresh.len() < 2 || self.drill_at_s.is_none() {
+            for p in todo {
+                self.evaluate(p);
+            }
+            return;
+        }
+        let (at, early) = (self.drill_at_s, self.early());
+        let mut done: Vec<Option<Evaluation>> = fresh
+            .par_iter()
+            .map(|p| Some(self.run(p, at, early).0))
+            .collect();
+        for p in todo {
+            match fresh.iter().position(|q| *q == p) {
+                Some(k) => {
+                    let e = done[k].take().expect("each fresh point is recorded once");
+                    self.record(e, None);
+                }
+                None => {
+                    self.evaluate(p);
+                }
+            }
+        }
+    }
+
+    /// Stop a candidate's replications once it fails for certain (not with
+    /// `--exhaustive`).
+    fn early(&self) -> bool {
+        !self.opts.exhaustive
+    }
+
+    /// The evaluation of an evaluated point that is the same architecture
+    /// as `point` (a node pool's warm minimum above its maximum is the
+    /// maximum), for `point`: nothing simulated for it.
+    fn reuse(&self, point: &[usize]) -> Option<Evaluation> {
+        let e = self
+            .cache
+            .values()
+            .find(|e| same_architecture(&self.dims, &e.point, point))?;
+        Some(Evaluation {
+            point: point.to_vec(),
+            simulations: 0,
+            ..e.clone()
+        })
+    }
+
+    /// Record an evaluation (in the order of the calls, whatever ran it)
+    /// and count its simulations; `busiest`: the drill's time its runs found.
+    fn record(&mut self, e: Evaluation, busiest: Option<f64>) {
+        if self.drill_at_s.is_none() {
+            self.drill_at_s = busiest;
+        }
+        self.simulations += e.simulations;
+        // A reused evaluation stopped (and was counted) once.
+        self.stopped_early += usize::from(e.stopped_early && e.simulations > 0);
+        self.order.push(e.point.clone());
+        self.cache.insert(e.point.clone(), e);
+    }
+
+    /// Run the rest of the replications of a candidate that stopped early,
+    /// so that its checks are judged on all of them (the recommendation's
+    /// neighbours, whose values the report shows). The verdict stays: it was
+    /// certain. The same architecture completed before is taken as it is.
+    fn complete(&mut self, point: &[usize]) {
+        if !self.cache.get(point).is_some_and(|e| e.stopped_early) {
+            return;
+        }
+        let done = self
+            .cache
+            .values()
+            .find(|e| !e.stopped_early && same_architecture(&self.dims, &e.point, point))
+            .map(|e| Evaluation {
+                point: point.to_vec(),
+                simulations: 0,
+                ..e.clone()
+            });
+        let e = match done {
+            Some(e) => e,
+            None => {
+                let (e, _) = self.run(point, self.drill_at_s, false);
+                debug_assert_eq!(e.feasible, self.cache[point].feasible);
+                self.simulations += e.simulations;
+                self.completed += 1;
+                e
+            }
+        };
+        self.cache.insert(point.to_vec(), e);
+    }
+
+    /// Replications `range` of `s`, side by side, time series dropped as
+    /// each finishes (`keep_busiest`: but the API request rate per bucket,
+    /// to find the busiest time).
+    fn replicate(
+        &self,
+        s: &Scenario,
+        range: std::ops::Range<u32>,
+        keep_busiest: bool,
+    ) -> Vec<crate::RunResult> {
+        use rayon::prelude::*;
+        let seed = self.opts.seed;
+        let runs: Vec<crate::RunResult> = range
+            .into_par_iter()
+            .map(|r| {
+                let mut run =
+                    crate::model::simulate(s, crate::engine::rng::replication_seed(seed, r));
+                let keep = keep_busiest
                     .then(|| {
                         run.series
                             .find(
@@ -1080,12 +1220,58 @@ impl<'a> Search<'a> {
                 run.series.series.clear();
                 run.series.series.extend(keep);
                 run
-            });
-        self.simulations += runs.len() as u64;
+            })
+            .collect();
         if let Some(f) = &self.opts.on_simulations {
             (f.0)(runs.len() as u64);
         }
         runs
+    }
+
+    /// The replications of `s` (the same seeds for every candidate). With
+    /// `early`, replication 0 runs first and the others only when the
+    /// candidate does not already fail for certain ([`Self::fails_for_certain`]);
+    /// the second value says it stopped.
+    fn replications(
+        &self,
+        s: &Scenario,
+        keep_busiest: bool,
+        early: bool,
+        policy: bool,
+    ) -> (Vec<crate::RunResult>, bool) {
+        let n = self.opts.replications;
+        let first = if early && n >= 2 { 1 } else { n };
+        let mut runs = self.replicate(s, 0..first, keep_busiest);
+        if first < n {
+            if self.fails_for_certain(s, &runs, (n - first) as usize, policy) {
+                return (runs, true);
+            }
+            runs.extend(self.replicate(s, first..n, keep_busiest));
+        }
+        (runs, false)
+    }
+
+    /// Whatever the `remaining` replications give, the candidate fails: a
+    /// replication is saturated (a candidate must have none), or an SLO or
+    /// (`policy`) a CPU ceiling misses for certain ([`certain_miss`]).
+    fn fails_for_certain(
+        &self,
+        s: &Scenario,
+        runs: &[crate::RunResult],
+        remaining: usize,
+        policy: bool,
+    ) -> bool {
+        if runs.iter().any(|r| r.saturated) {
+            return true;
+        }
+        let cpu = match (&self.policy, policy) {
+            (Some(p), true) => policy::cpu_checks(s, p, runs),
+            _ => vec![],
+        };
+        check_slos(s, runs)
+            .iter()
+            .chain(&cpu)
+            .any(|c| certain_miss(c, remaining))
     }
 
     /// The middle of the bucket with the highest mean API request rate
@@ -1114,27 +1300,47 @@ impl<'a> Search<'a> {
             && self.own_kill_s.is_none()
     }
 
-    fn run(&mut self, point: &[usize]) -> Evaluation {
+    /// Evaluate `point`: a pure function of the point, the seeds and the
+    /// drill's time `drill_at` (`None`: this is the first candidate, whose
+    /// runs find the busiest time, returned second). `early`: stop the
+    /// replications once the candidate fails for certain.
+    fn run(
+        &self,
+        point: &[usize],
+        drill_at: Option<f64>,
+        early: bool,
+    ) -> (Evaluation, Option<f64>) {
         let values = self.values(point);
         let (s, cost) = match self.load(point) {
             Ok(x) => x,
             Err(e) => {
-                return Evaluation {
-                    point: point.to_vec(),
-                    values,
-                    cost: f64::INFINITY,
-                    cost_detail: None,
-                    slos: vec![],
-                    policy: vec![],
-                    drill: None,
-                    saturated: false,
-                    feasible: false,
-                    error: Some(e),
-                    over_sets: None,
-                };
+                return (
+                    Evaluation {
+                        point: point.to_vec(),
+                        values,
+                        cost: f64::INFINITY,
+                        cost_detail: None,
+                        slos: vec![],
+                        policy: vec![],
+                        drill: None,
+                        saturated: false,
+                        feasible: false,
+                        error: Some(e),
+                        over_sets: None,
+                        replications_run: 0,
+                        simulations: 0,
+                        stopped_early: false,
+                    },
+                    None,
+                );
             }
         };
-        let runs = self.replications(&s);
+        // The busiest time is read from all the first candidate's replications.
+        let want_busiest = drill_at.is_none();
+        let (runs, mut stopped_early) =
+            self.replications(&s, want_busiest, early && !want_busiest, true);
+        let replications_run = runs.len() as u32;
+        let mut simulations = runs.len() as u64;
         // Node pools: node-hours come from the runs, so the evaluation is
         // costed on them (the pre-run cost, at each pool's `min`, is a lower
         // bound that orders the best-first search).
@@ -1144,9 +1350,9 @@ impl<'a> Search<'a> {
             let summary = crate::result::Summary::from_runs(&s, self.opts.seed, &runs);
             monthly_cost(&s, self.prices, Some(&summary)).unwrap_or(cost)
         };
-        if self.drill_at_s.is_none() {
-            self.drill_at_s = Some(Self::busiest_s(&runs).unwrap_or(s.warmup.as_secs_f64()));
-        }
+        let busiest =
+            want_busiest.then(|| Self::busiest_s(&runs).unwrap_or(s.warmup.as_secs_f64()));
+        let drill_at = drill_at.or(busiest);
         let slos = check_slos(&s, &runs);
         let saturated = runs.iter().any(|r| r.saturated);
         let policy = match &self.policy {
@@ -1157,8 +1363,10 @@ impl<'a> Search<'a> {
             super::meets_confidently(saturated, &slos) && policy.iter().all(|c| c.confident);
         let mut drill = None;
         if feasible && self.drill_wanted(&s) {
-            let d = self.drill_scenario(&s);
-            let runs = self.replications(&d);
+            let d = Self::drill_scenario(&s, drill_at);
+            let (runs, stopped) = self.replications(&d, false, early, false);
+            simulations += runs.len() as u64;
+            stopped_early |= stopped;
             let slos = check_slos(&d, &runs);
             let saturated = runs.iter().any(|r| r.saturated);
             let ok = super::meets_confidently(saturated, &slos);
@@ -1170,33 +1378,41 @@ impl<'a> Search<'a> {
             });
         }
         // `--confidence-over both`: the plain checks are necessary (the
-        // model file's own values), and the same checks over the parameter
-        // sets decide.
+        // model file's own values; their early stop stands), and the same
+        // checks over the parameter sets, run in full, decide.
         let over_sets = match &self.uncertainty {
             Some(u) if feasible && u.over == super::uncertainty::ConfidenceOver::Both => {
-                let o = self.over_sets(&s, true);
+                let (o, n) = self.over_sets(&s, drill_at, true);
+                simulations += n;
                 feasible = o.feasible;
                 Some(o)
             }
             _ => None,
         };
-        Evaluation {
-            point: point.to_vec(),
-            values,
-            cost: cost.total,
-            cost_detail: Some(cost),
-            slos,
-            policy,
-            drill,
-            saturated,
-            feasible,
-            error: None,
-            over_sets,
-        }
+        (
+            Evaluation {
+                point: point.to_vec(),
+                values,
+                cost: cost.total,
+                cost_detail: Some(cost),
+                slos,
+                policy,
+                drill,
+                saturated,
+                feasible,
+                error: None,
+                over_sets,
+                replications_run,
+                simulations,
+                stopped_early,
+            },
+            busiest,
+        )
     }
 
-    fn count_simulations(&mut self, n: u64) {
-        self.simulations += n;
+    /// Progress: `n` more simulations ran (the count itself is kept by
+    /// the caller, in a fixed order).
+    fn progress(&self, n: u64) {
         if let Some(f) = &self.opts.on_simulations {
             (f.0)(n);
         }
@@ -1211,16 +1427,19 @@ impl<'a> Search<'a> {
             && self.uncertainty.is_some()
             && let Ok((s, _)) = self.load(p)
         {
-            e.over_sets = Some(self.over_sets(&s, false));
+            let (o, n) = self.over_sets(&s, self.drill_at_s, false);
+            self.simulations += n;
+            e.simulations += n;
+            e.over_sets = Some(o);
         }
         e
     }
 
-    /// `s` with a coderd replica lost at the drill's time.
-    fn drill_scenario(&self, s: &Scenario) -> Scenario {
+    /// `s` with a coderd replica lost at the drill's time `at`, s.
+    fn drill_scenario(s: &Scenario, at: Option<f64>) -> Scenario {
         let mut d = s.clone();
         d.events.push(ScheduledEvent {
-            at: crate::engine::SimTime::from_secs_f64(self.drill_at_s.unwrap_or(0.0)),
+            at: crate::engine::SimTime::from_secs_f64(at.unwrap_or(0.0)),
             action: Action::KillReplica { replica: None },
         });
         d.events.sort_by_key(|e| e.at);
@@ -1230,53 +1449,66 @@ impl<'a> Search<'a> {
     /// The candidate `s` on the `--uncertainty` parameter sets, each with
     /// the search's replications and seeds: its SLOs and the policy's CPU
     /// ceilings judged over noise and model combined, then (when they pass
-    /// and the candidate has a drill) the N-1 drill on the same sets.
-    /// `decides`: part of the verdict, not only reported.
-    fn over_sets(&mut self, s: &Scenario, decides: bool) -> super::uncertainty::CandidateOverSets {
+    /// and the candidate has a drill) the N-1 drill at `drill_at` on the
+    /// same sets. `decides`: part of the verdict, not only reported. Pure
+    /// (it may run beside other candidates): the simulations it ran are
+    /// returned second, for the caller to count.
+    fn over_sets(
+        &self,
+        s: &Scenario,
+        drill_at: Option<f64>,
+        decides: bool,
+    ) -> (super::uncertainty::CandidateOverSets, u64) {
         use super::uncertainty::{CandidateOverSets, judge_sets};
-        let sets = self
-            .uncertainty
-            .as_ref()
-            .map(|u| u.sets.clone())
-            .unwrap_or_default();
+        let sets: &[_] = self.uncertainty.as_ref().map_or(&[], |u| &u.sets);
         let reps = self.opts.replications;
         let runs = (sets.len() * reps as usize) as u64;
-        let fail = |e: String| CandidateOverSets {
-            verdict: super::uncertainty::SetsVerdict {
-                slos: vec![],
-                policy: vec![],
-                saturated_sets: 0,
-            },
-            drill: None,
-            feasible: false,
-            error: Some(e),
-            decides,
+        let fail = |e: String, ran: u64| {
+            (
+                CandidateOverSets {
+                    verdict: super::uncertainty::SetsVerdict {
+                        slos: vec![],
+                        policy: vec![],
+                        saturated_sets: 0,
+                    },
+                    drill: None,
+                    feasible: false,
+                    error: Some(e),
+                    decides,
+                },
+                ran,
+            )
         };
-        let verdict = match judge_sets(s, &sets, self.opts.seed, reps, self.policy.as_ref()) {
+        let verdict = match judge_sets(s, sets, self.opts.seed, reps, self.policy.as_ref()) {
             Ok(v) => v,
-            Err(e) => return fail(e),
+            Err(e) => return fail(e, 0),
         };
-        self.count_simulations(runs);
+        self.progress(runs);
+        let mut ran = runs;
         let mut feasible = verdict.feasible();
         let mut drill = None;
         if feasible && self.drill_wanted(s) {
-            let d = self.drill_scenario(s);
-            match judge_sets(&d, &sets, self.opts.seed, reps, None) {
+            let d = Self::drill_scenario(s, drill_at);
+            match judge_sets(&d, sets, self.opts.seed, reps, None) {
                 Ok(v) => {
                     feasible = v.feasible();
                     drill = Some(v);
                 }
-                Err(e) => return fail(e),
+                Err(e) => return fail(e, ran),
             }
-            self.count_simulations(runs);
+            self.progress(runs);
+            ran += runs;
         }
-        CandidateOverSets {
-            verdict,
-            drill,
-            feasible,
-            error: None,
-            decides,
-        }
+        (
+            CandidateOverSets {
+                verdict,
+                drill,
+                feasible,
+                error: None,
+                decides,
+            },
+            ran,
+        )
     }
 
     /// `coderd replicas 8, coderd replica shape 1 vCPU, 4 GB, ...`.
@@ -1292,6 +1524,18 @@ impl<'a> Search<'a> {
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// One rung less of one resource, for each resource not at its bottom.
+    fn neighbours(&self, r: &[usize]) -> Vec<Vec<usize>> {
+        (0..r.len())
+            .filter(|&i| r[i] > 0)
+            .map(|i| {
+                let mut q = r.to_vec();
+                q[i] -= 1;
+                q
+            })
+            .collect()
     }
 
     fn top(&self) -> Vec<usize> {
@@ -1387,23 +1631,70 @@ impl<'a> Search<'a> {
             largest = Some(self.cache[&top].clone());
         } else {
             // 2. Per-resource lower bounds, every other resource at its top.
-            for i in 0..n {
-                let mut lo = lower
-                    .and_then(|l| l.get(i).copied())
-                    .unwrap_or(0)
-                    .min(top[i]);
-                let mut hi = top[i];
-                while lo < hi {
-                    let mid = (lo + hi) / 2;
-                    let mut p = top.clone();
-                    p[i] = mid;
-                    if self.evaluate(&p).feasible {
-                        hi = mid;
-                    } else {
-                        lo = mid + 1;
+            let los: Vec<usize> = (0..n)
+                .map(|i| {
+                    lower
+                        .and_then(|l| l.get(i).copied())
+                        .unwrap_or(0)
+                        .min(top[i])
+                })
+                .collect();
+            if self.opts.exhaustive {
+                for i in 0..n {
+                    lower_bounds[i] = lower_bound(los[i], top[i], false, |rung| {
+                        let mut p = top.clone();
+                        p[i] = rung;
+                        self.evaluate(&p).feasible
+                    });
+                }
+            } else {
+                // The resources' searches are independent (no two share a
+                // point but the top): side by side, each trying its lower
+                // end first, recorded in resource order.
+                use rayon::prelude::*;
+                let (at, early) = (self.drill_at_s, self.early());
+                let this = &self;
+                let chains: Vec<(usize, Vec<Evaluation>)> = (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut done: Vec<Evaluation> = Vec::new();
+                        let lb = lower_bound(los[i], top[i], true, |rung| {
+                            let mut p = top.clone();
+                            p[i] = rung;
+                            if let Some(e) = this.cache.get(&p) {
+                                return e.feasible;
+                            }
+                            if let Some(e) = done.iter().find(|e| e.point == p) {
+                                return e.feasible;
+                            }
+                            // The same architecture (evaluated, or earlier
+                            // in this chain) is taken, as `evaluate` does.
+                            let e = this.reuse(&p).unwrap_or_else(|| {
+                                match done
+                                    .iter()
+                                    .find(|e| same_architecture(&this.dims, &e.point, &p))
+                                {
+                                    Some(e) => Evaluation {
+                                        point: p.clone(),
+                                        simulations: 0,
+                                        ..e.clone()
+                                    },
+                                    None => this.run(&p, at, early).0,
+                                }
+                            });
+                            let ok = e.feasible;
+                            done.push(e);
+                            ok
+                        });
+                        (lb, done)
+                    })
+                    .collect();
+                for (i, (lb, done)) in chains.into_iter().enumerate() {
+                    lower_bounds[i] = lb;
+                    for e in done {
+                        self.record(e, None);
                     }
                 }
-                lower_bounds[i] = lo;
             }
             // 3. Best-first from the lower bounds, in increasing cost; every
             // candidate of the first feasible cost is evaluated.
@@ -1477,6 +1768,12 @@ impl<'a> Search<'a> {
         if let Some(mut r) = recommended.clone() {
             let start = r.clone();
             'descend: loop {
+                if !self.opts.exhaustive {
+                    // Every one-rung-less neighbour of the answer is
+                    // evaluated (below and for the report): side by side.
+                    let near = self.neighbours(&r);
+                    self.evaluate_all(&near);
+                }
                 let rc = self.cache[&r].cents();
                 let rank = |s: &Self, p: &[usize]| {
                     let e = &s.cache[p];
@@ -1515,6 +1812,11 @@ impl<'a> Search<'a> {
         let mut cheaper = Vec::new();
         let mut binding = Vec::new();
         if let Some(r) = recommended.clone() {
+            // The neighbours' values are shown (what binds each resource,
+            // why not cheaper): judged on all the replications.
+            for q in self.neighbours(&r) {
+                self.complete(&q);
+            }
             binding = self.bindings(&r, truncated);
             let rc = self.cache[&r].cents();
             for i in 0..n {
@@ -1564,6 +1866,14 @@ impl<'a> Search<'a> {
             lower_bounds,
             evaluations: self.order.len(),
             simulations: self.simulations,
+            stopped_early: self.stopped_early,
+            completed: self.completed,
+            grid: self
+                .dims
+                .iter()
+                .map(|d| d.ladder.len() as u64)
+                .fold(1u64, u64::saturating_mul),
+            exhaustive: self.opts.exhaustive,
             replications: self.opts.replications,
             seed: self.opts.seed,
             truncated,
@@ -1737,6 +2047,10 @@ pub fn size_id(
     );
     if let Some((n, over)) = opts.uncertainty {
         h.update(format!("\0uncertainty {n} {}", over.as_str()).as_bytes());
+    }
+    if opts.exhaustive {
+        // The same answer, other candidates: its own folder.
+        h.update(b"\0exhaustive");
     }
     crate::scenario::load::hex(&h.finalize()[..6])
 }

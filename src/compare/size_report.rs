@@ -133,8 +133,11 @@ pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "size {}: {} architectures evaluated, {} simulations in {:.1} s ({} replications each, seed {})",
-        r.scenario, r.evaluations, r.simulations, elapsed_s, r.replications, r.seed
+        "size {}: {} in {:.1} s (seed {})",
+        r.scenario,
+        search_words(r),
+        elapsed_s,
+        r.seed
     );
     let _ = writeln!(
         o,
@@ -398,10 +401,47 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
     }
     let _ = writeln!(
         o,
-        "\n![Every candidate's cost against each check]({png})\n\n{} architectures evaluated, {} simulations ({:.0} s; {} replications each, on the same seeds, master seed {}). All of them are in [{csv}]({csv}).",
-        r.evaluations, r.simulations, elapsed_s, r.replications, r.seed
+        "\n![Every candidate's cost against each check]({png})\n\n{} ({:.0} s; on the same seeds, master seed {}). All of them are in [{csv}]({csv}).",
+        upper_first(&search_words(r)),
+        elapsed_s,
+        r.seed
     );
     o
+}
+
+/// `evaluated 23 of 2,688 candidates, 48 simulations (3 replications each;
+/// stopped early 9, once each failed for certain; 2 of them completed)`.
+pub fn search_words(r: &SizeResult) -> String {
+    let mut o = format!(
+        "evaluated {} of {} candidates, {} simulations ({} replications each",
+        r.evaluations,
+        crate::format::thousands(r.grid),
+        r.simulations,
+        r.replications
+    );
+    if r.exhaustive {
+        o += "; exhaustive: every candidate runs them all)";
+    } else {
+        o += &format!(
+            "; stopped early {}, once each failed for certain",
+            r.stopped_early
+        );
+        if r.completed > 0 {
+            o += &format!(
+                "; {} of them completed for the recommendation's neighbours",
+                r.completed
+            );
+        }
+        o.push(')');
+    }
+    o
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The checks every candidate can have, in column order: each SLO, each
@@ -459,6 +499,7 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
         head.push(format!("{name}: mean"));
         head.push(format!("{name}: 95% bound"));
     }
+    head.push("replications".into());
     head.push("fails".into());
     w.write_record(head.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     for (i, e) in r.evaluated.iter().enumerate() {
@@ -483,6 +524,7 @@ pub fn write_candidates(path: &Path, r: &SizeResult) -> anyhow::Result<()> {
             row.push(exact_opt(s.and_then(|s| s.mean)));
             row.push(exact_opt(s.and_then(|s| s.bound95)));
         }
+        row.push(e.replications_run.to_string());
         row.push(e.failures().join("; "));
         w.write_record(row.iter().map(|c| crate::format::csv_bytes(c.as_ref())))?;
     }
@@ -633,6 +675,18 @@ pub struct SizeJson {
     pub why_not_cheaper: Vec<CheaperJson>,
     pub evaluations: usize,
     pub simulations: u64,
+    /// Candidates whose replications stopped once they failed for certain.
+    #[serde(default)]
+    pub stopped_early: usize,
+    /// Of those, the ones run to the end for the report.
+    #[serde(default)]
+    pub completed: usize,
+    /// Candidates in the whole grid searched.
+    #[serde(default)]
+    pub grid: u64,
+    /// The plain search (`--exhaustive`).
+    #[serde(default)]
+    pub exhaustive: bool,
     pub replications: u32,
     pub seed: u64,
     pub truncated: bool,
@@ -755,6 +809,10 @@ pub fn document(r: &SizeResult) -> SizeJson {
         },
         evaluations: r.evaluations,
         simulations: r.simulations,
+        stopped_early: r.stopped_early,
+        completed: r.completed,
+        grid: r.grid,
+        exhaustive: r.exhaustive,
         replications: r.replications,
         seed: r.seed,
         truncated: r.truncated,
