@@ -1123,7 +1123,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__size)
-            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --set --out --policy --resilience --uncertainty --confidence-over --format --jobs --quiet --color --help"
+            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --exhaustive --set --out --policy --resilience --uncertainty --confidence-over --format --jobs --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

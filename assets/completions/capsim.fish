@@ -184,6 +184,7 @@ complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker t
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l exhaustive -d 'The plain search, to check the default against: every candidate runs all its replications (no early stop once it fails for certain), and the per-resource binary searches run one after the other from the middle. Same recommendation, more simulations'
 complete -c capsim -n "__fish_capsim_using_subcommand size" -s q -l quiet -d 'No progress and no informational lines on stderr (errors and warnings still show)'
 complete -c capsim -n "__fish_capsim_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c capsim -n "__fish_capsim_using_subcommand sensitivity" -l params -d 'Only these uncertain model parameters (comma-separated) [default: every parameter of the model file with a range of non-zero width]' -r
