@@ -325,3 +325,66 @@ fn size_command_reports_the_mode_and_parts_whatever_the_jobs() {
     let md = std::fs::read_to_string(dir.path().join("one/size.md")).unwrap();
     assert!(md.contains("## Over the model's uncertainty"), "{md}");
 }
+
+/// Over both parts, the fast search (early stops on the plain checks) and
+/// `--exhaustive` recommend the same, with the same verdicts; the
+/// simulations over the parameter sets are counted (each candidate judged
+/// over them ran its replications on every set), and the fast search's
+/// results and counts are the same on 1 and 2 threads.
+#[test]
+fn size_over_both_fast_and_exhaustive_agree_and_count_the_sets() {
+    let dir = scratch("uncertainty/size-fast");
+    let m = model(&dir, &[DASHBOARD], 1.0);
+    let sets = 3;
+    let run = |exhaustive: bool, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let p = steady(&dir, "s", &m, 1);
+            let prices =
+                PriceList::load(&repo().join("models/prices/gcp-us-central1.toml")).unwrap();
+            let mut o = SizeOptions::new(5, 3);
+            o.resources = Some(vec![size::Resource::CoderdVcpu]);
+            o.policy = false;
+            o.resilience = size::Resilience::None;
+            o.uncertainty = Some((sets, ConfidenceOver::Both));
+            o.exhaustive = exhaustive;
+            size::size(&p, vec![], &prices, o).unwrap_or_else(|e| panic!("{e}"))
+        })
+    };
+    let (fast, full) = (run(false, 1), run(true, 1));
+    let (f, x) = (
+        fast.recommended.clone().unwrap(),
+        full.recommended.clone().unwrap(),
+    );
+    assert_eq!(f.point, x.point);
+    assert_eq!(f.cents(), x.cents());
+    assert_eq!(fast.binding[0].kind, full.binding[0].kind);
+    for e in &fast.evaluated {
+        let same = full.evaluated.iter().find(|q| q.point == e.point);
+        if let Some(q) = same {
+            assert_eq!(e.feasible, q.feasible, "{:?}", e.point);
+        }
+        if e.over_sets.is_some() && e.simulations > 0 {
+            assert!(
+                e.simulations >= 3 * (1 + sets as u64),
+                "{:?}: {} simulations",
+                e.point,
+                e.simulations
+            );
+        }
+    }
+    assert!(fast.evaluated.iter().any(|e| e.over_sets.is_some()));
+    assert!(
+        fast.simulations >= fast.evaluated.iter().map(|e| e.simulations).sum::<u64>(),
+        "{} simulations",
+        fast.simulations
+    );
+    let two = run(false, 2);
+    assert_eq!(
+        capsim::compare::size_report::to_json(&fast),
+        capsim::compare::size_report::to_json(&two)
+    );
+}
