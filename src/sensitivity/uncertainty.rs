@@ -31,6 +31,10 @@
 //!
 //! With zero-width ranges `s_m² = 0` and the combined interval is the
 //! plain run's 95% Student-t interval of the mean.
+//!
+//! `compare --uncertainty` and `size --uncertainty` use the same draw
+//! ([`common_sets`]), decomposition and, for a verdict, its one-sided
+//! bound ([`Decomposition::bound95`]); see `crate::compare::uncertainty`.
 
 use super::Target;
 use crate::engine::rng::Streams;
