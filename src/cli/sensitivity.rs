@@ -168,24 +168,27 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
     }
     let plan_json = plan_json.to_string();
     let factors = study::stored_factors(&plan.factors);
+    let tasks = super::study::to_stored(&results);
+    // The study as stored: a shard's share (no answer), or the whole study.
+    let new_study = |id, finished_at, answer, shard| NewStudy {
+        id,
+        started_at: &started,
+        finished_at,
+        kind: StudyKind::Sensitivity,
+        scenario: &base,
+        seed,
+        replications: plan.replications,
+        of_run: None,
+        plan_json: &plan_json,
+        factors: &factors,
+        tasks: &tasks,
+        answer,
+        shard,
+    };
     if let Some(shard) = args.shard {
         let id = store::new_run_id(&started);
         let finished = store::now_utc();
-        let st = NewStudy {
-            id: &id,
-            started_at: &started,
-            finished_at: &finished,
-            kind: StudyKind::Sensitivity,
-            scenario: &base,
-            seed,
-            replications: plan.replications,
-            of_run: None,
-            plan_json: &plan_json,
-            factors: &factors,
-            tasks: &super::study::to_stored(&results),
-            answer: None,
-            shard: Some((&sweep, shard)),
-        };
+        let st = new_study(&id, &finished, None, Some((&sweep, shard)));
         let s = store.as_mut().expect("a shard stores");
         if let Err(e) = s.insert_study(&st) {
             ui::error(format!("{}: cannot store shard {shard}: {e}", base.name));
@@ -213,21 +216,7 @@ pub fn sensitivity(args: &SensitivityArgs) -> anyhow::Result<i32> {
     if let Some(s) = store.as_mut() {
         let id = store::new_run_id(&started);
         let finished = store::now_utc();
-        let st = NewStudy {
-            id: &id,
-            started_at: &started,
-            finished_at: &finished,
-            kind: StudyKind::Sensitivity,
-            scenario: &base,
-            seed,
-            replications: plan.replications,
-            of_run: None,
-            plan_json: &plan_json,
-            factors: &factors,
-            tasks: &super::study::to_stored(&results),
-            answer: Some((&md, &csv)),
-            shard: None,
-        };
+        let st = new_study(&id, &finished, Some((&md, &csv)), None);
         match s.insert_study(&st) {
             Ok(()) => stored = format!("; run {id} in {}", store_path.display()),
             Err(e) => {
