@@ -857,14 +857,6 @@ impl SizeResult {
         let r = self.recommended.as_ref()?;
         (self.users > 0 && r.cost.is_finite()).then(|| r.cost / self.users as f64)
     }
-    /// The recommendation's value of `resource`, if searched.
-    pub fn value_of(&self, e: &Evaluation, resource: Resource) -> Option<String> {
-        let i = self
-            .dimensions
-            .iter()
-            .position(|d| d.resource == resource)?;
-        Some(self.dimensions[i].show(e.point[i]))
-    }
 }
 
 /// Order of the best-first heap: cheapest (to the cent) first; at equal
