@@ -75,6 +75,161 @@ scale_down_utilization = 0.99
     assert!((metric(&r, "workspace_pool_cpu_used_vcpu", "last", &l) - 500.0).abs() < 1e-6);
 }
 
+/// One evening of `n` always-running workspaces of 1 vCPU / 2 GB on a pool
+/// of `k` vCPU / `4k` GB nodes, all of it allocatable (so `k` workspaces a
+/// node: the CPU binds), `min = 0`, `max = n` and the autoscaler's defaults
+/// (scale down after 10 min under 50%, scans every 10 s). The run starts at
+/// 17:00 on a Monday with every workspace running, packed at t = 0 in user
+/// order (user `i` on node `i / k`). Calendar mode with
+/// `active_fraction = 0.5`: each user, on their own stream, works that day
+/// with probability 1/2, independently of the others; those who do are at
+/// work at 17:00, leave between 17:00 and 17:20 (uniform), and their
+/// workspace's stop build (30 s, 50 daemons: no queue) starts 5 min later;
+/// the others never come, so their workspaces keep running.
+fn evening(k: u32, n: u32, seed: u64) -> RunResult {
+    let s = scenario(
+        &format!("evening-{k}-{seed}"),
+        &format!(
+            r#"
+seed = {seed}
+duration = "45m"
+bucket = "1m"
+start_time = "17:00"
+[deployment.provisioners]
+count = 50
+[[workload.templates]]
+name = "t"
+build_time = {{ dist = "constant", value = "60s" }}
+stop_time = {{ dist = "constant", value = "30s" }}
+workspace = {{ vcpu = 1, ram = "2GB" }}
+[workload.users]
+count = {n}
+mode = "calendar"
+active_fraction = 0.5
+start_day = "mon"
+workspaces_running_at_start = true
+autostop_after = "5m"
+[[workload.users.groups]]
+name = "all"
+day_start = {{ dist = "constant", value = "9h" }}
+session_length = {{ dist = "uniform", min = "480m", max = "500m" }}
+lunch_fraction = 0
+[[deployment.node_pools]]
+name = "ws"
+vcpu = {k}
+ram = "{ram}GB"
+allocatable = 1.0
+min = 0
+max = {n}
+"#,
+            ram = 4 * k
+        ),
+    );
+    simulate(&s, seed)
+}
+
+/// The seeds' point about packing (../shared/seeds/003_9157b9f0f3b42389.txt,
+/// "Workspaces per node": "if half the workspaces are stopped overnight,
+/// and there are ten workspaces per node, it's unlikely that all ten
+/// workspaces on the node are among the stopped ones"), run through the
+/// cluster autoscaler. The model's rule: a ready node is removed once its
+/// requests have stayed under `scale_down_utilization` for
+/// `scale_down_unneeded` and its workspaces fit elsewhere; workspaces are
+/// never moved, so only a node whose workspaces have all stopped is
+/// removed. Each workspace stops independently with probability 1/2, so a
+/// node of `k` empties with probability 0.5^k, independently of the other
+/// nodes, and the nodes freed over `R` nights of `N` nodes are
+/// Binomial(R N, 0.5^k). The same 1,000 workspaces (and, on each seed, the
+/// same users stopping: common random numbers) are packed 10, 5 and 2 a
+/// node.
+#[test]
+fn nodes_the_autoscaler_frees_overnight_follow_the_binomial_expectation() {
+    use capsim::engine::rng::Streams;
+    use rand::RngExt;
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    const USERS: u32 = 1000;
+    const SEEDS: [u64; 4] = [1, 2, 3, 4];
+    let l = [("pool", "ws")];
+    let mut freed_by_k = Vec::new();
+    for k in [10u32, 5, 2] {
+        let n_nodes = USERS / k;
+        let mut freed = 0u64;
+        for seed in SEEDS {
+            let r = evening(k, USERS, seed);
+            // Who works that day: the first draw of each user's `user/day`
+            // stream (the world's day plan), checked below against the run.
+            let works: Vec<bool> = (0..USERS as u64)
+                .map(|i| Streams::new(seed).stream("user/day", i).random::<f64>() < 0.5)
+                .collect();
+            let stopped = works.iter().filter(|&&w| w).count() as f64;
+            assert_eq!(
+                metric(&r, "user_sessions_total", "total", &[]),
+                stopped,
+                "k = {k}, seed {seed}: the users at work are the ones the day plan drew"
+            );
+            assert_eq!(
+                metric(&r, "workspaces_running", "last", &[]),
+                USERS as f64 - stopped,
+                "k = {k}, seed {seed}: every workspace of a user who left stopped"
+            );
+            // Packed densely at the start: n / k full nodes (the bucket
+            // means are time integrals over a minute: equal within rounding).
+            let nodes = r.series.find("workspace_nodes", "mean", &l).unwrap();
+            assert_eq!(metric(&r, "workspace_nodes", "max", &l), n_nodes as f64);
+            assert_eq!(
+                metric(&r, "workspace_pool_cpu_requested_vcpu", "max", &l),
+                USERS as f64
+            );
+            // The first stop ends at 5 min 30 s at the earliest: no node goes
+            // before the underuse delay after that (15 min 30 s).
+            for (b, v) in nodes.values[..15].iter().enumerate() {
+                assert!(
+                    (v - n_nodes as f64).abs() < 1e-9,
+                    "k = {k}, seed {seed}: {v} nodes in minute {b}, before any node was empty for 10 min"
+                );
+            }
+            // The last stop ends by about 25 min 30 s: 10 min later every
+            // empty node has gone, and only those. The nodes left are
+            // exactly the nodes still hosting a workspace.
+            let hosting = (0..n_nodes as usize)
+                .filter(|&j| works[j * k as usize..(j + 1) * k as usize].contains(&false))
+                .count() as f64;
+            let left = metric(&r, "workspace_nodes", "last", &l);
+            assert_eq!(
+                left, hosting,
+                "k = {k}, seed {seed}: {left} nodes left, {hosting} still host a workspace"
+            );
+            assert!(
+                (nodes.values[40] - left).abs() < 1e-9,
+                "k = {k}, seed {seed}: {} nodes in minute 40, {left} at the end",
+                nodes.values[40]
+            );
+            freed += (n_nodes as f64 - left) as u64;
+        }
+        // Binomial(R N, 0.5^k): its mean and a 99.9% interval (exact
+        // quantiles; at k = 10 the mean is 0.4 and the normal approximation
+        // would be poor).
+        let trials = (SEEDS.len() as u32 * n_nodes) as u64;
+        let p = 0.5f64.powi(k as i32);
+        let b = Binomial::new(p, trials).unwrap();
+        let (lo, hi) = (b.inverse_cdf(0.0005), b.inverse_cdf(0.9995));
+        let expect = trials as f64 * p;
+        let sd = (trials as f64 * p * (1.0 - p)).sqrt();
+        assert!(
+            (lo..=hi).contains(&freed),
+            "k = {k}: {freed} nodes freed over {} nights of {n_nodes}, binomial expectation \
+             {expect:.2} (sd {sd:.2}), 99.9% interval [{lo}, {hi}]",
+            SEEDS.len()
+        );
+        freed_by_k.push(freed);
+    }
+    // Fewer workspaces a node free more nodes.
+    assert!(
+        freed_by_k[0] < freed_by_k[1] && freed_by_k[1] < freed_by_k[2],
+        "freed at k = 10, 5, 2: {freed_by_k:?}"
+    );
+}
+
 #[test]
 fn a_node_startup_below_the_provider_timeout_is_waited_for_above_it_fails_the_start() {
     // Below: every start waits for the nodes (about 2 min after the first
