@@ -663,7 +663,6 @@ fn prov_prio_renege() -> u8 {
 mod tests {
     use super::*;
     use crate::engine::Dist;
-    use rand::SeedableRng;
 
     fn pool(vcpu: f64, ram_gb: f64, alloc: f64, max_pods: u32) -> NodePool {
         NodePool {
@@ -733,49 +732,5 @@ mod tests {
         assert_eq!(pack(&pool(8.0, 32.0, 0.9, 4), &w, 100).len(), 25);
         // Two nodes already starting take the first 14.
         assert_eq!(nodes_needed(&p, 2, &vec![&w; 100]), 13);
-    }
-
-    /// ../shared/seeds/003_9157b9f0f3b42389.txt ("Workspaces per node"): with
-    /// ten workspaces a node and half stopped overnight at random, a node
-    /// can go only when all ten stopped. The nodes left empty (what the
-    /// autoscaler may remove) follow Binomial(nodes, 0.5^k).
-    #[test]
-    fn nodes_freed_overnight_follow_the_binomial_expectation() {
-        let mut rng = crate::engine::SimRng::seed_from_u64(7);
-        let mut freed_by_k = Vec::new();
-        for k in [10u32, 5, 2] {
-            // k workspaces a node: a 1-vCPU workspace on k / 0.9 vCPU nodes.
-            let p = pool(k as f64 / 0.9 + 0.01, 1e3, 0.9, 110);
-            let w = ws(1.0, 1.0);
-            let n_nodes = 1000usize;
-            let trials = 100;
-            let mut freed_total = 0usize;
-            let nodes = pack(&p, &w, n_nodes * k as usize);
-            assert_eq!(nodes.len(), n_nodes);
-            assert!(nodes.iter().all(|n| n.pods == k));
-            for _ in 0..trials {
-                // Stop half of the workspaces at random (a random subset of
-                // exactly half, like a fleet where half go home).
-                let mut idx: Vec<usize> = (0..n_nodes * k as usize).collect();
-                rand::seq::SliceRandom::shuffle(idx.as_mut_slice(), &mut rng);
-                let mut left = vec![k; n_nodes];
-                for &j in &idx[..idx.len() / 2] {
-                    left[j / k as usize] -= 1; // pods fill nodes in order
-                }
-                freed_total += left.iter().filter(|&&c| c == 0).count();
-            }
-            let mean = freed_total as f64 / trials as f64;
-            let pr = 0.5f64.powi(k as i32);
-            let expect = n_nodes as f64 * pr;
-            // 99.9% interval of the mean of `trials` binomial counts.
-            let sd = (n_nodes as f64 * pr * (1.0 - pr) / trials as f64).sqrt();
-            assert!(
-                (mean - expect).abs() <= 3.3 * sd + 0.05 * expect,
-                "k = {k}: freed {mean} a night, binomial expectation {expect} +- {sd}"
-            );
-            freed_by_k.push(mean);
-        }
-        // Fewer workspaces a node free more nodes.
-        assert!(freed_by_k[0] < freed_by_k[1] && freed_by_k[1] < freed_by_k[2]);
     }
 }
