@@ -19,8 +19,10 @@ pub(super) struct Agent {
     pub(super) epoch: u32,
     /// Connection attempts since the last success (back-off).
     pub(super) attempt: u32,
-    /// The tick (modulo `AgentTimer::stats_every`) that carries stats.
-    stats_phase: u32,
+    /// Ticks until the next one that carries stats (0: this one); drawn
+    /// at connection as the tick modulo `AgentTimer::stats_every` that
+    /// carries stats, then counted down.
+    stats_in: u32,
     /// The replica its connection is pinned to (`NONE` while unconnected).
     replica: u32,
     /// The user's open connections other than dashboards (their count is
@@ -39,7 +41,7 @@ impl Agent {
             conn: NONE,
             epoch: 0,
             attempt: 0,
-            stats_phase: 0,
+            stats_in: 0,
             replica: NONE,
             sessions: 0,
             meta_lag: SimTime::ZERO,
@@ -69,6 +71,11 @@ pub(super) struct AgentTimer {
     /// whole ticks).
     stats_every: u32,
     groups: Vec<MetaGroupTick>,
+    /// `base_ns` in seconds.
+    base_s: f64,
+    /// [`AgentTimer::due`] when it is the same at every tick (every group
+    /// on the base interval): computed once.
+    due_always: Option<(u32, f64, f64)>,
 }
 
 impl AgentTimer {
@@ -80,9 +87,11 @@ impl AgentTimer {
             .min()
             .unwrap_or(ag.stats_interval.0);
         let max_value_b = costs.metadata_value_max_bytes;
-        AgentTimer {
+        let mut timer = AgentTimer {
             base_ns,
             stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
+            base_s: base_ns as f64 / 1e9,
+            due_always: None,
             groups: ag
                 .metadata
                 .iter()
@@ -96,16 +105,29 @@ impl AgentTimer {
                     }
                 })
                 .collect(),
+        };
+        if timer.groups.iter().all(|g| g.interval_ns == base_ns) {
+            timer.due_always = Some(timer.due_at(0));
         }
+        timer
     }
 
     fn base_s(&self) -> f64 {
-        self.base_ns as f64 / 1e9
+        self.base_s
     }
 
     /// Items due at tick `tick` (a group is due when its interval divides
     /// the elapsed time) and their values in kB, as sent and as stored.
+    #[inline]
     fn due(&self, tick: u32) -> (u32, f64, f64) {
+        match self.due_always {
+            Some(d) => d,
+            None => self.due_at(tick),
+        }
+    }
+
+    /// [`AgentTimer::due`], computed.
+    fn due_at(&self, tick: u32) -> (u32, f64, f64) {
         let elapsed = self.base_ns * tick as u64;
         self.groups
             .iter()
@@ -217,7 +239,7 @@ impl World<'_> {
                 let ticks_per_stats = self.timer.stats_every;
                 let a = &mut self.agents[user as usize];
                 let meta = SimTime::from_secs_f64(a.net_rng.random_range(0.0..m0));
-                a.stats_phase = a.net_rng.random_range(0..ticks_per_stats);
+                a.stats_in = a.net_rng.random_range(0..ticks_per_stats);
                 self.q.push(
                     now + meta,
                     PRIO_ACTION,
@@ -342,7 +364,17 @@ impl World<'_> {
                 }
             }
         }
-        if r != NONE && tick % self.timer.stats_every == self.agents[user as usize].stats_phase {
+        // Stats ride on the ticks `phase + n * stats_every` since
+        // connection (the tick number only grows; it would wrap after 2^32
+        // ticks, centuries of simulated time).
+        let a = &mut self.agents[user as usize];
+        let stats_due = a.stats_in == 0;
+        a.stats_in = if stats_due {
+            self.timer.stats_every - 1
+        } else {
+            a.stats_in - 1
+        };
+        if r != NONE && stats_due {
             self.agent_stats(now, user, r);
         }
         let a = &mut self.agents[user as usize];
