@@ -317,6 +317,28 @@ impl<E> LadderEventSet<E> {
         }
     }
 
+    /// Pop the earliest event if its key is below `bound` (the run loop's
+    /// earliest timer): one look at the set where a peek and a pop take two.
+    #[inline(always)]
+    pub fn pop_before(&mut self, bound: u128) -> Option<(SimTime, E)> {
+        if self.bottom.is_empty() && self.late.is_empty() && !self.refill() {
+            return None;
+        }
+        let item = if self.min_in_bottom() {
+            if self.bottom.last()?.key() >= bound {
+                return None;
+            }
+            self.bottom.pop()
+        } else {
+            if self.late.peek()?.0.key() >= bound {
+                return None;
+            }
+            self.late.pop().map(|Reverse(it)| it)
+        };
+        self.len -= 1;
+        item.map(Item::into_pair)
+    }
+
     /// Make `bottom` non-empty if any event is pending; false if none is.
     fn refill(&mut self) -> bool {
         debug_assert!(self.bottom.is_empty() && self.late.is_empty());
@@ -778,6 +800,35 @@ mod tests {
         ) {
             let expected = run(&mut HeapEventSet::new(), &ops, relative);
             prop_assert_eq!(&run(&mut LadderEventSet::new(), &ops, relative), &expected);
+        }
+
+        /// `pop_before(bound)` pops what `pop` would exactly when the
+        /// earliest key is below `bound`, and otherwise leaves the set alone.
+        #[test]
+        fn pop_before_is_a_peek_then_a_pop(
+            ops in ops_strategy(),
+            bounds in proptest::collection::vec((-1i64..=1, any::<bool>()), 1..64),
+        ) {
+            let mut q = LadderEventSet::new();
+            let mut reference = LadderEventSet::new();
+            for (i, op) in ops.iter().enumerate() {
+                if let Op::Push { time, priority } = *op {
+                    q.push(SimTime(time), priority, i as u32);
+                    reference.push(SimTime(time), priority, i as u32);
+                }
+            }
+            for &(dt, high) in bounds.iter().cycle().take(4 * ops.len() + 8) {
+                // A bound a nanosecond before, at or after the earliest
+                // event, with a tie-break below or above every event's.
+                let t = reference.peek_time().map_or(0, |t| t.0.saturating_add_signed(dt));
+                let bound = ((t as u128) << 64) | if high { u64::MAX as u128 } else { 0 };
+                let want = match reference.peek_key() {
+                    Some(k) if k < bound => reference.pop(),
+                    _ => None,
+                };
+                prop_assert_eq!(q.pop_before(bound), want);
+                prop_assert_eq!(q.len(), reference.len());
+            }
         }
     }
 }

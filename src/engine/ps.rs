@@ -76,20 +76,27 @@ impl Jobs {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Option<Job> {
         match self {
             Jobs::Few(d) => d.pop_front(),
-            Jobs::Many(h) => {
-                let j = h.pop().map(|Reverse(j)| j);
-                if h.len() < Self::FEW {
-                    let mut v: Vec<Job> = std::mem::take(h).into_iter().map(|r| r.0).collect();
-                    v.sort_unstable();
-                    *self = Jobs::Few(v.into());
-                }
-                j
-            }
+            Jobs::Many(_) => self.pop_many(),
         }
+    }
+
+    /// [`Jobs::pop`] from the heap (an overloaded CPU), out of line.
+    #[inline(never)]
+    fn pop_many(&mut self) -> Option<Job> {
+        let Jobs::Many(h) = self else {
+            unreachable!("called on the heap only")
+        };
+        let j = h.pop().map(|Reverse(j)| j);
+        if h.len() < Self::FEW {
+            let mut v: Vec<Job> = std::mem::take(h).into_iter().map(|r| r.0).collect();
+            v.sort_unstable();
+            *self = Jobs::Few(v.into());
+        }
+        j
     }
 
     /// Every job, earliest finish first; none left.
@@ -103,13 +110,81 @@ impl Jobs {
     }
 }
 
-/// Jobs are identified by a caller-chosen `u32`.
+/// 2^63: below it the signed conversions (one instruction each on x86-64)
+/// give the same values as the unsigned ones (a sequence each).
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// `x as f64`, through the signed conversion when `x < 2^63` (every time
+/// and virtual clock here): the same value.
+#[inline]
+fn f64_of(x: u64) -> f64 {
+    if x < 1 << 63 {
+        x as i64 as f64
+    } else {
+        f64_of_large(x)
+    }
+}
+
+/// The rare side of [`f64_of`], out of line so that the compiler keeps the
+/// branch instead of computing both sides.
+#[cold]
+#[inline(never)]
+fn f64_of_large(x: u64) -> f64 {
+    x as f64
+}
+
+/// `n as f64` for a count.
+#[inline]
+fn f64_of_count(n: usize) -> f64 {
+    f64_of(n as u64)
+}
+
+/// `x as u64` (truncation, saturating), through the signed conversion
+/// on `(-1, 2^63)`: the same value for every `x`.
+#[inline]
+fn trunc_u64(x: f64) -> u64 {
+    if x > -1.0 && x < TWO_POW_63 {
+        x as i64 as u64
+    } else {
+        trunc_u64_rare(x)
+    }
+}
+
+/// The rare side of [`trunc_u64`] (see [`f64_of_large`]).
+#[cold]
+#[inline(never)]
+fn trunc_u64_rare(x: f64) -> u64 {
+    x as u64
+}
+
 /// `x.ceil() as u64` for non-negative `x`, without a libm call.
 #[inline]
 fn ceil_u64(x: f64) -> u64 {
-    let t = x as u64;
-    if (t as f64) < x { t + 1 } else { t }
+    let t = trunc_u64(x);
+    if f64_of(t) < x { t + 1 } else { t }
 }
+
+/// `(min(1, cores / n), whether that is 1)` for `n` jobs on `cores >= 0`
+/// (`(0, false)` when idle), with the division only when the jobs share
+/// the cores: for `n >= 1`, `cores / n` rounds to 1 or more exactly when
+/// `cores >= n` (below, the quotient is at most `1 - 2^-53`, a double
+/// below 1), so the comparison decides it, bit for bit (a property test
+/// checks it against the formula).
+#[inline]
+fn rate_for(cores: f64, n: usize) -> (f64, bool) {
+    let k = f64_of_count(n);
+    if n > 0 && cores >= k {
+        (1.0, true)
+    } else if n == 0 {
+        (0.0, false)
+    } else {
+        // Opaque, so that the compiler keeps the branch rather than
+        // dividing on every update (the division is the slow step).
+        (cores / std::hint::black_box(k), false)
+    }
+}
+
+/// Jobs are identified by a caller-chosen `u32`.
 
 #[derive(Debug, Clone)]
 pub struct PsCpu {
@@ -157,24 +232,23 @@ impl PsCpu {
         self.rate
     }
 
+    /// `rate = min(1, cores / k)` (0 when idle) and `full_speed = rate ==
+    /// 1`, with the division only when the jobs share the cores: for `k >=
+    /// 1` jobs, `cores / k` rounds to 1 or more exactly when `cores >= k`
+    /// (below, the quotient is at most `1 - 2^-53`, a double below 1), so
+    /// the comparison decides it and the result is the same bit for bit.
     #[inline]
     fn update_rate(&mut self) {
-        let k = self.jobs.len() as f64;
-        self.rate = if k == 0.0 {
-            0.0
-        } else {
-            (self.cores / k).min(1.0)
-        };
-        self.full_speed = self.rate == 1.0;
+        (self.rate, self.full_speed) = rate_for(self.cores, self.jobs.len());
     }
 
     #[inline]
     fn catch_up(&mut self, now: SimTime) {
         if now > self.last {
-            let dt_ns = (now.0 - self.last.0) as f64;
+            let dt_ns = f64_of(now.0 - self.last.0);
             let r = self.rate();
             self.virtual_ns += r * dt_ns;
-            self.busy_core_s += r * dt_ns * 1e-9 * self.jobs.len() as f64;
+            self.busy_core_s += r * dt_ns * 1e-9 * f64_of_count(self.jobs.len());
             self.bg_core_s += self.bg_cores * dt_ns * 1e-9;
             self.last = now;
         }
@@ -184,32 +258,35 @@ impl PsCpu {
     #[inline]
     pub fn arrive(&mut self, now: SimTime, work_s: f64, id: u32) {
         self.catch_up(now);
-        let finish = (self.virtual_ns + work_s.max(0.0) * 1e9 + 0.5) as u64;
+        let finish = trunc_u64(self.virtual_ns + work_s.max(0.0) * 1e9 + 0.5);
         self.jobs.push((finish, self.seq, id));
         self.seq += 1;
         self.update_rate();
     }
 
     /// When the next job finishes if nothing else arrives (`None` if idle or stalled).
+    #[inline]
     pub fn next_completion(&self) -> Option<SimTime> {
         let (finish, _, _) = self.jobs.peek()?;
         let r = self.rate();
         if r <= 0.0 {
             return None;
         }
-        let remaining_ns = (*finish as f64 - self.virtual_ns).max(0.0);
+        let remaining_ns = (f64_of(*finish) - self.virtual_ns).max(0.0);
         // At full speed (no more jobs than cores) the division by 1 is
-        // exact: skip it, it is the slowest step of an arrival.
-        // (A flag, not `r == 1.0`: the compiler would fold that test away.)
+        // exact: skip it, it is the slowest step of an arrival. (A flag,
+        // not `r == 1.0`, and an opaque divisor: otherwise the compiler
+        // divides by 1.0 or `r` chosen without a branch.)
         let real_ns = if self.full_speed {
             remaining_ns
         } else {
-            remaining_ns / r
+            remaining_ns / std::hint::black_box(r)
         };
         Some(SimTime(self.last.0.saturating_add(ceil_u64(real_ns))))
     }
 
     /// If a wake-up must be scheduled, its time (and it is recorded as pending).
+    #[inline]
     pub fn wakeup_needed(&mut self) -> Option<SimTime> {
         let next = self.next_completion()?;
         match self.pending {
@@ -232,15 +309,16 @@ impl PsCpu {
     }
 
     /// Pop one job finished by `now`, if any.
-    #[inline]
+    #[inline(always)]
     pub fn pop_finished(&mut self, now: SimTime) -> Option<u32> {
         self.catch_up(now);
         let (finish, _, id) = *self.jobs.peek()?;
+        let finish = f64_of(finish);
         // Within 1 ns of virtual work counts as done (absorbs rounding).
-        if finish as f64 <= self.virtual_ns + 1.0 {
+        if finish <= self.virtual_ns + 1.0 {
             self.jobs.pop();
             self.update_rate();
-            self.virtual_ns = self.virtual_ns.max(finish as f64);
+            self.virtual_ns = self.virtual_ns.max(finish);
             Some(id)
         } else {
             None
@@ -334,6 +412,46 @@ mod tests {
                 proptest::prop_assert_eq!(jobs.pop(), Some(j));
             }
             proptest::prop_assert_eq!(jobs.pop(), None);
+        }
+    }
+
+    proptest::proptest! {
+        /// The signed-conversion shortcuts give what `as` gives, for any bits.
+        #[test]
+        fn conversions_are_as_casts(bits in proptest::num::u64::ANY, n in proptest::num::u64::ANY) {
+            let x = f64::from_bits(bits);
+            proptest::prop_assert_eq!(trunc_u64(x), x as u64);
+            proptest::prop_assert_eq!(f64_of(n).to_bits(), (n as f64).to_bits());
+            if (0.0..1.8e19).contains(&x) {
+                proptest::prop_assert_eq!(ceil_u64(x), x.ceil() as u64);
+            }
+        }
+
+        /// The rate without a division at full speed is the formula's.
+        #[test]
+        fn rate_is_the_formula(
+            bits in proptest::num::u64::ANY,
+            n in 0usize..2_000,
+            ulps in -3i64..=3,
+            near in proptest::bool::ANY,
+        ) {
+            // Any non-negative cores, or cores within a few ulps of `n`.
+            let cores = if near {
+                f64::from_bits((n as f64).to_bits().saturating_add_signed(ulps)).max(0.0)
+            } else {
+                f64::from_bits(bits).max(0.0)
+            };
+            let want = if n == 0 { 0.0 } else { (cores / n as f64).min(1.0) };
+            let (rate, full) = rate_for(cores, n);
+            proptest::prop_assert_eq!(rate.to_bits(), want.to_bits());
+            proptest::prop_assert_eq!(full, want == 1.0);
+        }
+
+        #[test]
+        fn conversions_are_as_casts_on_times(x in 0.0f64..1e15, n in 0u64..(1 << 50)) {
+            proptest::prop_assert_eq!(trunc_u64(x), x as u64);
+            proptest::prop_assert_eq!(ceil_u64(x), x.ceil() as u64);
+            proptest::prop_assert_eq!(f64_of(n).to_bits(), (n as f64).to_bits());
         }
     }
 

@@ -19,7 +19,7 @@
 use super::events::LadderEventSet;
 
 /// A key that no timer or event can have: the slot is unset.
-const UNSET: u128 = u128::MAX;
+pub const UNSET: u128 = u128::MAX;
 
 /// Timer slots `0..n`, each unset or holding one packed event key.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +62,13 @@ impl Timers {
     pub fn earliest(&self) -> Option<(u128, usize)> {
         let k = *self.keys.get(self.min)?;
         (k != UNSET).then_some((k, self.min))
+    }
+
+    /// The smallest key and its slot; the key is [`UNSET`] if no
+    /// slot is set.
+    #[inline]
+    pub fn earliest_key(&self) -> (u128, usize) {
+        (self.keys.get(self.min).copied().unwrap_or(UNSET), self.min)
     }
 
     /// Unset `slot` (it fired).

@@ -271,21 +271,22 @@ impl World<'_> {
     /// timers' (whose keys never tie with an event's).
     #[inline]
     pub fn next_event(&mut self) -> Option<(SimTime, Ev)> {
-        let ev_key = self.q.peek_key();
-        match self.timers.earliest() {
-            Some((k, slot)) if ev_key.is_none_or(|e| k < e) => {
-                self.timers.clear(slot);
-                let ev = if slot == DB_TIMER {
-                    Ev::Db
-                } else {
-                    Ev::Cpu {
-                        replica: (slot - CPU_TIMER0) as u32,
-                    }
-                };
-                Some((crate::engine::events::key_time(k), ev))
-            }
-            _ => self.q.pop(),
+        let (k, slot) = self.timers.earliest_key();
+        if let Some(ev) = self.q.pop_before(k) {
+            return Some(ev);
         }
+        if k == crate::engine::timers::UNSET {
+            return None;
+        }
+        self.timers.clear(slot);
+        let ev = if slot == DB_TIMER {
+            Ev::Db
+        } else {
+            Ev::Cpu {
+                replica: (slot - CPU_TIMER0) as u32,
+            }
+        };
+        Some((crate::engine::events::key_time(k), ev))
     }
 
     pub(super) fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
