@@ -11,9 +11,12 @@
 //! bytes) takes cores away from request work, an outage sets it to zero.
 //!
 //! Completion events are lazy: the model keeps at most one pending wake-up
-//! per CPU. [`PsCpu::wakeup_needed`] says when a new one must be scheduled
-//! (the next completion moved earlier than the pending one); a wake-up that
-//! fires early finds nothing done and asks to be rescheduled.
+//! per CPU. [`PsCpu::wakeup_needed`] says when it must be rescheduled (the
+//! next completion moved, earlier or later); in a timer slot the new time
+//! replaces the old, so a wake-up never fires early for nothing. (Firing
+//! early and rescheduling, as before, cost 12 M of the 2,000-user day's
+//! 76 M events; it also split the virtual clock's sums at the early
+//! wake-up, so results differ from then in the last digits.)
 
 use super::time::SimTime;
 use std::cmp::Reverse;
@@ -285,16 +288,19 @@ impl PsCpu {
         Some(SimTime(self.last.0.saturating_add(ceil_u64(real_ns))))
     }
 
-    /// If a wake-up must be scheduled, its time (and it is recorded as pending).
+    /// If the wake-up must be (re)scheduled, its time (and it is recorded
+    /// as pending): whenever the next completion moved, later as well as
+    /// earlier. The caller's timer slot replaces the wake-up it held, so a
+    /// CPU never wakes early for nothing (with an event set, the superseded
+    /// wake-up is ignored by [`Self::take_wakeup`]).
     #[inline]
     pub fn wakeup_needed(&mut self) -> Option<SimTime> {
         let next = self.next_completion()?;
-        match self.pending {
-            Some(p) if p <= next => None,
-            _ => {
-                self.pending = Some(next);
-                Some(next)
-            }
+        if self.pending == Some(next) {
+            None
+        } else {
+            self.pending = Some(next);
+            Some(next)
         }
     }
 
@@ -492,11 +498,11 @@ mod tests {
         let mut cpu = PsCpu::new(1.0);
         cpu.arrive(SimTime::ZERO, 2.0, 1);
         assert_eq!(cpu.wakeup_needed(), Some(SimTime::from_secs(2)));
-        cpu.arrive(SimTime::ZERO, 4.0, 2); // slows job 1: the pending wake-up is early, no new one
-        assert_eq!(cpu.wakeup_needed(), None);
-        assert!(cpu.take_wakeup(SimTime::from_secs(2)));
-        assert_eq!(cpu.pop_finished(SimTime::from_secs(2)), None);
+        cpu.arrive(SimTime::ZERO, 4.0, 2); // slows job 1: the wake-up moves to 4 s
         assert_eq!(cpu.wakeup_needed(), Some(SimTime::from_secs(4)));
-        assert!(!cpu.take_wakeup(SimTime::from_secs(3)), "stale");
+        assert_eq!(cpu.wakeup_needed(), None, "unchanged");
+        assert!(!cpu.take_wakeup(SimTime::from_secs(2)), "superseded");
+        assert!(cpu.take_wakeup(SimTime::from_secs(4)));
+        assert_eq!(cpu.pop_finished(SimTime::from_secs(4)), Some(1));
     }
 }
