@@ -2,7 +2,8 @@
 //! verdict: a candidate's replications stop once it misses a check whatever
 //! the remaining ones give ([`certain_miss`]), and each resource's lower
 //! bound is a binary search that tries its lower end first
-//! ([`lower_bound`]).
+//! ([`lower_bound`]) and, with `--growth`, the value the smaller user
+//! counts extrapolate to ([`lower_bound_from`], [`guess_rung`]).
 
 use super::{SloCheck, t95_one_sided};
 
@@ -95,6 +96,100 @@ pub fn lower_bound(
     lo
 }
 
+/// The smallest rung in `lo..=hi` that is `feasible`, as [`lower_bound`]
+/// finds it (feasibility is taken to grow with the rung, and `hi` is taken
+/// as feasible without a probe), but probing around a `guess` first: the
+/// lower end (`lo_first`), then `guess`, then outwards from it in steps
+/// of 1, 2, 4, ... until the answer is bracketed, then by bisection.
+///
+/// A good guess (a growth point's answer extrapolated from the smaller
+/// user counts) finds the answer in two probes beside it, where bisection
+/// takes `log2(hi - lo)`; a wrong one costs about twice the probes of its
+/// distance. Whatever the guess, the answer is the smallest feasible rung:
+/// the same as [`lower_bound`]'s when feasibility is monotone in the rung.
+pub fn lower_bound_from(
+    lo: usize,
+    hi: usize,
+    lo_first: bool,
+    guess: Option<usize>,
+    mut feasible: impl FnMut(usize) -> bool,
+) -> usize {
+    // Rungs below `a` are known to fail; `b` is known (or taken) to pass.
+    let (mut a, mut b) = (lo, hi.max(lo));
+    if lo_first && a < b {
+        if feasible(a) {
+            return a;
+        }
+        a += 1;
+    }
+    if let Some(g) = guess.filter(|_| a < b) {
+        // A guess at or above `b` passes, below `a` fails, without a probe.
+        if g >= b || (g >= a && feasible(g)) {
+            let g = g.min(b);
+            b = g;
+            // Downwards: g - 1, g - 2, g - 4, ... until one fails.
+            let mut step = 1;
+            while a < b {
+                let x = g.saturating_sub(step).max(a);
+                if feasible(x) {
+                    b = x;
+                } else {
+                    a = x + 1;
+                    break;
+                }
+                step *= 2;
+            }
+        } else {
+            let g = g.max(a.saturating_sub(1));
+            a = a.max(g + 1);
+            // Upwards: g + 1, g + 2, g + 4, ... until one passes.
+            let mut step = 1;
+            while a < b {
+                let x = (g + step).min(b - 1);
+                if feasible(x) {
+                    b = x;
+                    break;
+                }
+                a = x + 1;
+                step *= 2;
+            }
+        }
+    }
+    while a < b {
+        let mid = (a + b) / 2;
+        if feasible(mid) {
+            b = mid;
+        } else {
+            a = mid + 1;
+        }
+    }
+    a
+}
+
+/// The rung to guess first for a resource at `users`, from its answers at
+/// smaller user counts `seen` (users, value; increasing users): the last
+/// value scaled by the power law through the last two, `v (n / n1)^k` with
+/// `k = ln(v1 / v0) / ln(n1 / n0)` kept in `0..=2` (one point: `k = 1`,
+/// in proportion). The smallest rung of `ladder` at least that value;
+/// `None` when a value is not positive (nothing to scale).
+pub fn guess_rung(ladder: &[f64], seen: &[(u32, f64)], users: u32) -> Option<usize> {
+    let &(n1, v1) = seen.last()?;
+    if !(v1 > 0.0) || users <= n1 {
+        return None;
+    }
+    let k = match seen.len().checked_sub(2).map(|i| seen[i]) {
+        Some((n0, v0)) if v0 > 0.0 && n0 < n1 => {
+            ((v1 / v0).ln() / (f64::from(n1) / f64::from(n0)).ln()).clamp(0.0, 2.0)
+        }
+        Some(_) => return None,
+        None => 1.0,
+    };
+    let v = v1 * (f64::from(users) / f64::from(n1)).powf(k);
+    // A rounding margin: 264.0000001 is rung 264.
+    let i = ladder.iter().position(|&x| x >= v - 1e-6 * v.abs())?;
+    Some(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +278,69 @@ mod tests {
             }
         }
         assert!(certain > 30, "the cases must exercise the rule: {certain}");
+    }
+
+    /// Whatever the guess, the guided search finds the threshold bisection
+    /// does; an exact guess (or one off by one) takes at most three probes
+    /// beyond the lower end.
+    #[test]
+    fn a_guided_search_agrees_with_bisection_for_every_guess() {
+        for (lo, hi) in [(0usize, 0usize), (0, 1), (0, 9), (3, 40), (5, 300)] {
+            for threshold in lo..=hi {
+                let plain = lower_bound(lo, hi, false, |r| r >= threshold);
+                assert_eq!(plain, threshold);
+                let guesses = (lo.saturating_sub(2)..=hi + 2).map(Some).chain([None]);
+                for guess in guesses {
+                    for lo_first in [false, true] {
+                        let mut probes = Vec::new();
+                        let got = lower_bound_from(lo, hi, lo_first, guess, |r| {
+                            assert!((lo..=hi).contains(&r), "probe {r} outside {lo}..={hi}");
+                            assert!(!probes.contains(&r), "probe {r} twice: {probes:?}");
+                            probes.push(r);
+                            r >= threshold
+                        });
+                        assert_eq!(got, threshold, "{lo}..={hi} guess {guess:?}: {probes:?}");
+                        if guess.is_some_and(|g| g.abs_diff(threshold) <= 1) {
+                            assert!(
+                                probes.len() <= 3 + usize::from(lo_first),
+                                "{lo}..={hi} guess {guess:?} threshold {threshold}: {probes:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn guesses_scale_the_last_answers_by_their_power_law() {
+        let counts: Vec<f64> = (1..=480).map(f64::from).collect();
+        // 71 at 1,000 users and 137 at 2,000: k = 0.948, 264.4 at 4,000.
+        assert_eq!(
+            guess_rung(&counts, &[(1000, 71.0), (2000, 137.0)], 4000).map(|i| counts[i]),
+            Some(265.0)
+        );
+        // One point: in proportion.
+        assert_eq!(
+            guess_rung(&counts, &[(500, 38.0)], 1000).map(|i| counts[i]),
+            Some(76.0)
+        );
+        // Flat (a policy floor): the same value again.
+        assert_eq!(
+            guess_rung(&counts, &[(500, 3.0), (1000, 3.0)], 2000).map(|i| counts[i]),
+            Some(3.0)
+        );
+        // Shapes: the smallest rung of at least the value.
+        let vcpu = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
+        assert_eq!(
+            guess_rung(&vcpu, &[(1000, 2.0), (2000, 4.0)], 3000),
+            Some(3)
+        );
+        // Beyond the ladder, nothing scaled, or no more users: no guess.
+        assert_eq!(guess_rung(&vcpu, &[(1000, 16.0), (2000, 32.0)], 4000), None);
+        assert_eq!(guess_rung(&counts, &[(500, 0.0)], 1000), None);
+        assert_eq!(guess_rung(&counts, &[(500, 38.0)], 500), None);
+        assert_eq!(guess_rung(&counts, &[], 500), None);
     }
 
     #[test]

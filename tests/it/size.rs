@@ -5,7 +5,7 @@
 
 use crate::support::{
     QueueSpec, Scratch, capsim, capsim_in, erlang_c_mean_wait_s, model_path, ok, png_size,
-    read_csv, repo, scratch, steady_dashboards, write,
+    read_csv, repo, scratch, steady_dashboards, toml_str, write,
 };
 use capsim::compare::check_slos;
 use capsim::compare::size::{self, SizeOptions, SizeResult};
@@ -1063,6 +1063,24 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
     o.resources = Some(vec![Resource::CoderdReplicas, Resource::DatabaseVcpu]);
     o.max_replicas = Some(8);
     cases.push(("growth", grow, &gcp, o, vec![100, 200, 400]));
+    // The README's autostart herd, cut to 06:00-09:30, on the provisioner
+    // daemons alone: a resource that grows with the users, so the second
+    // and third counts probe the guess from the smaller ones first.
+    let herd = write(
+        &dir.join("growth"),
+        "herd.toml",
+        &format!(
+            "extends = {}\nname = \"herd\"\nduration = \"3h30m\"\n\
+             [deployment.coderd]\nreplicas = 3\nvcpu = 4\nram = \"16GB\"\n",
+            toml_str(&repo().join("scenarios/compare/herd-1500-base.toml"))
+        ),
+    );
+    let mut o = SizeOptions::new(1500, 3);
+    o.policy = false;
+    o.resilience = Resilience::None;
+    o.resources = Some(vec![Resource::Provisioners]);
+    o.max_provisioners = Some(200);
+    cases.push(("herd", herd, &gcp, o, vec![100, 200, 400]));
     let mut fewer = 0;
     for (name, p, prices, opts, growth) in &cases {
         let (fast, slow) = both(p, prices, opts, growth, 2);

@@ -53,7 +53,11 @@
 //! 2. for each resource, with every other resource at its top, a binary
 //!    search finds the smallest value that is feasible: no feasible
 //!    architecture can have less of that resource, so these values are a
-//!    lower bound `L` of the answer;
+//!    lower bound `L` of the answer (with `--growth`, each search tries its
+//!    lower end, then the value the smaller user counts extrapolate to,
+//!    then outwards from it: the same smallest feasible rung, in fewer
+//!    evaluations when the guess is close, see
+//!    [`crate::compare::sequential::lower_bound_from`]);
 //! 3. a best-first search from `L` visits architectures in increasing cost
 //!    (each step adds one rung of one resource); under monotonicity the first
 //!    feasible one is the cheapest of all. Candidates of the same cost (to
@@ -64,6 +68,10 @@
 //! Finally the one-step-cheaper neighbours of the answer (one rung less of
 //! one resource) are evaluated, to say which SLO, policy bound or drill each
 //! of them fails: that is what binds each resource.
+//!
+//! `--growth` runs one user count's step 3 beside the next count's steps 1
+//! and 2 (which need only the lower bounds): every search is a pure
+//! function of its inputs, so that changes the wall time, not a result.
 
 use crate::cost::PriceList;
 use crate::scenario::{self, ScenarioError, SizingPolicy};

@@ -2,7 +2,7 @@
 //! and what binds each resource of the answer.
 
 use super::*;
-use crate::compare::sequential::lower_bound;
+use crate::compare::sequential::{lower_bound, lower_bound_from};
 use crate::compare::{SloCheck, miss, policy};
 use crate::cost::{MonthlyCost, PriceList, monthly_cost};
 use crate::format::count_str;
@@ -59,6 +59,26 @@ pub struct Search<'a> {
     pub(super) stopped_early: usize,
     /// Candidates that stopped early and were completed later.
     pub(super) completed: usize,
+    /// Per dimension, the rung its binary search probes first after its
+    /// lower end (from smaller user counts, see [`Search::with_guesses`]).
+    pub(super) guesses: Vec<Option<usize>>,
+}
+
+/// What the first part of a search ([`Search::bounds`]) found: the top of
+/// every ladder, whether it is feasible, and the per-resource lower bounds.
+pub struct Bounds {
+    top: Vec<usize>,
+    top_ok: bool,
+    /// Per dimension: the smallest rung feasible with every other resource
+    /// at its top (zeros when the top is not feasible).
+    pub lower_bounds: Vec<usize>,
+}
+
+impl Bounds {
+    /// The largest architecture is feasible (else nothing is).
+    pub fn feasible(&self) -> bool {
+        self.top_ok
+    }
 }
 
 impl<'a> Search<'a> {
@@ -166,7 +186,19 @@ impl<'a> Search<'a> {
             uncertainty,
             stopped_early: 0,
             completed: 0,
+            guesses: Vec::new(),
         })
+    }
+
+    /// Per dimension, a rung to probe right after the lower end in its
+    /// binary search (`None`: plain bisection): the answer expected from
+    /// smaller user counts ([`crate::compare::sequential::guess_rung`]). It
+    /// orders the probes only: the lower bound found is the smallest
+    /// feasible rung whatever the guess ([`lower_bound_from`]). Not used
+    /// with `--exhaustive`.
+    pub fn with_guesses(mut self, guesses: Vec<Option<usize>>) -> Self {
+        self.guesses = guesses;
+        self
     }
 
     pub(super) fn overrides(&self, point: &[usize]) -> Vec<(String, toml::Value)> {
@@ -219,6 +251,36 @@ impl<'a> Search<'a> {
 }
 
 impl<'a> Search<'a> {
+    /// [`Self::complete`] each of `points`, the runs side by side (each a
+    /// pure function of its point and the seeds), counted in a fixed order.
+    fn complete_all(&mut self, points: &[Vec<usize>]) {
+        use rayon::prelude::*;
+        let mut fresh: Vec<&Vec<usize>> = Vec::new();
+        for p in points {
+            let stopped = self.cache.get(p).is_some_and(|e| e.stopped_early);
+            let done_before = self
+                .cache
+                .values()
+                .any(|e| !e.stopped_early && same_architecture(&self.dims, &e.point, p));
+            if stopped && !done_before && !fresh.iter().any(|q| same_architecture(&self.dims, q, p))
+            {
+                fresh.push(p);
+            }
+        }
+        let at = self.drill_at_s;
+        let runs: Vec<Evaluation> = fresh.par_iter().map(|p| self.run(p, at, false).0).collect();
+        for (p, e) in fresh.iter().zip(runs) {
+            debug_assert_eq!(e.feasible, self.cache[*p].feasible);
+            self.simulations += e.simulations;
+            self.completed += 1;
+            self.cache.insert((*p).clone(), e);
+        }
+        // The others take a completed same architecture.
+        for p in points {
+            self.complete(p);
+        }
+    }
+
     /// `coderd replicas 8, coderd replica shape 1 vCPU, 4 GB, ...`.
     pub(super) fn describe_point(&self, p: &[usize]) -> String {
         let values = point_values(&self.dims, p);
@@ -328,16 +390,19 @@ impl<'a> Search<'a> {
     /// Run the search. `lower`: known lower bounds of the rungs (from a
     /// search for fewer users), or `None`.
     pub fn run_search(mut self, lower: Option<&[usize]>) -> SizeResult {
+        let b = self.bounds(lower);
+        self.finish(b)
+    }
+
+    /// The first part of the search: the largest architecture (1.) and,
+    /// when it is feasible, each resource's lower bound (2.). `lower`:
+    /// known lower bounds of the rungs (from a search for fewer users).
+    pub fn bounds(&mut self, lower: Option<&[usize]>) -> Bounds {
         let top = self.top();
         let n = self.dims.len();
         let mut lower_bounds = vec![0; n];
-        let mut recommended: Option<Vec<usize>> = None;
-        let mut largest = None;
-        let mut truncated = false;
         let top_ok = self.evaluate(&top).feasible;
-        if !top_ok {
-            largest = Some(self.cache[&top].clone());
-        } else {
+        if top_ok {
             // 2. Per-resource lower bounds, every other resource at its top.
             let los: Vec<usize> = (0..n)
                 .map(|i| {
@@ -361,12 +426,13 @@ impl<'a> Search<'a> {
                 // end first, recorded in resource order.
                 use rayon::prelude::*;
                 let (at, early) = (self.drill_at_s, self.early());
-                let this = &self;
+                let this = &*self;
                 let chains: Vec<(usize, Vec<Evaluation>)> = (0..n)
                     .into_par_iter()
                     .map(|i| {
                         let mut done: Vec<Evaluation> = Vec::new();
-                        let lb = lower_bound(los[i], top[i], true, |rung| {
+                        let guess = this.guesses.get(i).copied().flatten();
+                        let lb = lower_bound_from(los[i], top[i], true, guess, |rung| {
                             let mut p = top.clone();
                             p[i] = rung;
                             if let Some(e) = this.cache.get(&p) {
@@ -404,6 +470,30 @@ impl<'a> Search<'a> {
                     }
                 }
             }
+        }
+        Bounds {
+            top,
+            top_ok,
+            lower_bounds,
+        }
+    }
+
+    /// The rest of the search from its [`Self::bounds`]: the best-first
+    /// phase (3.), the step down, the neighbours and what binds each
+    /// resource.
+    pub fn finish(mut self, bounds: Bounds) -> SizeResult {
+        let Bounds {
+            top,
+            top_ok,
+            lower_bounds,
+        } = bounds;
+        let n = self.dims.len();
+        let mut recommended: Option<Vec<usize>> = None;
+        let mut largest = None;
+        let mut truncated = false;
+        if !top_ok {
+            largest = Some(self.cache[&top].clone());
+        } else {
             // 3. Best-first from the lower bounds, in increasing cost; every
             // candidate of the first feasible cost is evaluated.
             let mut heap = BinaryHeap::new();
@@ -522,9 +612,8 @@ impl<'a> Search<'a> {
         if let Some(r) = recommended.clone() {
             // The neighbours' values are shown (what binds each resource,
             // why not cheaper): judged on all the replications.
-            for q in self.neighbours(&r) {
-                self.complete(&q);
-            }
+            let near = self.neighbours(&r);
+            self.complete_all(&near);
             binding = self.bindings(&r, truncated);
             let rc = self.cache[&r].cents();
             for i in 0..n {
