@@ -1070,7 +1070,7 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
         &dir.join("growth"),
         "herd.toml",
         &format!(
-            "extends = {}\nname = \"herd\"\nduration = \"3h30m\"\n\
+            "extends = {}\nname = \"herd\"\nduration = \"210m\"\n\
              [deployment.coderd]\nreplicas = 3\nvcpu = 4\nram = \"16GB\"\n",
             toml_str(&repo().join("scenarios/compare/herd-1500-base.toml"))
         ),
@@ -1103,14 +1103,25 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
                 }
             }
             assert!(s.stopped_early == 0 && s.exhaustive && !f.exhaustive);
+            // One search: never more simulations. A growth run's guess can
+            // cost a probe more at one user count (a guess off by a few
+            // rungs probes near the answer, where no replication stops
+            // early), so there the whole run is compared.
             assert!(
-                f.simulations <= s.simulations,
+                !growth.is_empty() || f.simulations <= s.simulations,
                 "{name}: {} simulations against {}",
                 f.simulations,
                 s.simulations
             );
             fewer += usize::from(f.simulations < s.simulations);
         }
+        let total = |r: &[SizeResult]| r.iter().map(|x| x.simulations).sum::<u64>();
+        assert!(
+            total(&fast) <= total(&slow),
+            "{name}: {} simulations against {}",
+            total(&fast),
+            total(&slow)
+        );
         // The fast search does not depend on the threads: the same
         // candidates, replications and documents on one.
         let (one, _) = both(p, prices, opts, growth, 1);
