@@ -81,8 +81,10 @@ fn exec(args: &RunsArgs) -> anyhow::Result<i32> {
                     for r in &runs {
                         let i = &r.info;
                         println!("run {}  ({})", i.id, i.status);
-                        if i.kind != "run" {
-                            println!("  kind      {} study", i.kind);
+                        match i.kind.as_str() {
+                            "run" => {}
+                            "size" => println!("  kind      size search"),
+                            k => println!("  kind      {k} study"),
                         }
                         println!("  started   {}", i.started_at);
                         println!("  finished  {}", i.finished_at.as_deref().unwrap_or("-"));
@@ -225,6 +227,21 @@ fn shard_text(store: &Store, i: &RunInfo) -> anyhow::Result<String> {
 /// A study: its factors, its simulations and its answer (or, for a shard,
 /// what it holds and where the answer comes from).
 fn study_text(store: &Store, i: &RunInfo) -> anyhow::Result<String> {
+    if i.kind == "size" {
+        let (tasks, sims) = store.size_shard_counts(&i.id)?;
+        return Ok(format!(
+            "{tasks} candidate{} evaluated, {sims} simulation{} stored ({} replication{} each, seed {}).\n\
+             This is shard {} of a `capsim size` search: its simulations only, no recommendation of its \
+             own. The recommendation comes after `capsim runs merge` of every shard's store and the same \
+             `capsim size` command (without --shard) with --from MERGED.db.\n",
+            if tasks == 1 { "" } else { "s" },
+            if sims == 1 { "" } else { "s" },
+            i.replications,
+            if i.replications == 1 { "" } else { "s" },
+            i.seed,
+            i.shard.as_deref().unwrap_or("?")
+        ));
+    }
     let Some(st) = store.study(&i.id)? else {
         return Ok(format!("(no study stored for run {})\n", i.id));
     };

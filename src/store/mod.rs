@@ -17,9 +17,11 @@
 
 pub mod schema;
 pub mod shards;
+pub mod size_shards;
 pub mod studies;
 
 pub use shards::{MergeOutcome, ShardRun, SweepPart, SweepResults};
+pub use size_shards::{NewSizeShard, SizeShardPlan, SizeTask, StoredSimulation};
 pub use studies::{NewStudy, StoredStudy, StudyFactor, StudyKind, StudyTask};
 
 use crate::cost::{CostLine, MonthlyCost};

@@ -28,6 +28,12 @@
 //!   their ranges (`study_factors`), and each of its simulations reduced to
 //!   the values it judges (`study_tasks`), so that `--from` can redo the
 //!   analysis from a merged store of its shards.
+//! - v6: shards of `capsim size` (`runs.kind = 'size'`, with a `studies`
+//!   row whose plan holds the options that decide the simulations): the
+//!   candidates each shard evaluated (`size_tasks`) and every simulation
+//!   they ran (`simulations`), keyed by what was simulated (a hash of the
+//!   scenario and the seed), so that `size --from` reads each one the
+//!   search asks for instead of running it.
 
 /// `PRAGMA application_id` of a capsim store ("caps" in ASCII).
 pub const APPLICATION_ID: i32 = 0x6361_7073;
@@ -35,7 +41,7 @@ pub const APPLICATION_ID: i32 = 0x6361_7073;
 /// Migrations: `MIGRATIONS[i]` upgrades version `i` to `i + 1`; an empty
 /// database (version 0) gets all of them, so every new store is built by the
 /// same steps that upgrade an old one.
-pub const MIGRATIONS: [&str; 5] = [V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
+pub const MIGRATIONS: [&str; 6] = [V0_TO_V1, V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
 
 /// The schema version this capsim writes.
 pub const VERSION: i32 = MIGRATIONS.len() as i32;
@@ -289,4 +295,44 @@ CREATE TABLE study_tasks (
     units         TEXT NOT NULL,
     PRIMARY KEY (run_id, variant, replication)
 ) WITHOUT ROWID;
+"#;
+
+const V5_TO_V6: &str = r#"
+-- `runs.kind` gains 'size'. SQLite cannot alter a CHECK constraint, and
+-- rebuilding `runs` would cascade its deletes (foreign keys are on): the
+-- constraint's text is widened in place, which SQLite documents as safe
+-- for a change that leaves every stored row valid
+-- (sqlite.org/lang_altertable.html, "other kinds of table schema changes").
+PRAGMA writable_schema = ON;
+UPDATE sqlite_master
+   SET sql = replace(sql, '''uncertainty'')', '''uncertainty'', ''size'')')
+ WHERE type = 'table' AND name = 'runs';
+PRAGMA writable_schema = RESET;
+
+-- A candidate of a `size` shard: its index in the sweep's list of
+-- candidates (every architecture of the grid, for every --growth user
+-- count), in words, and the simulations its evaluation ran.
+CREATE TABLE size_tasks (
+    run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    task        INTEGER NOT NULL,
+    label       TEXT NOT NULL,
+    simulations INTEGER NOT NULL,
+    PRIMARY KEY (run_id, task)
+) WITHOUT ROWID;
+
+-- One simulation, by what was simulated: `key` is the SHA-256 of the
+-- scenario as simulated (JSON, file paths left out) and the seed, so a
+-- reader finds it whatever process ran it; `body` its result as `format`
+-- says (time series dropped but the API request rate). Large rows: a rowid
+-- table.
+CREATE TABLE simulations (
+    run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key       TEXT NOT NULL,
+    seed      TEXT NOT NULL,
+    saturated INTEGER NOT NULL,
+    format    TEXT NOT NULL,
+    body      BLOB NOT NULL,
+    UNIQUE (run_id, key)
+);
+CREATE INDEX simulations_key ON simulations(key);
 "#;

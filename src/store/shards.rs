@@ -61,7 +61,7 @@ pub struct SweepResults {
 /// The tables a merge copies, parents first; `series` and `points` are
 /// copied apart (their ids are renumbered). A test holds this list to the
 /// schema, so a new table cannot be forgotten.
-pub const MERGED_TABLES: [&str; 11] = [
+pub const MERGED_TABLES: [&str; 13] = [
     "runs",
     "replications",
     "replication_metrics",
@@ -73,6 +73,8 @@ pub const MERGED_TABLES: [&str; 11] = [
     "studies",
     "study_factors",
     "study_tasks",
+    "size_tasks",
+    "simulations",
 ];
 
 /// What a merge did.
