@@ -1123,7 +1123,7 @@ _capsim() {
             return 0
             ;;
         capsim__subcmd__size)
-            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --exhaustive --set --out --policy --resilience --uncertainty --confidence-over --format --jobs --quiet --color --help"
+            opts="-q -h --slo --prices --replications --seed --growth --resources --node-shapes --node-mins --node-maxs --max-replicas --max-provisioners --max-evaluations --exhaustive --set --out --policy --resilience --uncertainty --confidence-over --format --jobs --db --shard --from --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1206,6 +1206,18 @@ _capsim() {
                     return 0
                     ;;
                 --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -181,6 +181,9 @@ noise\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l format -d '`table` for people; `json` prints the size.json document' -r -f -a "table\t''
 json\t''"
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l jobs -d 'Worker threads (default and at most: the cores available; more would not help). Results do not depend on it' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l db -d 'Run store (SQLite) a shard (--shard) writes its simulations to' -r -F
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l shard -d 'Evaluate only shard K of N of every candidate the search could visit (the whole grid, for every --growth user count; each with all its replications, its N-1 drill and parameter sets when it passes, and the seeds it has in one process) and store the simulations in --db, with no recommendation: `capsim runs merge` joins the shards\' stores, then the same command with --from finishes the search. 0 <= K < N, as JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count' -r
+complete -c capsim -n "__fish_capsim_using_subcommand size" -l from -d 'Finish a sharded search from a merged store: the same command line as the shards\' (without --shard; --out, --format, --jobs, --max-evaluations, --exhaustive and --confidence-over may differ) runs the search reading every simulation from DB instead of running it, and writes what one process would have' -r -F
 complete -c capsim -n "__fish_capsim_using_subcommand size" -l color -d 'Colour: auto (when a terminal, and NO_COLOR is not set), always or never' -r -f -a "auto\t'When the stream is a terminal and `NO_COLOR` is not set'
 always\t''
 never\t''"

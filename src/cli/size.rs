@@ -98,6 +98,118 @@ pub struct SizeArgs {
     /// Worker threads (default and at most: the cores available; more would not help). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
+    /// Run store (SQLite) a shard (--shard) writes its simulations to.
+    #[arg(long, value_name = "PATH", default_value = crate::store::DEFAULT_PATH)]
+    pub db: PathBuf,
+    /// Evaluate only shard K of N of every candidate the search could visit
+    /// (the whole grid, for every --growth user count; each with all its
+    /// replications, its N-1 drill and parameter sets when it passes, and
+    /// the seeds it has in one process) and store the simulations in --db,
+    /// with no recommendation: `capsim runs merge` joins the shards' stores,
+    /// then the same command with --from finishes the search. 0 <= K < N, as
+    /// JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID count.
+    #[arg(long, value_name = "K/N", conflicts_with = "from")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Finish a sharded search from a merged store: the same command line as
+    /// the shards' (without --shard; --out, --format, --jobs,
+    /// --max-evaluations, --exhaustive and --confidence-over may differ)
+    /// runs the search reading every simulation from DB instead of running
+    /// it, and writes what one process would have.
+    #[arg(long, value_name = "DB", conflicts_with = "db")]
+    pub from: Option<PathBuf>,
+}
+
+/// The options that decide what `size` simulates, stored with each shard:
+/// `--from` must be given the same (it names the first that differs).
+/// `--out`, `--format`, `--jobs`, `--max-evaluations`, `--exhaustive` and
+/// `--confidence-over` change only which of the simulations the search reads.
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+struct ShardPlan {
+    seed: u64,
+    replications: u32,
+    growth: Vec<u32>,
+    resources: Vec<String>,
+    slo: Vec<String>,
+    set: Vec<String>,
+    node_shapes: Vec<String>,
+    node_mins: Vec<String>,
+    node_maxs: Vec<String>,
+    /// SHA-256 of the price list as read (`--prices` or the scenario's).
+    prices: String,
+    max_replicas: Option<u32>,
+    max_provisioners: Option<u32>,
+    policy: String,
+    resilience: String,
+    uncertainty: Option<u32>,
+}
+
+/// Each field of [`ShardPlan`] and the flag that sets it.
+const PLAN_FLAGS: [(&str, &str); 15] = [
+    ("seed", "--seed"),
+    ("replications", "--replications"),
+    ("growth", "--growth"),
+    ("resources", "--resources"),
+    ("slo", "--slo"),
+    ("set", "--set"),
+    ("node_shapes", "--node-shapes"),
+    ("node_mins", "--node-mins"),
+    ("node_maxs", "--node-maxs"),
+    ("prices", "--prices (the price list's sha256)"),
+    ("max_replicas", "--max-replicas"),
+    ("max_provisioners", "--max-provisioners"),
+    ("policy", "--policy"),
+    ("resilience", "--resilience"),
+    ("uncertainty", "--uncertainty"),
+];
+
+impl ShardPlan {
+    fn of(args: &SizeArgs, prices: &cost::PriceList, opts: &SizeOptions) -> ShardPlan {
+        use sha2::{Digest, Sha256};
+        let mut growth = args.growth.clone();
+        growth.sort_unstable();
+        growth.dedup();
+        let mut resources: Vec<String> = opts
+            .resources
+            .iter()
+            .flatten()
+            .map(|r| r.name().to_string())
+            .collect();
+        resources.sort();
+        resources.dedup();
+        let prices_json = serde_json::to_string(prices).unwrap_or_default();
+        fn value(v: impl clap::ValueEnum) -> String {
+            v.to_possible_value()
+                .map_or(String::new(), |p| p.get_name().to_string())
+        }
+        ShardPlan {
+            seed: opts.seed,
+            replications: opts.replications,
+            growth,
+            resources,
+            slo: args.slo.clone(),
+            set: args.set.clone(),
+            node_shapes: args.node_shapes.clone(),
+            node_mins: args.node_mins.clone(),
+            node_maxs: args.node_maxs.clone(),
+            prices: crate::scenario::load::hex(&Sha256::digest(prices_json.as_bytes())[..6]),
+            max_replicas: args.max_replicas,
+            max_provisioners: args.max_provisioners,
+            policy: value(args.policy),
+            resilience: value(args.resilience),
+            uncertainty: args.uncertainty,
+        }
+    }
+
+    /// The first option in which `stored` (a shard's plan, JSON) differs
+    /// from this one: (flag, the shard's value, this command's value).
+    fn differs(&self, stored: &str) -> Option<(&'static str, String, String)> {
+        let ours = serde_json::to_value(self).ok()?;
+        let theirs: serde_json::Value = serde_json::from_str(stored).ok()?;
+        PLAN_FLAGS.iter().find_map(|(field, flag)| {
+            let (a, b) = (&theirs[*field], &ours[*field]);
+            (a != b).then(|| (*flag, a.to_string(), b.to_string()))
+        })
+    }
 }
 
 /// An error in an SLO that `--slo` gave (they replace the scenario's) is
@@ -305,9 +417,56 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             "with 1 replication there is no confidence bound: SLOs are judged on the single run",
         );
     }
+    // Shards: the same sweep for the same options on every machine.
+    let plan = ShardPlan::of(args, &prices, &opts);
+    let plan_json = serde_json::to_string(&plan)?;
+    let sweep = super::study::sweep_id("size", &sc.name, opts.seed, opts.replications, &plan_json);
     let progress = std::sync::Arc::new(Progress::new("size", "simulations", 0));
     let p = std::sync::Arc::clone(&progress);
     opts.on_simulations = Some(size::OnSimulations(std::sync::Arc::new(move |n| p.inc(n))));
+    if let Some(shard) = args.shard {
+        let job = ShardJob {
+            args,
+            sc: &sc,
+            prices: &prices,
+            plan_json: &plan_json,
+            sweep: &sweep,
+            shard,
+        };
+        let code = shard_size(&job, base, opts, &node_flags);
+        finish(progress);
+        return code;
+    }
+    // `--from`: every simulation the search asks for is read from the store.
+    let mut misses = None;
+    if let Some(from) = &args.from {
+        match from_store(args, from, &sc, &base, &prices, &opts, &sweep) {
+            Ok(Ok((simulator, m))) => {
+                opts.simulator = simulator;
+                misses = Some(m);
+            }
+            Ok(Err(message)) => {
+                finish(progress);
+                return bad(message);
+            }
+            Err(e) => {
+                finish(progress);
+                return Ok(super::store_failed(&e));
+            }
+        }
+    }
+    // A simulation the store lacked (the grid did not cover what the search
+    // asked for): refused before anything is written.
+    let refuse_misses = || -> Option<anyhow::Result<i32>> {
+        let m = misses.as_ref()?.lock().expect("not poisoned");
+        let first = m.first()?;
+        Some(bad(format!(
+            "{}: the search asked for {} simulation{} no shard ran (the first: {first}); nothing written",
+            args.from.as_deref().unwrap_or(Path::new("")).display(),
+            m.len(),
+            if m.len() == 1 { "" } else { "s" },
+        )))
+    };
     let id = size::size_id(&args.scenario, &base, &prices, &opts, &args.growth);
     let dir = args.out.clone().unwrap_or_else(|| default_dir(&id));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -320,6 +479,9 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             Ok(r) => r,
             Err(e) => return bad(node_flag_error(&e, &node_flags).unwrap_or(e.to_string())),
         };
+        if let Some(refused) = refuse_misses() {
+            return refused;
+        }
         let secs = wall.elapsed().as_secs_f64();
         let json = size_report::to_json(&r);
         match args.format {
@@ -386,6 +548,9 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         Ok(p) => p,
         Err(e) => return bad(node_flag_error(&e, &node_flags).unwrap_or(e.to_string())),
     };
+    if let Some(refused) = refuse_misses() {
+        return refused;
+    }
     let total_sims: u64 = points.iter().map(|p| p.result.simulations).sum();
     let total_evals: usize = points.iter().map(|p| p.result.evaluations).sum();
     let total_stopped: usize = points.iter().map(|p| p.result.stopped_early).sum();
@@ -437,4 +602,205 @@ fn finish(p: std::sync::Arc<Progress>) {
 /// `reports/size/<id>/`.
 pub fn default_dir(id: &str) -> PathBuf {
     Path::new(super::run::REPORTS_ROOT).join("size").join(id)
+}
+
+/// What a `size --shard` process needs besides the options.
+struct ShardJob<'a> {
+    args: &'a SizeArgs,
+    sc: &'a scenario::Scenario,
+    prices: &'a cost::PriceList,
+    plan_json: &'a str,
+    sweep: &'a str,
+    shard: crate::shard::Shard,
+}
+
+/// `size --shard K/N`: evaluate this shard's candidates of the grid and
+/// store every simulation (see `compare::size::shard`).
+fn shard_size(
+    job: &ShardJob,
+    base: Vec<(String, toml::Value)>,
+    opts: SizeOptions,
+    node_flags: &[(String, String)],
+) -> anyhow::Result<i32> {
+    use crate::store::{self, NewSizeShard, SizeTask, Store, StoredSimulation};
+    let args = job.args;
+    // The store is opened (and checked writable) before anything runs.
+    let mut db = match Store::open(&args.db) {
+        Ok(s) => s,
+        Err(e) => return Ok(super::store_failed(&e)),
+    };
+    let started = store::now_utc();
+    let grid = match size::shard::Grid::new(&args.scenario, base, job.prices, opts, &args.growth) {
+        Ok(g) => g,
+        Err(e) => return bad(node_flag_error(&e, node_flags).unwrap_or(e.to_string())),
+    };
+    let owned = job
+        .shard
+        .owned(&grid.costs())
+        .iter()
+        .filter(|o| **o)
+        .count();
+    let mut each = format!("{} replications each", args.replications);
+    if args.resilience == ResilienceArg::N1 {
+        each += ", the N-1 drill where the plain checks pass";
+    }
+    if let Some(n) = args.uncertainty {
+        each += &format!(", the {n} parameter sets where those pass too");
+    }
+    ui::info(format!(
+        "size {}: {} candidates in the grid{}; shard {} evaluates {} of them in full ({each}) ...",
+        job.sc.name,
+        crate::format::thousands(grid.tasks.len() as u64),
+        if args.growth.is_empty() {
+            String::new()
+        } else {
+            format!(" of {} user counts", grid.user_counts())
+        },
+        job.shard,
+        crate::format::thousands(owned as u64),
+    ));
+    let wall = Instant::now();
+    let pool = super::pool(args.jobs)?;
+    let out = pool.install(|| grid.run(job.shard));
+    let secs = wall.elapsed().as_secs_f64();
+    let tasks: Vec<SizeTask> = out
+        .tasks
+        .into_iter()
+        .map(|t| SizeTask {
+            task: t.task,
+            label: t.label,
+            simulations: t.simulations,
+        })
+        .collect();
+    let sims: Vec<StoredSimulation> = out
+        .simulations
+        .iter()
+        .map(|r| StoredSimulation::new(r.key.clone(), r.seed, &r.result))
+        .collect();
+    let id = store::new_run_id(&started);
+    let finished = store::now_utc();
+    let new = NewSizeShard {
+        id: &id,
+        started_at: &started,
+        finished_at: &finished,
+        scenario: job.sc,
+        seed: args.seed.unwrap_or(job.sc.seed),
+        replications: args.replications,
+        plan_json: job.plan_json,
+        sweep: job.sweep,
+        shard: job.shard,
+        tasks: &tasks,
+        simulations: &sims,
+    };
+    if let Err(e) = db.insert_size_shard(&new) {
+        ui::error(format!(
+            "{}: cannot store shard {}: {e}",
+            job.sc.name, job.shard
+        ));
+        return Ok(super::EXIT_FAILURE);
+    }
+    ui::info(format!(
+        "{}: shard {} of the size search, {} candidates, {} simulations in {secs:.1} s; run {id} in {}",
+        job.sc.name,
+        job.shard,
+        tasks.len(),
+        sims.len(),
+        args.db.display()
+    ));
+    Ok(0)
+}
+
+/// Simulations the store lacked when the search asked for them.
+type Misses = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// `size --from DB`: check the store holds this search's shards (run with
+/// the same options, the same inputs and every candidate), then a
+/// [`size::Simulator`] that reads each simulation from it.
+fn from_store(
+    args: &SizeArgs,
+    from: &Path,
+    sc: &scenario::Scenario,
+    base: &[(String, toml::Value)],
+    prices: &cost::PriceList,
+    opts: &SizeOptions,
+    sweep: &str,
+) -> Result<Result<(size::Simulator, Misses), String>, crate::store::StoreError> {
+    use std::sync::{Arc, Mutex};
+    let store = crate::store::Store::open_existing(from)?;
+    let parts = store.sweep_results(sweep)?.parts;
+    if parts.is_empty() {
+        let plan = ShardPlan::of(args, prices, opts);
+        let others = store.size_shards_of(&sc.name)?;
+        let named = others
+            .iter()
+            .rev()
+            .find_map(|o| plan.differs(&o.plan_json).map(|d| (o, d)));
+        return Ok(Err(match named {
+            Some((o, (flag, theirs, ours))) => format!(
+                "{}: the size shards of {} in this store (run {}, shard {}) ran with {flag} {theirs}, and this command has {ours}: give --from the options the shards ran with",
+                from.display(),
+                sc.name,
+                o.part.id,
+                o.part.shard
+            ),
+            None => format!(
+                "{}: no shard of the size search of {} in this store: run the same command with --shard K/N in each process, merge their stores with `capsim runs merge`, then give the merged store to --from",
+                from.display(),
+                sc.name
+            ),
+        }));
+    }
+    if let Err(e) = super::sweep::check_inputs(from, sc, &parts) {
+        return Ok(Err(e));
+    }
+    let grid = match size::shard::Grid::new(
+        &args.scenario,
+        base.to_vec(),
+        prices,
+        opts.clone(),
+        &args.growth,
+    ) {
+        Ok(g) => g,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let have = store.size_tasks(sweep)?;
+    let missing: Vec<usize> = (0..grid.tasks.len())
+        .filter(|t| !have.contains(t))
+        .collect();
+    if let Some(&first) = missing.first() {
+        let shards = super::sweep::owners(&parts, &grid.costs(), first);
+        return Ok(Err(format!(
+            "{}: the size search of {} lacks {} of its {} candidates (the first: {}{}): merge the store of every shard (or run the missing shards) before --from",
+            from.display(),
+            sc.name,
+            missing.len(),
+            grid.tasks.len(),
+            grid.label(first),
+            if shards.is_empty() {
+                String::new()
+            } else {
+                format!(", which shard {} holds", shards.join(", "))
+            }
+        )));
+    }
+    let store = Mutex::new(store);
+    let misses: Misses = Arc::new(Mutex::new(Vec::new()));
+    let m = Arc::clone(&misses);
+    let sweep = sweep.to_string();
+    let simulator = size::Simulator(Arc::new(move |s: &scenario::Scenario, seed: u64| {
+        let key = size::shard::simulation_key(s, seed);
+        let found = store.lock().expect("not poisoned").simulation(&sweep, &key);
+        match found {
+            Ok(Some(r)) => r,
+            other => {
+                let why = match other {
+                    Err(e) => e.to_string(),
+                    _ => format!("{} with seed {seed} (key {key})", s.name),
+                };
+                m.lock().expect("not poisoned").push(why);
+                size::shard::missing_result(s, seed)
+            }
+        }
+    }));
+    Ok(Ok((simulator, misses)))
 }

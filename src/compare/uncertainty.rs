@@ -120,13 +120,15 @@ fn reduce(slos: &[Slo], run: &RunResult) -> Reduced {
 }
 
 /// Simulate `scenarios[a][i]` for every replication `r` on
-/// `replication_seed(seed, r)` and reduce each run with `f`:
+/// `replication_seed(seed, r)` (by `simulate`: `model::simulate`, or what
+/// stands for it, see `size::Simulator`) and reduce each run with `f`:
 /// `[a][i][r]`. All runs in parallel on the current rayon pool; the result
 /// does not depend on the thread count.
 pub fn simulate_sets<T: Send>(
     scenarios: &[Vec<Scenario>],
     seed: u64,
     replications: u32,
+    simulate: &(dyn Fn(&Scenario, u64) -> RunResult + Sync),
     f: impl Fn(usize, &RunResult) -> T + Sync,
 ) -> Vec<Vec<Vec<T>>> {
     let tasks: Vec<(usize, usize, u32)> = scenarios
@@ -139,7 +141,7 @@ pub fn simulate_sets<T: Send>(
     let mut flat = tasks
         .par_iter()
         .map(|&(a, i, r)| {
-            let run = crate::model::simulate(
+            let run = simulate(
                 &scenarios[a][i],
                 crate::engine::rng::replication_seed(seed, r),
             );
@@ -224,9 +226,13 @@ pub fn compare_study(c: &super::Comparison, n: usize) -> Result<CompareStudy, St
         .collect::<Result<_, _>>()?;
     let mut targets = named.first().map(|(_, s)| targets(s)).unwrap_or_default();
     let slos: Vec<Slo> = targets.iter().map(|t| t.slo.clone()).collect();
-    let runs = simulate_sets(&scenarios, c.seed, c.replications, |_, run| {
-        reduce(&slos, run)
-    });
+    let runs = simulate_sets(
+        &scenarios,
+        c.seed,
+        c.replications,
+        &crate::model::simulate,
+        |_, run| reduce(&slos, run),
+    );
     for (t, target) in targets.iter_mut().enumerate() {
         if let Some(u) = runs
             .iter()
@@ -385,20 +391,22 @@ impl SetsVerdict {
 
 /// Run `scenario` with each of `sets` applied, `replications` replications
 /// each on the seeds of `seed`, and judge its SLOs and (with `policy`) the
-/// policy's CPU ceilings over both parts. `Err`: a set the model refuses.
+/// policy's CPU ceilings over both parts, each simulation by `simulate`.
+/// `Err`: a set the model refuses.
 pub fn judge_sets(
     scenario: &Scenario,
     sets: &[unc::ParamSet],
     seed: u64,
     replications: u32,
     policy: Option<&crate::scenario::SizingPolicy>,
+    simulate: &(dyn Fn(&Scenario, u64) -> RunResult + Sync),
 ) -> Result<SetsVerdict, String> {
     let scenarios = sets
         .iter()
         .map(|set| unc::apply(scenario, set).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let ceilings = policy.map_or_else(Vec::new, |p| super::policy::cpu_slos(scenario, p));
-    let runs = simulate_sets(&[scenarios], seed, replications, |_, run| {
+    let runs = simulate_sets(&[scenarios], seed, replications, simulate, |_, run| {
         let mut r = reduce(&scenario.slos, run);
         for c in &ceilings {
             r.values.push(super::policy::cpu_value(c, run));

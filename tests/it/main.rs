@@ -25,6 +25,7 @@ mod scenario_errors;
 mod sensitivity;
 mod shard;
 mod size;
+mod size_shard;
 mod slo;
 mod store;
 mod tidy;

@@ -8,6 +8,37 @@ use crate::cost::{MonthlyCost, monthly_cost};
 use crate::scenario::{Action, Scenario, ScheduledEvent};
 use serde::Serialize;
 
+/// Where a candidate's simulations come from: the seam between the search
+/// and what runs it. The default simulates (`model::simulate`); `size
+/// --shard` simulates and keeps each run, `size --from` reads each from a
+/// merged store ([`shard`]). Whatever it is, it returns what
+/// `model::simulate` returns for the scenario and seed, at least the
+/// metrics, the saturation and the API request rate series (all the search
+/// reads).
+#[derive(Clone)]
+pub struct Simulator(pub std::sync::Arc<SimulateFn>);
+
+/// A simulation: the scenario and the seed in, the run's result out.
+pub type SimulateFn = dyn Fn(&Scenario, u64) -> crate::RunResult + Send + Sync;
+
+impl Simulator {
+    pub fn run(&self, s: &Scenario, seed: u64) -> crate::RunResult {
+        (self.0)(s, seed)
+    }
+}
+
+impl Default for Simulator {
+    fn default() -> Self {
+        Simulator(std::sync::Arc::new(crate::model::simulate))
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Simulator")
+    }
+}
+
 /// The N-1 drill's outcome for one candidate.
 #[derive(Clone, Debug, Serialize)]
 pub struct DrillOutcome {
@@ -252,8 +283,10 @@ impl Search<'_> {
         let runs: Vec<crate::RunResult> = range
             .into_par_iter()
             .map(|r| {
-                let mut run =
-                    crate::model::simulate(s, crate::engine::rng::replication_seed(seed, r));
+                let mut run = self
+                    .opts
+                    .simulator
+                    .run(s, crate::engine::rng::replication_seed(seed, r));
                 let keep = keep_busiest
                     .then(|| {
                         run.series
@@ -527,7 +560,15 @@ impl Search<'_> {
                 ran,
             )
         };
-        let verdict = match judge_sets(s, sets, self.opts.seed, reps, self.policy.as_ref()) {
+        let simulate = &*self.opts.simulator.0;
+        let verdict = match judge_sets(
+            s,
+            sets,
+            self.opts.seed,
+            reps,
+            self.policy.as_ref(),
+            simulate,
+        ) {
             Ok(v) => v,
             Err(e) => return fail(e, 0),
         };
@@ -537,7 +578,7 @@ impl Search<'_> {
         let mut drill = None;
         if feasible && self.drill_wanted(s) {
             let d = Self::drill_scenario(s, drill_at);
-            match judge_sets(&d, sets, self.opts.seed, reps, None) {
+            match judge_sets(&d, sets, self.opts.seed, reps, None, simulate) {
                 Ok(v) => {
                     feasible = v.feasible();
                     drill = Some(v);

@@ -82,6 +82,7 @@ mod evaluate;
 mod growth;
 mod ladder;
 mod search;
+pub mod shard;
 
 pub use evaluate::*;
 pub use growth::*;
@@ -123,6 +124,9 @@ pub struct SizeOptions {
     pub resilience: Resilience,
     /// Called after each candidate's replications (progress).
     pub on_simulations: Option<OnSimulations>,
+    /// Where the simulations come from: run here (the default), or read
+    /// from a merged store of shards (`--from`, see [`shard`]).
+    pub simulator: Simulator,
     /// `--uncertainty N`: judge candidates over the model's uncertainty
     /// too ([`super::uncertainty::ConfidenceOver`]); the sets are drawn in
     /// [`Search::new`].
@@ -147,6 +151,7 @@ impl SizeOptions {
             policy: true,
             resilience: Resilience::N1,
             on_simulations: None,
+            simulator: Simulator::default(),
             uncertainty: None,
             exhaustive: false,
         }
