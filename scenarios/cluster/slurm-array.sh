@@ -11,7 +11,10 @@
 # the same tasks with the same seeds. See README.md, "Sweeps on a cluster".
 # A sensitivity study is sharded the same way: set CAPSIM_COMMAND, e.g.
 #   sbatch --export=ALL,CAPSIM_COMMAND="sensitivity scenarios/scale-tests/published-v2.8.4-2000-users.toml --replications 3" ...
-# for both scripts.
+# for both scripts; and a `size` search too (its shards evaluate every
+# candidate of the grid, so keep the grid small: README.md, "Sweeps on a
+# cluster"):
+#   sbatch --export=ALL,CAPSIM_COMMAND="size scenarios/compare/herd-1500-3x4.toml --resources coderd_replicas,coderd_vcpu --replications 3" ...
 #SBATCH --job-name=capsim-sweep
 #SBATCH --array=0-7
 #SBATCH --cpus-per-task=2

@@ -9,10 +9,14 @@
 #   N=2 REPS=10 scenarios/cluster/xargs.sh scenarios/build-queue
 #   N=2 REPS=3 COMMAND=sensitivity scenarios/cluster/xargs.sh \
 #       scenarios/scale-tests/published-v2.8.4-2000-users.toml
+#   N=4 REPS=3 COMMAND=size scenarios/cluster/xargs.sh \
+#       scenarios/compare/herd-1500-3x4.toml --resources coderd_replicas,coderd_vcpu
 #
 # COMMAND is `batch` (the default), `run` (add --uncertainty N to the
-# arguments for its study too) or `sensitivity`; the arguments are the
-# command's own, the same for every shard and for the finish.
+# arguments for its study too), `sensitivity` or `size` (the shards evaluate
+# every candidate of its grid: keep the grid small, see README.md); the
+# arguments are the command's own, the same for every shard and for the
+# finish.
 set -euo pipefail
 N=${N:-$(nproc)}
 REPS=${REPS:-10}
