@@ -432,6 +432,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             plan_json: &plan_json,
             sweep: &sweep,
             shard,
+            progress: &progress,
         };
         let code = shard_size(&job, base, opts, &node_flags);
         finish(progress);
@@ -612,6 +613,7 @@ struct ShardJob<'a> {
     plan_json: &'a str,
     sweep: &'a str,
     shard: crate::shard::Shard,
+    progress: &'a Progress,
 }
 
 /// `size --shard K/N`: evaluate this shard's candidates of the grid and
@@ -630,10 +632,11 @@ fn shard_size(
         Err(e) => return Ok(super::store_failed(&e)),
     };
     let started = store::now_utc();
-    let grid = match size::shard::Grid::new(&args.scenario, base, job.prices, opts, &args.growth) {
-        Ok(g) => g,
-        Err(e) => return bad(node_flag_error(&e, node_flags).unwrap_or(e.to_string())),
-    };
+    let mut grid =
+        match size::shard::Grid::new(&args.scenario, base, job.prices, opts, &args.growth) {
+            Ok(g) => g,
+            Err(e) => return bad(node_flag_error(&e, node_flags).unwrap_or(e.to_string())),
+        };
     let owned = job
         .shard
         .owned(&grid.costs())
@@ -661,38 +664,55 @@ fn shard_size(
     ));
     let wall = Instant::now();
     let pool = super::pool(args.jobs)?;
-    let out = pool.install(|| grid.run(job.shard));
-    let secs = wall.elapsed().as_secs_f64();
-    let tasks: Vec<SizeTask> = out
-        .tasks
-        .into_iter()
-        .map(|t| SizeTask {
-            task: t.task,
-            label: t.label,
-            simulations: t.simulations,
+    // Stored in parts of a few candidates each (memory holds one part).
+    let part = (2 * pool.current_num_threads()).max(4);
+    let (mut candidates, mut simulations) = (0usize, 0usize);
+    let stored = pool.install(|| {
+        grid.run(job.shard, part, &mut |out| {
+            let tasks: Vec<SizeTask> = out
+                .tasks
+                .into_iter()
+                .map(|t| SizeTask {
+                    task: t.task,
+                    label: t.label,
+                    simulations: t.simulations,
+                })
+                .collect();
+            let sims: Vec<StoredSimulation> = out
+                .simulations
+                .iter()
+                .map(|r| StoredSimulation::new(r.key.clone(), r.seed, &r.result))
+                .collect();
+            let id = store::new_run_id(&started);
+            let finished = store::now_utc();
+            let new = NewSizeShard {
+                id: &id,
+                started_at: &started,
+                finished_at: &finished,
+                scenario: job.sc,
+                seed: args.seed.unwrap_or(job.sc.seed),
+                replications: args.replications,
+                plan_json: job.plan_json,
+                sweep: job.sweep,
+                shard: job.shard,
+                tasks: &tasks,
+                simulations: &sims,
+            };
+            db.insert_size_shard(&new)?;
+            candidates += tasks.len();
+            simulations += sims.len();
+            job.progress.println(&format!(
+                "{}: shard {}, {} candidates, {} simulations; run {id} in {}",
+                job.sc.name,
+                job.shard,
+                tasks.len(),
+                sims.len(),
+                args.db.display()
+            ));
+            Ok::<(), crate::store::StoreError>(())
         })
-        .collect();
-    let sims: Vec<StoredSimulation> = out
-        .simulations
-        .iter()
-        .map(|r| StoredSimulation::new(r.key.clone(), r.seed, &r.result))
-        .collect();
-    let id = store::new_run_id(&started);
-    let finished = store::now_utc();
-    let new = NewSizeShard {
-        id: &id,
-        started_at: &started,
-        finished_at: &finished,
-        scenario: job.sc,
-        seed: args.seed.unwrap_or(job.sc.seed),
-        replications: args.replications,
-        plan_json: job.plan_json,
-        sweep: job.sweep,
-        shard: job.shard,
-        tasks: &tasks,
-        simulations: &sims,
-    };
-    if let Err(e) = db.insert_size_shard(&new) {
+    });
+    if let Err(e) = stored {
         ui::error(format!(
             "{}: cannot store shard {}: {e}",
             job.sc.name, job.shard
@@ -700,11 +720,10 @@ fn shard_size(
         return Ok(super::EXIT_FAILURE);
     }
     ui::info(format!(
-        "{}: shard {} of the size search, {} candidates, {} simulations in {secs:.1} s; run {id} in {}",
+        "{}: shard {} of the size search, {candidates} candidates, {simulations} simulations in {:.1} s, in {}",
         job.sc.name,
         job.shard,
-        tasks.len(),
-        sims.len(),
+        wall.elapsed().as_secs_f64(),
         args.db.display()
     ));
     Ok(0)

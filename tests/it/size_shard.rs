@@ -177,8 +177,9 @@ fn three_size_shards_merged_give_the_one_process_search_byte_for_byte() {
     let sims = count(&tmp.join("all.db"), "simulations");
     // Merging again changes nothing.
     let o = merge(&tmp, &["s0.db", "s1.db", "s2.db"], "all.db");
+    // (Each shard stored its candidates in two parts of at most four.)
     assert!(
-        stderr(&o).contains("0 runs added, 3 there already"),
+        stderr(&o).contains("0 runs added, 6 there already"),
         "{}",
         stderr(&o)
     );
@@ -317,4 +318,42 @@ fn times_are_masked_and_nothing_else() {
         without_times("2 vCPU, 8 GB; 3 sets"),
         "2 vCPU, 8 GB; 3 sets"
     );
+}
+
+/// The checked-in `xargs -P` script with `COMMAND=size`: two shard
+/// processes, the merge and `--from` give the one-process reports.
+#[test]
+fn the_xargs_script_runs_a_size_search() {
+    let tmp = scratch("size-shard/xargs");
+    let s = scenario(tmp.path());
+    let gcp = gcp();
+    let args = [
+        s.to_str().unwrap(),
+        "--prices",
+        &gcp,
+        "--resources",
+        "coderd_replicas",
+        "--max-replicas",
+        "5",
+    ];
+    let whole = size(
+        &tmp,
+        &s,
+        &args[3..],
+        &["--replications", "2", "--out", "whole"],
+    );
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let o = script_in(
+        &tmp,
+        &repo().join("scenarios/cluster/xargs.sh"),
+        &args,
+        &[
+            ("N", "2"),
+            ("REPS", "2"),
+            ("OUT", "sh"),
+            ("COMMAND", "size"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_reports(&tmp, "whole", "sh/reports", &FILES);
 }

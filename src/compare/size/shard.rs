@@ -79,9 +79,8 @@ pub struct Recorded {
     pub result: RunResult,
 }
 
-/// The simulations of a shard, by key: each simulated once (the largest
-/// candidate's plain runs, or a candidate that is the same architecture as
-/// another, are asked for more than once).
+/// The simulations of a shard's part, by key: a scenario and seed asked for
+/// twice (a parameter set that leaves the model as it is) is simulated once.
 #[derive(Default)]
 struct Recorder {
     runs: Mutex<BTreeMap<String, (u64, RunResult)>>,
@@ -222,10 +221,18 @@ impl<'a> Grid<'a> {
         }
     }
 
-    /// Evaluate the tasks `shard` owns, each in full (see the module).
-    pub fn run(mut self, shard: Shard) -> ShardOutput {
+    /// Evaluate the tasks `shard` owns, each in full (see the module), in
+    /// parts of at most `part` candidates: `on_part` gets each part's
+    /// candidates and the simulations they ran (so a shard's memory holds
+    /// one part, and a shard killed midway keeps the parts it stored); an
+    /// error from it stops the shard.
+    pub fn run<E>(
+        &mut self,
+        shard: Shard,
+        part: usize,
+        on_part: &mut dyn FnMut(ShardOutput) -> Result<(), E>,
+    ) -> Result<(), E> {
         let owned = shard.owned(&self.costs());
-        let mut done = Vec::new();
         for k in 0..self.searches.len() {
             let mine: Vec<usize> = (0..self.tasks.len())
                 .filter(|&t| owned[t] && self.tasks[t].search == k)
@@ -239,39 +246,41 @@ impl<'a> Grid<'a> {
             let top = search.top();
             let (largest, busiest) = search.run(&top, None, false);
             search.drill_at_s = busiest;
-            let search = &self.searches[k];
-            let tasks = &self.tasks;
-            let counts: Vec<u64> = mine
-                .par_iter()
-                .map(|&t| {
-                    let p = &tasks[t].point;
-                    if *p == top {
-                        largest.simulations
-                    } else if !largest.feasible {
-                        0
-                    } else {
-                        search.evaluate_in_full(p)
-                    }
-                })
-                .collect();
-            for (t, n) in mine.into_iter().zip(counts) {
-                done.push(TaskDone {
-                    task: t,
-                    label: self.label(t),
-                    simulations: n,
-                });
+            for chunk in mine.chunks(part.max(1)) {
+                let (search, tasks) = (&self.searches[k], &self.tasks);
+                let counts: Vec<u64> = chunk
+                    .par_iter()
+                    .map(|&t| {
+                        let p = &tasks[t].point;
+                        if *p == top {
+                            largest.simulations
+                        } else if !largest.feasible {
+                            0
+                        } else {
+                            search.evaluate_in_full(p)
+                        }
+                    })
+                    .collect();
+                let done = chunk
+                    .iter()
+                    .zip(counts)
+                    .map(|(&t, n)| TaskDone {
+                        task: t,
+                        label: self.label(t),
+                        simulations: n,
+                    })
+                    .collect();
+                let runs = std::mem::take(&mut *self.recorder.runs.lock().expect("not poisoned"));
+                on_part(ShardOutput {
+                    tasks: done,
+                    simulations: runs
+                        .into_iter()
+                        .map(|(key, (seed, result))| Recorded { key, seed, result })
+                        .collect(),
+                })?;
             }
         }
-        done.sort_by_key(|d| d.task);
-        drop(self.searches);
-        let runs = std::mem::take(&mut *self.recorder.runs.lock().expect("not poisoned"));
-        ShardOutput {
-            tasks: done,
-            simulations: runs
-                .into_iter()
-                .map(|(key, (seed, result))| Recorded { key, seed, result })
-                .collect(),
-        }
+        Ok(())
     }
 }
 
