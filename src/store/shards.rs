@@ -86,6 +86,57 @@ pub struct MergeOutcome {
     pub present: usize,
 }
 
+/// The `runs` row of a run that has no summary of its own: a shard, a
+/// study or a study's shard.
+pub(super) struct RunRow<'a> {
+    pub id: &'a str,
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    pub scenario: &'a Scenario,
+    pub seed: u64,
+    pub replications: i64,
+    pub saturated: bool,
+    /// `shard` or `complete`.
+    pub status: &'a str,
+    /// A shard's sweep and `K/N`.
+    pub shard: Option<(&'a str, Shard)>,
+    /// `run`, `sensitivity`, `uncertainty` or `size`.
+    pub kind: &'a str,
+}
+
+/// Insert `r` into `runs` (in the caller's transaction).
+pub(super) fn insert_run_row(tx: &rusqlite::Transaction, r: &RunRow) -> rusqlite::Result<()> {
+    let sc = r.scenario;
+    let scenario_json =
+        serde_json::to_string(sc).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    tx.execute(
+        "INSERT INTO runs (id, scenario, scenario_path, scenario_sha256, scenario_json, \
+             model_path, model_sha256, capsim_version, seed, replications, started_at, \
+             finished_at, saturated, status, sweep, shard, kind) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            r.id,
+            sc.name,
+            sc.path.as_ref().map(|p| p.display().to_string()),
+            sc.sha256,
+            scenario_json,
+            crate::format::tidy_path(&sc.model.path),
+            sc.model.sha256,
+            env!("CARGO_PKG_VERSION"),
+            r.seed.to_string(),
+            r.replications,
+            r.started_at,
+            r.finished_at,
+            r.saturated,
+            r.status,
+            r.shard.map(|s| s.0),
+            r.shard.map(|s| s.1.to_string()),
+            r.kind,
+        ],
+    )?;
+    Ok(())
+}
+
 fn encode(r: &RunResult) -> rusqlite::Result<Vec<u8>> {
     postcard::to_allocvec(r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
 }
@@ -98,31 +149,20 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let sc = run.scenario;
-            let scenario_json = serde_json::to_string(sc)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-            tx.execute(
-                "INSERT INTO runs (id, scenario, scenario_path, scenario_sha256, scenario_json, \
-                     model_path, model_sha256, capsim_version, seed, replications, started_at, \
-                     finished_at, saturated, status, sweep, shard) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'shard', ?14, ?15)",
-                params![
-                    run.id,
-                    sc.name,
-                    sc.path.as_ref().map(|p| p.display().to_string()),
-                    sc.sha256,
-                    scenario_json,
-                    crate::format::tidy_path(&sc.model.path),
-                    sc.model.sha256,
-                    env!("CARGO_PKG_VERSION"),
-                    run.seed.to_string(),
-                    run.runs.len() as i64,
-                    run.started_at,
-                    run.finished_at,
-                    run.runs.iter().any(|(_, r)| r.saturated),
-                    run.sweep,
-                    run.shard.to_string(),
-                ],
+            insert_run_row(
+                &tx,
+                &RunRow {
+                    id: run.id,
+                    started_at: run.started_at,
+                    finished_at: run.finished_at,
+                    scenario: run.scenario,
+                    seed: run.seed,
+                    replications: run.runs.len() as i64,
+                    saturated: run.runs.iter().any(|(_, r)| r.saturated),
+                    status: "shard",
+                    shard: Some((run.sweep, run.shard)),
+                    kind: "run",
+                },
             )?;
             let reps = crate::result::Replications::of(run.runs.iter().map(|(_, r)| r));
             insert_replications(&tx, run.id, &reps, |i| run.runs[i].0)?;

@@ -9,7 +9,7 @@
 //! with `status = 'shard'`; its plan (the options that decide what is
 //! simulated, JSON) is its `studies` row.
 
-use super::shards::{RESULT_FORMAT, SweepPart};
+use super::shards::{RESULT_FORMAT, RunRow, SweepPart, insert_run_row};
 use super::{Result, Store, StoreError, retry};
 use crate::result::RunResult;
 use crate::scenario::Scenario;
@@ -81,31 +81,20 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let sc = sh.scenario;
-            let scenario_json = serde_json::to_string(sc)
-                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-            tx.execute(
-                "INSERT INTO runs (id, scenario, scenario_path, scenario_sha256, scenario_json, \
-                     model_path, model_sha256, capsim_version, seed, replications, started_at, \
-                     finished_at, saturated, status, sweep, shard, kind) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'shard', ?14, ?15, 'size')",
-                params![
-                    sh.id,
-                    sc.name,
-                    sc.path.as_ref().map(|p| p.display().to_string()),
-                    sc.sha256,
-                    scenario_json,
-                    crate::format::tidy_path(&sc.model.path),
-                    sc.model.sha256,
-                    env!("CARGO_PKG_VERSION"),
-                    sh.seed.to_string(),
-                    sh.replications,
-                    sh.started_at,
-                    sh.finished_at,
-                    sh.simulations.iter().any(|s| s.saturated),
-                    sh.sweep,
-                    sh.shard.to_string(),
-                ],
+            insert_run_row(
+                &tx,
+                &RunRow {
+                    id: sh.id,
+                    started_at: sh.started_at,
+                    finished_at: sh.finished_at,
+                    scenario: sh.scenario,
+                    seed: sh.seed,
+                    replications: i64::from(sh.replications),
+                    saturated: sh.simulations.iter().any(|s| s.saturated),
+                    status: "shard",
+                    shard: Some((sh.sweep, sh.shard)),
+                    kind: "size",
+                },
             )?;
             tx.execute(
                 "INSERT INTO studies (run_id, of_run, plan, answer, table_csv) \

@@ -11,7 +11,7 @@
 //! tasks it ran; `--from` gathers the tasks of every shard of the sweep and
 //! redoes the analysis, which depends on the task results alone.
 
-use super::shards::SweepPart;
+use super::shards::{RunRow, SweepPart, insert_run_row};
 use super::{Result, Store, StoreError, retry};
 use crate::scenario::Scenario;
 use crate::shard::Shard;
@@ -115,35 +115,24 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let sc = st.scenario;
-            tx.execute(
-                "INSERT INTO runs (id, scenario, scenario_path, scenario_sha256, scenario_json, \
-                     model_path, model_sha256, capsim_version, seed, replications, started_at, \
-                     finished_at, saturated, status, sweep, shard, kind) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![
-                    st.id,
-                    sc.name,
-                    sc.path.as_ref().map(|p| p.display().to_string()),
-                    sc.sha256,
-                    json(sc)?,
-                    crate::format::tidy_path(&sc.model.path),
-                    sc.model.sha256,
-                    env!("CARGO_PKG_VERSION"),
-                    st.seed.to_string(),
-                    st.replications,
-                    st.started_at,
-                    st.finished_at,
-                    st.tasks.iter().any(|t| t.saturated),
-                    if st.shard.is_some() {
+            insert_run_row(
+                &tx,
+                &RunRow {
+                    id: st.id,
+                    started_at: st.started_at,
+                    finished_at: st.finished_at,
+                    scenario: st.scenario,
+                    seed: st.seed,
+                    replications: i64::from(st.replications),
+                    saturated: st.tasks.iter().any(|t| t.saturated),
+                    status: if st.shard.is_some() {
                         "shard"
                     } else {
                         "complete"
                     },
-                    st.shard.map(|s| s.0),
-                    st.shard.map(|s| s.1.to_string()),
-                    st.kind.as_str(),
-                ],
+                    shard: st.shard,
+                    kind: st.kind.as_str(),
+                },
             )?;
             tx.execute(
                 "INSERT INTO studies (run_id, of_run, plan, answer, table_csv) \

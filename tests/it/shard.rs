@@ -25,7 +25,7 @@ fn shard(tmp: &Scratch, cmd: &[&str], k: u32, n: u32, db: &str) {
     assert!(stdout(&o).is_empty(), "a shard prints no summary");
 }
 
-fn merge(tmp: &Scratch, stores: &[&str], into: &str) -> std::process::Output {
+pub(crate) fn merge(tmp: &Scratch, stores: &[&str], into: &str) -> std::process::Output {
     capsim(tmp)
         .args(["runs", "merge"])
         .args(stores)
@@ -35,7 +35,7 @@ fn merge(tmp: &Scratch, stores: &[&str], into: &str) -> std::process::Output {
 }
 
 /// Row counts of every table of a store, by name.
-fn table_counts(db: &Path) -> Vec<(String, i64)> {
+pub(crate) fn table_counts(db: &Path) -> Vec<(String, i64)> {
     let c = rusqlite::Connection::open(db).unwrap();
     let names: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

@@ -5,6 +5,7 @@
 //! other than the shards', are refused (exit 2) naming what is missing or
 //! differs.
 
+use crate::shard::{merge, table_counts};
 use crate::support::*;
 use std::path::{Path, PathBuf};
 
@@ -34,15 +35,6 @@ fn size(tmp: &Scratch, s: &Path, args: &[&str], extra: &[&str]) -> std::process:
         .args(["size", s.to_str().unwrap(), "--prices", &gcp()])
         .args(args)
         .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn merge(tmp: &Scratch, stores: &[&str], into: &str) -> std::process::Output {
-    capsim(tmp)
-        .args(["runs", "merge"])
-        .args(stores)
-        .args(["--into", into])
         .output()
         .unwrap()
 }
@@ -90,14 +82,6 @@ fn assert_same_reports(tmp: &Scratch, a: &str, b: &str, files: &[&str]) {
             assert!(x == y, "{f} differs between {a} and {b}");
         }
     }
-}
-
-/// Rows of a table of a store.
-fn count(db: &Path, table: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
 }
 
 /// Every simulation a store holds: (key, result), in key order.
@@ -173,8 +157,7 @@ fn three_size_shards_merged_give_the_one_process_search_byte_for_byte() {
 
     let o = merge(&tmp, &["s0.db", "s1.db", "s2.db"], "all.db");
     assert!(o.status.success(), "{}", stderr(&o));
-    let tasks = count(&tmp.join("all.db"), "size_tasks");
-    let sims = count(&tmp.join("all.db"), "simulations");
+    let before = table_counts(&tmp.join("all.db"));
     // Merging again changes nothing.
     let o = merge(&tmp, &["s0.db", "s1.db", "s2.db"], "all.db");
     // (Each shard stored its candidates in two parts of at most four.)
@@ -183,8 +166,7 @@ fn three_size_shards_merged_give_the_one_process_search_byte_for_byte() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(count(&tmp.join("all.db"), "size_tasks"), tasks);
-    assert_eq!(count(&tmp.join("all.db"), "simulations"), sims);
+    assert_eq!(table_counts(&tmp.join("all.db")), before);
 
     for jobs in ["1", "2"] {
         let out = format!("from-{jobs}");
