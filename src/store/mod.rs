@@ -284,6 +284,24 @@ fn retry<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
 }
 
 impl Store {
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE`: the write lock
+    /// first, so a reader never upgrades into a deadlock), committed when
+    /// `f` succeeds, the whole of it retried while another process holds
+    /// the lock. Nothing of a failed `f` is written.
+    pub(super) fn write<T>(
+        &mut self,
+        mut f: impl FnMut(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        retry(|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
     /// Open the store at `path`, creating it (and its folder) if needed, and
     /// upgrade an older schema in place.
     ///

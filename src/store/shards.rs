@@ -145,12 +145,9 @@ impl Store {
     /// Store one scenario's share of a sweep, in one transaction.
     pub fn insert_shard(&mut self, run: &ShardRun) -> Result<()> {
         let path = self.path.clone();
-        retry(|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             insert_run_row(
-                &tx,
+                tx,
                 &RunRow {
                     id: run.id,
                     started_at: run.started_at,
@@ -165,7 +162,7 @@ impl Store {
                 },
             )?;
             let reps = crate::result::Replications::of(run.runs.iter().map(|(_, r)| r));
-            insert_replications(&tx, run.id, &reps, |i| run.runs[i].0)?;
+            insert_replications(tx, run.id, &reps, |i| run.runs[i].0)?;
             let mut st = tx.prepare_cached(
                 "INSERT INTO replication_results (run_id, replication, format, body) \
                  VALUES (?1, ?2, ?3, ?4)",
@@ -174,7 +171,7 @@ impl Store {
                 st.execute(params![run.id, i, RESULT_FORMAT, encode(r)?])?;
             }
             drop(st);
-            tx.commit()
+            Ok(())
         })
         .map_err(|error| StoreError::Sqlite { path, error })
     }

@@ -10,11 +10,11 @@
 //! simulated, JSON) is its `studies` row.
 
 use super::shards::{RESULT_FORMAT, RunRow, SweepPart, insert_run_row};
-use super::{Result, Store, StoreError, retry};
+use super::{Result, Store, StoreError};
 use crate::result::RunResult;
 use crate::scenario::Scenario;
 use crate::shard::Shard;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use std::collections::BTreeSet;
 
 /// One simulation a size shard ran: its key (see the module), its seed,
@@ -77,12 +77,9 @@ impl Store {
     /// Store a size shard in one transaction.
     pub fn insert_size_shard(&mut self, sh: &NewSizeShard) -> Result<()> {
         let path = self.path.clone();
-        retry(|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             insert_run_row(
-                &tx,
+                tx,
                 &RunRow {
                     id: sh.id,
                     started_at: sh.started_at,
@@ -122,7 +119,7 @@ impl Store {
                 ])?;
             }
             drop((t, s));
-            tx.commit()
+            Ok(())
         })
         .map_err(|error| StoreError::Sqlite { path, error })
     }

@@ -12,10 +12,10 @@
 //! redoes the analysis, which depends on the task results alone.
 
 use super::shards::{RunRow, SweepPart, insert_run_row};
-use super::{Result, Store, StoreError, retry};
+use super::{Result, Store, StoreError};
 use crate::scenario::Scenario;
 use crate::shard::Shard;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 /// What kind of study a run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,12 +111,9 @@ impl Store {
     /// Store a study (or a shard's share of one) in one transaction.
     pub fn insert_study(&mut self, st: &NewStudy) -> Result<()> {
         let path = self.path.clone();
-        retry(|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             insert_run_row(
-                &tx,
+                tx,
                 &RunRow {
                     id: st.id,
                     started_at: st.started_at,
@@ -178,7 +175,7 @@ impl Store {
                 ])?;
             }
             drop((f, t));
-            tx.commit()
+            Ok(())
         })
         .map_err(|error| StoreError::Sqlite { path, error })
     }
