@@ -39,6 +39,26 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
+/// `run` with its time series dropped but (`keep_busiest`) the API request
+/// rate per bucket, the one series the search reads (to find the busiest
+/// time); the rest of the search reads the metrics alone.
+pub fn trimmed(mut run: crate::RunResult, keep_busiest: bool) -> crate::RunResult {
+    let keep = keep_busiest
+        .then(|| {
+            run.series
+                .find(
+                    crate::model::metric_names::API_REQUESTS_PER_SECOND,
+                    "mean",
+                    &[("class", "total")],
+                )
+                .cloned()
+        })
+        .flatten();
+    run.series.series.clear();
+    run.series.series.extend(keep);
+    run
+}
+
 /// The N-1 drill's outcome for one candidate.
 #[derive(Clone, Debug, Serialize)]
 pub struct DrillOutcome {
@@ -283,24 +303,11 @@ impl Search<'_> {
         let runs: Vec<crate::RunResult> = range
             .into_par_iter()
             .map(|r| {
-                let mut run = self
+                let run = self
                     .opts
                     .simulator
                     .run(s, crate::engine::rng::replication_seed(seed, r));
-                let keep = keep_busiest
-                    .then(|| {
-                        run.series
-                            .find(
-                                crate::model::metric_names::API_REQUESTS_PER_SECOND,
-                                "mean",
-                                &[("class", "total")],
-                            )
-                            .cloned()
-                    })
-                    .flatten();
-                run.series.series.clear();
-                run.series.series.extend(keep);
-                run
+                trimmed(run, keep_busiest)
             })
             .collect();
         if let Some(f) = &self.opts.on_simulations {

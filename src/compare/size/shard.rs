@@ -25,7 +25,7 @@
 //! grid and stops most candidates after one replication), in exchange for
 //! running them on many machines at once.
 
-use super::{Resource, Search, Simulator, SizeOptions, point_values};
+use super::{Resource, Search, Simulator, SizeOptions, point_values, trimmed};
 use crate::cost::PriceList;
 use crate::result::RunResult;
 use crate::scenario::{Scenario, ScenarioError};
@@ -55,23 +55,6 @@ pub fn simulation_key(s: &Scenario, seed: u64) -> String {
     crate::scenario::load::hex(&h.finalize())
 }
 
-/// `run` with its time series dropped but the API request rate, the one
-/// the search reads (to find the busiest time); the rest of the search
-/// reads the metrics alone.
-pub fn trimmed(mut run: RunResult) -> RunResult {
-    let keep = run
-        .series
-        .find(
-            crate::model::metric_names::API_REQUESTS_PER_SECOND,
-            "mean",
-            &[("class", "total")],
-        )
-        .cloned();
-    run.series.series.clear();
-    run.series.series.extend(keep);
-    run
-}
-
 /// One simulation a shard ran: its key, seed and (trimmed) result.
 pub struct Recorded {
     pub key: String,
@@ -92,7 +75,7 @@ impl Recorder {
         if let Some((_, r)) = self.runs.lock().expect("not poisoned").get(&key) {
             return r.clone();
         }
-        let run = trimmed(crate::model::simulate(s, seed));
+        let run = trimmed(crate::model::simulate(s, seed), true);
         self.runs
             .lock()
             .expect("not poisoned")
