@@ -144,6 +144,19 @@ struct User {
     conn_rng: SimRng,
 }
 
+impl User {
+    /// Set the workspace's state, keeping `eligible` (the world's count of
+    /// stopped workspaces with an autostart schedule) up to date.
+    #[inline]
+    fn set_ws(&mut self, ws: Ws, eligible: &mut u32) {
+        if self.autostart {
+            *eligible =
+                *eligible + u32::from(ws == Ws::Stopped) - u32::from(self.ws == Ws::Stopped);
+        }
+        self.ws = ws;
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Conn {
     user: u32,
@@ -239,6 +252,10 @@ pub struct World<'s> {
     spike_factor: f64,
     spike_depth: u32,
     ws_running: u32,
+    /// Users with an autostart schedule whose workspace is stopped (the
+    /// autobuild executor's eligible workspaces), kept by [`User::set_ws`]
+    /// so that its tick does not walk every user.
+    autobuild_eligible: u32,
     ws_reserved: u32,
     nodes: u32,
     nodes_pending: u32,
@@ -312,6 +329,7 @@ impl<'s> World<'s> {
             spike_factor: 1.0,
             spike_depth: 0,
             ws_running: 0,
+            autobuild_eligible: 0,
             ws_reserved: 0,
             nodes: cluster_nodes,
             nodes_pending: 0,
@@ -448,12 +466,13 @@ impl<'s> World<'s> {
                 day_rng: streams.stream("user/day", i as u64),
                 conn_rng: streams.stream("user/conn", i as u64),
             });
+            self.autobuild_eligible += u32::from(autostart);
             self.agents
                 .push(Agent::new(streams.stream("user/net", i as u64)));
         }
         if u.workspaces_running_at_start {
             for i in 0..n {
-                self.users[i].ws = Ws::Running;
+                self.users[i].set_ws(Ws::Running, &mut self.autobuild_eligible);
                 self.ws_running += 1;
                 let delay = SimTime::from_secs_f64(self.agents[i].net_rng.random_range(0.0..10.0));
                 let e = self.agents[i].epoch;

