@@ -452,7 +452,17 @@ impl<E> LadderEventSet<E> {
     }
 
     fn set_bottom(&mut self, mut items: Vec<Item<E>>) {
-        items.sort_unstable_by_key(|it| Reverse(it.key()));
+        // Most buckets hold one or two events (the top rung aims at one a
+        // bucket): those need no call into the sort.
+        match items.as_mut_slice() {
+            [] | [_] => {}
+            [a, b] => {
+                if a.key() < b.key() {
+                    std::mem::swap(a, b);
+                }
+            }
+            _ => items.sort_unstable_by_key(|it| Reverse(it.key())),
+        }
         let old = std::mem::replace(&mut self.bottom, items);
         recycle(&mut self.spare, old);
     }

@@ -22,11 +22,23 @@ use super::events::LadderEventSet;
 pub const UNSET: u128 = u128::MAX;
 
 /// Timer slots `0..n`, each unset or holding one packed event key.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Timers {
     keys: Vec<u128>,
     /// Index of the smallest key (meaningful when `keys` is not empty).
     min: usize,
+    /// `keys[min]`, or [`UNSET`] when there are no slots.
+    min_key: u128,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            keys: Vec::new(),
+            min: 0,
+            min_key: UNSET,
+        }
+    }
 }
 
 impl Timers {
@@ -49,10 +61,11 @@ impl Timers {
             self.keys.resize(slot + 1, UNSET);
         }
         let key = q.reserve_key(time, priority);
-        let old = std::mem::replace(&mut self.keys[slot], key);
-        if key < self.keys[self.min] {
-            self.min = slot;
-        } else if slot == self.min && key > old {
+        self.keys[slot] = key;
+        if key < self.min_key {
+            (self.min, self.min_key) = (slot, key);
+        } else if slot == self.min {
+            // The earliest moved later: another slot may now be earlier.
             self.rescan();
         }
     }
@@ -60,15 +73,14 @@ impl Timers {
     /// The smallest key and its slot, if any slot is set.
     #[inline]
     pub fn earliest(&self) -> Option<(u128, usize)> {
-        let k = *self.keys.get(self.min)?;
-        (k != UNSET).then_some((k, self.min))
+        (self.min_key != UNSET).then_some((self.min_key, self.min))
     }
 
     /// The smallest key and its slot; the key is [`UNSET`] if no
     /// slot is set.
     #[inline]
     pub fn earliest_key(&self) -> (u128, usize) {
-        (self.keys.get(self.min).copied().unwrap_or(UNSET), self.min)
+        (self.min_key, self.min)
     }
 
     /// Unset `slot` (it fired).
@@ -80,10 +92,17 @@ impl Timers {
         }
     }
 
+    /// Find the smallest key (the first slot when none is set). A handful
+    /// of slots: one pass, no index arithmetic.
+    #[inline]
     fn rescan(&mut self) {
-        self.min = (0..self.keys.len())
-            .min_by_key(|&i| self.keys[i])
-            .unwrap_or(0);
+        let (mut min, mut min_key) = (0, UNSET);
+        for (i, &k) in self.keys.iter().enumerate() {
+            if k < min_key {
+                (min, min_key) = (i, k);
+            }
+        }
+        (self.min, self.min_key) = (min, min_key);
     }
 }
 
