@@ -59,16 +59,26 @@ impl Jobs {
 
     #[inline]
     fn push(&mut self, job: Job) {
+        // A new job mostly finishes last (the virtual clock only grows):
+        // then it goes to the back without a search.
+        if let Jobs::Few(d) = self
+            && d.len() < Self::MANY
+            && d.back().is_none_or(|b| *b < job)
+        {
+            d.push_back(job);
+        } else {
+            self.push_sorted(job);
+        }
+    }
+
+    /// [`Jobs::push`] of a job that does not finish last, or onto the
+    /// heap: out of line, so that an arrival's common path stays short.
+    #[inline(never)]
+    fn push_sorted(&mut self, job: Job) {
         match self {
             Jobs::Few(d) if d.len() < Self::MANY => {
-                // A new job mostly finishes last (the virtual clock only
-                // grows): then it goes to the back without a search.
-                if d.back().is_none_or(|b| *b < job) {
-                    d.push_back(job);
-                } else {
-                    let i = d.partition_point(|j| *j < job);
-                    d.insert(i, job);
-                }
+                let i = d.partition_point(|j| *j < job);
+                d.insert(i, job);
             }
             Jobs::Few(d) => {
                 let mut h: BinaryHeap<_> = d.drain(..).map(Reverse).collect();

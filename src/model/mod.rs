@@ -18,12 +18,6 @@ use world::World;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ev {
     Prov(ProvEv),
-    /// A replica's CPU may have finished requests.
-    Cpu {
-        replica: u32,
-    },
-    /// The database's CPU may have finished queries.
-    Db,
     /// Request `id`'s activity bump has committed.
     Commit {
         id: u32,
@@ -133,6 +127,16 @@ pub enum Ev {
     },
 }
 
+/// What the run loop handles next ([`World::next_event`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// An event from the event set.
+    Event(Ev),
+    /// A CPU's wake-up timer slot fired: its CPU may have finished work
+    /// (slot 0 the database, `1 + r` replica `r`).
+    Timer(usize),
+}
+
 /// Replications `0..n` of `scenario`, replication `r` on
 /// `replication_seed(seed, r)`, in parallel on the current rayon pool; the
 /// result does not depend on the number of threads.
@@ -178,13 +182,16 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
             w.rec.close_open_bucket();
         }
     };
-    while let Some((now, ev)) = w.next_event() {
+    while let Some((now, next)) = w.next_event() {
         if now >= end {
             break;
         }
         n_events += 1;
         close_until(&mut w, now, &mut sampling);
-        w.handle(now, ev);
+        match next {
+            Next::Event(ev) => w.handle(now, ev),
+            Next::Timer(slot) => w.wake(now, slot),
+        }
     }
     let mut notes = Vec::new();
     let mut notes_metrics: Vec<Metric> = Vec::new();

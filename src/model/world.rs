@@ -27,8 +27,8 @@
 //! its core before a simultaneous arrival; then build completions (10),
 //! time-outs (20), arrivals and user actions (30), control loops (40).
 
-use super::Ev;
 use super::provisioner::{BuildKind, Finished, JobEnd, JobKind, JobNote, Provisioners};
+use super::{Ev, Next};
 use crate::engine::lock::FifoLock;
 use crate::engine::metrics::{CounterId, GaugeId, HistId, Labels, RateId, SampleId, labels};
 use crate::engine::ps::PsCpu;

@@ -11,8 +11,6 @@ impl World<'_> {
                 self.prov.handle(now, e, &mut self.rec, &mut self.q);
                 self.after_prov(now);
             }
-            Ev::Cpu { replica } => self.cpu_wakeup(now, replica),
-            Ev::Db => self.db_wakeup(now),
             Ev::Commit { id } => self.commit(now, id),
             Ev::Autobuild => self.autobuild_tick(now),
             Ev::DeploymentStats => self.deployment_stats_tick(now),

@@ -270,26 +270,30 @@ impl World<'_> {
     /// The next event: the earliest of the event set's and the CPU
     /// timers' (whose keys never tie with an event's).
     #[inline]
-    pub fn next_event(&mut self) -> Option<(SimTime, Ev)> {
+    pub fn next_event(&mut self) -> Option<(SimTime, Next)> {
         let (k, slot) = self.timers.earliest_key();
-        if let Some(ev) = self.q.pop_before(k) {
-            return Some(ev);
+        if let Some((t, ev)) = self.q.pop_before(k) {
+            return Some((t, Next::Event(ev)));
         }
         if k == crate::engine::timers::UNSET {
             return None;
         }
         self.timers.clear(slot);
-        let ev = if slot == DB_TIMER {
-            Ev::Db
-        } else {
-            Ev::Cpu {
-                replica: (slot - CPU_TIMER0) as u32,
-            }
-        };
-        Some((crate::engine::events::key_time(k), ev))
+        Some((crate::engine::events::key_time(k), Next::Timer(slot)))
     }
 
-    pub(super) fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
+    /// Timer `slot` fired at `now`: its CPU's wake-up (a direct call, so the
+    /// most frequent events skip [`World::handle`]'s dispatch).
+    #[inline]
+    pub fn wake(&mut self, now: SimTime, slot: usize) {
+        if slot == DB_TIMER {
+            self.db_wakeup(now);
+        } else {
+            self.cpu_wakeup(now, (slot - CPU_TIMER0) as u32);
+        }
+    }
+
+    fn cpu_wakeup(&mut self, now: SimTime, r: u32) {
         if !self.replicas[r as usize].cpu.take_wakeup(now) {
             return;
         }
@@ -310,7 +314,7 @@ impl World<'_> {
         }
     }
 
-    pub(super) fn db_wakeup(&mut self, now: SimTime) {
+    fn db_wakeup(&mut self, now: SimTime) {
         if !self.db.take_wakeup(now) {
             return;
         }
