@@ -1081,7 +1081,7 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
     o.resources = Some(vec![Resource::Provisioners]);
     o.max_provisioners = Some(200);
     cases.push(("herd", herd, &gcp, o, vec![100, 200, 400]));
-    let mut fewer = 0;
+    let (mut fewer, mut completed) = (0, 0);
     for (name, p, prices, opts, growth) in &cases {
         let (fast, slow) = both(p, prices, opts, growth, 2);
         assert_eq!(fast.len(), slow.len());
@@ -1099,6 +1099,18 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
                     assert_eq!(e.feasible, x.feasible, "{name}: {:?}", e.values);
                     if !e.stopped_early {
                         assert_eq!(e.verdict(), x.verdict(), "{name}: {:?}", e.values);
+                        // All its replications, in one go or completed
+                        // after an early stop (the kept ones and the
+                        // missing ones): the same runs, the same values.
+                        assert_eq!(
+                            format!("{:?}{:?}{:?}", e.slos, e.policy, e.drill),
+                            format!("{:?}{:?}{:?}", x.slos, x.policy, x.drill),
+                            "{name}: {:?}",
+                            e.values
+                        );
+                        if e.simulations > 0 {
+                            assert_eq!(e.simulations, x.simulations, "{name}: {:?}", e.values);
+                        }
                     }
                 }
             }
@@ -1114,6 +1126,7 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
                 s.simulations
             );
             fewer += usize::from(f.simulations < s.simulations);
+            completed += f.completed;
         }
         let total = |r: &[SizeResult]| r.iter().map(|x| x.simulations).sum::<u64>();
         assert!(
@@ -1141,4 +1154,8 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
         }
     }
     assert!(fewer >= 3, "fewer simulations in {fewer} searches");
+    assert!(
+        completed > 0,
+        "the cases must complete a candidate that stopped early"
+    );
 }

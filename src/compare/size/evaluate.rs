@@ -99,6 +99,26 @@ pub struct Evaluation {
     pub simulations: u64,
     /// It failed for certain before all its replications (or its drill's) ran.
     pub stopped_early: bool,
+    /// The replications a candidate that stopped early ran (`None` once it
+    /// is complete): completing it runs only the missing ones.
+    #[serde(skip)]
+    pub(super) kept: Option<Kept>,
+}
+
+/// The replications run of a candidate that stopped early: its own and its
+/// drill's (time series dropped), replication 0 first.
+#[derive(Clone)]
+pub struct Kept(std::sync::Arc<(Vec<crate::RunResult>, Vec<crate::RunResult>)>);
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Kept({} runs, {} drill runs)",
+            self.0.0.len(),
+            self.0.1.len()
+        )
+    }
 }
 
 impl Evaluation {
@@ -279,9 +299,12 @@ impl Search<'_> {
         let e = match done {
             Some(e) => e,
             None => {
-                let (e, _) = self.run(point, self.drill_at_s, false);
+                let kept = self.cache[point].kept.clone();
+                let (mut e, _) = self.run_from(point, self.drill_at_s, false, kept.as_ref());
                 debug_assert_eq!(e.feasible, self.cache[point].feasible);
+                // The candidate's simulations: the kept ones and the new.
                 self.simulations += e.simulations;
+                e.simulations += self.cache[point].simulations;
                 self.completed += 1;
                 e
             }
@@ -316,25 +339,36 @@ impl Search<'_> {
         runs
     }
 
-    /// The replications of `s` (the same seeds for every candidate). With
-    /// `early`, replication 0 runs first and the others only when the
-    /// candidate does not already fail for certain ([`Self::fails_for_certain`]);
-    /// the second value says it stopped.
+    /// The replications of `s` (the same seeds for every candidate), after
+    /// the ones `done` already ran (replications `0..done.len()`, kept from
+    /// an early stop: the same seeds, so the same results). With `early`,
+    /// replication 0 runs first and the others only when the candidate does
+    /// not already fail for certain ([`Self::fails_for_certain`]); the
+    /// second value says it stopped.
     pub(super) fn replications(
         &self,
         s: &Scenario,
         keep_busiest: bool,
         early: bool,
         policy: bool,
+        done: &[crate::RunResult],
     ) -> (Vec<crate::RunResult>, bool) {
         let n = self.opts.replications;
         let first = if early && n >= 2 { 1 } else { n };
-        let mut runs = self.replicate(s, 0..first, keep_busiest);
+        let mut runs = done.to_vec();
+        let had = runs.len() as u32;
+        if had < first {
+            runs.extend(self.replicate(s, had..first, keep_busiest));
+        }
         if first < n {
-            if self.fails_for_certain(s, &runs, (n - first) as usize, policy) {
+            let ran = runs.len() as u32;
+            if self.fails_for_certain(s, &runs, (n - ran) as usize, policy) {
                 return (runs, true);
             }
-            runs.extend(self.replicate(s, first..n, keep_busiest));
+        }
+        let ran = runs.len() as u32;
+        if ran < n {
+            runs.extend(self.replicate(s, ran..n, keep_busiest));
         }
         (runs, false)
     }
@@ -398,6 +432,23 @@ impl Search<'_> {
         drill_at: Option<f64>,
         early: bool,
     ) -> (Evaluation, Option<f64>) {
+        self.run_from(point, drill_at, early, None)
+    }
+
+    /// [`Self::run`] after the replications `kept` from an early stop of
+    /// the same point: only the missing ones run (and are counted in its
+    /// `simulations`).
+    pub(super) fn run_from(
+        &self,
+        point: &[usize],
+        drill_at: Option<f64>,
+        early: bool,
+        kept: Option<&Kept>,
+    ) -> (Evaluation, Option<f64>) {
+        let (kept_runs, kept_drill): (&[crate::RunResult], &[crate::RunResult]) = match kept {
+            Some(k) => (&k.0.0, &k.0.1),
+            None => (&[], &[]),
+        };
         let values = self.values(point);
         let (s, cost) = match self.load(point) {
             Ok(x) => x,
@@ -418,6 +469,7 @@ impl Search<'_> {
                         replications_run: 0,
                         simulations: 0,
                         stopped_early: false,
+                        kept: None,
                     },
                     None,
                 );
@@ -426,9 +478,10 @@ impl Search<'_> {
         // The busiest time is read from all the first candidate's replications.
         let want_busiest = drill_at.is_none();
         let (runs, mut stopped_early) =
-            self.replications(&s, want_busiest, early && !want_busiest, true);
+            self.replications(&s, want_busiest, early && !want_busiest, true, kept_runs);
         let replications_run = runs.len() as u32;
-        let mut simulations = runs.len() as u64;
+        let mut simulations = (runs.len() - kept_runs.len()) as u64;
+        let mut drill_runs = Vec::new();
         // Node pools: node-hours come from the runs, so the evaluation is
         // costed on them (the pre-run cost, at each pool's `min`, is a lower
         // bound that orders the best-first search).
@@ -452,8 +505,8 @@ impl Search<'_> {
         let mut drill = None;
         if feasible && self.drill_wanted(&s) {
             let d = Self::drill_scenario(&s, drill_at);
-            let (runs, stopped) = self.replications(&d, false, early, false);
-            simulations += runs.len() as u64;
+            let (runs, stopped) = self.replications(&d, false, early, false, kept_drill);
+            simulations += (runs.len() - kept_drill.len()) as u64;
             stopped_early |= stopped;
             let slos = check_slos(&d, &runs);
             let saturated = runs.iter().any(|r| r.saturated);
@@ -464,6 +517,7 @@ impl Search<'_> {
                 saturated,
                 feasible: ok,
             });
+            drill_runs = runs;
         }
         // `--confidence-over both`: the plain checks are necessary (the
         // model file's own values; their early stop stands), and the same
@@ -493,6 +547,7 @@ impl Search<'_> {
                 replications_run,
                 simulations,
                 stopped_early,
+                kept: stopped_early.then(|| Kept(std::sync::Arc::new((runs, drill_runs)))),
             },
             busiest,
         )

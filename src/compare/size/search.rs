@@ -268,10 +268,15 @@ impl<'a> Search<'a> {
             }
         }
         let at = self.drill_at_s;
-        let runs: Vec<Evaluation> = fresh.par_iter().map(|p| self.run(p, at, false).0).collect();
-        for (p, e) in fresh.iter().zip(runs) {
+        // Each runs only the replications its early stop did not.
+        let runs: Vec<Evaluation> = fresh
+            .par_iter()
+            .map(|p| self.run_from(p, at, false, self.cache[*p].kept.as_ref()).0)
+            .collect();
+        for (p, mut e) in fresh.iter().zip(runs) {
             debug_assert_eq!(e.feasible, self.cache[*p].feasible);
             self.simulations += e.simulations;
+            e.simulations += self.cache[*p].simulations;
             self.completed += 1;
             self.cache.insert((*p).clone(), e);
         }
@@ -627,6 +632,10 @@ impl<'a> Search<'a> {
                 }
             }
             cheaper.sort_by(|a, b| b.cents().cmp(&a.cents()).then(a.point.cmp(&b.point)));
+        }
+        // The runs kept for completing a candidate are no longer needed.
+        for e in self.cache.values_mut() {
+            e.kept = None;
         }
         let drill = match (self.opts.resilience, self.own_kill_s, self.drill_at_s) {
             (Resilience::None, _, _) => None,
