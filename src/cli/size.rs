@@ -3,6 +3,7 @@
 use super::progress::Progress;
 use super::{EXIT_BAD_INPUT, ui};
 use crate::compare::size::{self, Resource, SizeOptions};
+use crate::compare::size_report::Took;
 use crate::compare::uncertainty::ConfidenceOver;
 use crate::compare::{DEFAULT_REPLICATIONS, parse_set, size_report};
 use crate::cost;
@@ -487,11 +488,11 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         let json = size_report::to_json(&r);
         match args.format {
             super::Format::Json => println!("{json}"),
-            super::Format::Table => print!("{}", size_report::text(&r, secs)),
+            super::Format::Table => print!("{}", size_report::text(&r, Took::Alone(secs))),
         }
         std::fs::write(
             dir.join("size.md"),
-            size_report::markdown(&r, secs, "candidates.csv", "candidates.png"),
+            size_report::markdown(&r, Took::Alone(secs), "candidates.csv", "candidates.png"),
         )
         .with_context(|| format!("cannot write {}", dir.join("size.md").display()))?;
         std::fs::write(dir.join("size.json"), format!("{json}\n"))
@@ -510,7 +511,6 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
         "{} users",
         crate::format::thousands(u64::from(sorted[0]))
     ));
-    let mut last = Instant::now();
     let mut md = String::new();
     let points = pool.install(|| {
         size::growth(
@@ -520,8 +520,8 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             opts,
             &args.growth,
             &mut |p| {
-                let secs = last.elapsed().as_secs_f64();
-                last = Instant::now();
+                // The user counts' searches overlap: when this one was done.
+                let took = Took::Growth(wall.elapsed().as_secs_f64());
                 if let Some(next) = sorted.iter().find(|n| **n > p.users) {
                     progress.set_message(&format!(
                         "{} users",
@@ -531,13 +531,13 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
                 progress.println(&format!("size: {} users done", p.users));
                 if args.format == super::Format::Table {
                     println!("== {} users", p.users);
-                    print!("{}", size_report::text(&p.result, secs));
+                    print!("{}", size_report::text(&p.result, took));
                     println!();
                 }
                 // Each user count's candidates go to their own files.
                 let csv = format!("candidates-{}.csv", p.users);
                 let png = format!("candidates-{}.png", p.users);
-                md += &size_report::markdown(&p.result, secs, &csv, &png)
+                md += &size_report::markdown(&p.result, took, &csv, &png)
                     .replacen("# Sizing:", &format!("# {} users:", p.users), 1)
                     .replace("\n## ", "\n### ");
                 md.push('\n');

@@ -128,15 +128,43 @@ fn check_name(kind: &str, s: &super::SloCheck) -> String {
     }
 }
 
-/// The text printed for one search (`elapsed_s`: wall time it took).
-pub fn text(r: &SizeResult, elapsed_s: f64) -> String {
+/// How long a search took, as reported.
+#[derive(Clone, Copy, Debug)]
+pub enum Took {
+    /// A search on its own: its wall time, s.
+    Alone(f64),
+    /// One user count of `--growth`: done this long after the command
+    /// started, s. The user counts' searches run side by side (one count's
+    /// best-first phase beside the next count's bounds), so a count's own
+    /// time is not a wall time of its own.
+    Growth(f64),
+}
+
+impl Took {
+    /// `12.3 s` or `finished 95.1 s into the run, user counts searched
+    /// side by side` (`digits` after the point).
+    fn words(self, digits: usize) -> String {
+        match self {
+            Took::Alone(s) => format!("{s:.digits$} s"),
+            Took::Growth(s) => {
+                format!("finished {s:.digits$} s into the run, user counts searched side by side")
+            }
+        }
+    }
+}
+
+/// The text printed for one search.
+pub fn text(r: &SizeResult, took: Took) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "size {}: {} in {:.1} s (seed {})",
+        "size {}: {}{} (seed {})",
         r.scenario,
         search_words(r),
-        elapsed_s,
+        match took {
+            Took::Alone(_) => format!(" in {}", took.words(1)),
+            Took::Growth(_) => format!(", {}", took.words(1)),
+        },
         r.seed
     );
     let _ = writeln!(
@@ -275,7 +303,7 @@ fn changed(r: &SizeResult, rec: &Evaluation, e: &Evaluation) -> String {
 }
 
 /// `size.md` (`csv` and `png`: the names of the candidates' files).
-pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String {
+pub fn markdown(r: &SizeResult, took: Took, csv: &str, png: &str) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Sizing: {}\n", r.scenario);
     match &r.recommended {
@@ -401,9 +429,9 @@ pub fn markdown(r: &SizeResult, elapsed_s: f64, csv: &str, png: &str) -> String 
     }
     let _ = writeln!(
         o,
-        "\n![Every candidate's cost against each check]({png})\n\n{} ({:.0} s; on the same seeds, master seed {}). All of them are in [{csv}]({csv}).",
+        "\n![Every candidate's cost against each check]({png})\n\n{} ({}; on the same seeds, master seed {}). All of them are in [{csv}]({csv}).",
         upper_first(&search_words(r)),
-        elapsed_s,
+        took.words(0),
         r.seed
     );
     o
