@@ -326,6 +326,18 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// The step down from `r` takes its evaluated neighbour `q`: feasible,
+    /// no dearer, and no worse by the tie rule (survives losing a replica,
+    /// then fewer replicas).
+    fn steps_to(&self, r: &[usize], q: &[usize]) -> bool {
+        let rank = |p: &[usize]| {
+            let e = &self.cache[p];
+            (e.cents(), !self.survives(e), self.replicas(p))
+        };
+        let e = &self.cache[q];
+        e.feasible && e.cents() <= self.cache[r].cents() && rank(q) <= rank(r)
+    }
+
     /// What set each resource of the recommendation `r`.
     pub(super) fn bindings(&mut self, r: &[usize], truncated: bool) -> Vec<Binding> {
         let mut out = Vec::new();
@@ -572,24 +584,28 @@ impl<'a> Search<'a> {
             let start = r.clone();
             'descend: loop {
                 if !self.opts.exhaustive {
-                    // Every one-rung-less neighbour of the answer is
-                    // evaluated (below and for the report): side by side.
+                    // The one-rung-less neighbours, two side by side, in
+                    // the order the step below tries them: the first it
+                    // steps to ends this step, and the ones after it are
+                    // not needed (at the answer every one is evaluated,
+                    // for the report). Two, not the thread count, so the
+                    // candidates evaluated do not depend on the threads.
                     let near = self.neighbours(&r);
-                    self.evaluate_all(&near);
+                    for pair in near.chunks(2) {
+                        self.evaluate_all(pair);
+                        if pair.iter().any(|q| self.steps_to(&r, q)) {
+                            break;
+                        }
+                    }
                 }
-                let rc = self.cache[&r].cents();
-                let rank = |s: &Self, p: &[usize]| {
-                    let e = &s.cache[p];
-                    (e.cents(), !s.survives(e), s.replicas(p))
-                };
                 for i in 0..n {
                     if r[i] == 0 {
                         continue;
                     }
                     let mut q = r.clone();
                     q[i] -= 1;
-                    let e = self.evaluate(&q).clone();
-                    if e.feasible && e.cents() <= rc && rank(&self, &q) <= rank(&self, &r) {
+                    self.evaluate(&q);
+                    if self.steps_to(&r, &q) {
                         r = q;
                         continue 'descend;
                     }
