@@ -77,6 +77,44 @@ fn mmc_result() -> &'static SizeResult {
     })
 }
 
+/// Without a drill time to find, the fast search evaluates the largest
+/// architecture only when no probe of the binary search passes: never when
+/// one does (a probe is the largest with less of a resource), last when a
+/// target nothing meets leaves nothing feasible, and then it is reported
+/// as the largest, as the exhaustive search (which starts there) reports it.
+#[test]
+fn the_largest_is_evaluated_only_when_no_probe_passes() {
+    use capsim::compare::size::Resilience;
+    let dir = scratch("size/lazy-top");
+    let p = mmc(&dir);
+    let prices = PriceList::load(&gcp()).unwrap();
+    let mut o = SizeOptions::new(7, 2);
+    o.resilience = Resilience::None;
+    let top = |r: &SizeResult| -> Vec<usize> {
+        r.dimensions.iter().map(|d| d.ladder.len() - 1).collect()
+    };
+    let r = size::size(&p, vec![], &prices, o.clone()).unwrap();
+    let rec = r.recommended.as_ref().expect("a recommendation");
+    assert_eq!(rec.values, vec![erlang_c_answer() as f64]);
+    assert!(!r.evaluated.iter().any(|e| e.point == top(&r)));
+    // A build takes its own time whatever the daemons: nothing meets 1 s.
+    let never: Vec<_> = size::slo_override(&["build_time_seconds.mean<=1s".into()])
+        .unwrap()
+        .into_iter()
+        .collect();
+    let fast = size::size(&p, never.clone(), &prices, o.clone()).unwrap();
+    o.exhaustive = true;
+    let slow = size::size(&p, never, &prices, o).unwrap();
+    for x in [&fast, &slow] {
+        assert!(x.recommended.is_none());
+        let largest = x.largest.as_ref().expect("the largest reported");
+        assert_eq!(largest.point, top(x));
+        assert_eq!(largest.verdict(), "fails SLO");
+    }
+    assert_eq!(fast.evaluated.last().unwrap().point, top(&fast));
+    assert_eq!(slow.evaluated[0].point, top(&slow));
+}
+
 #[test]
 fn erlang_c_gives_a_well_separated_answer() {
     // The premise of the next test: the answer is not a coin toss. The mean
@@ -660,7 +698,13 @@ fn size_takes_the_lowest_pool_max_that_meets_the_start_slos() {
             .starts_with("pool ws: workspace_node_timeouts_total.total<=0"),
         "{b:?}"
     );
+    // The fast search never evaluates the largest cap (a smaller one
+    // passes, so it would too); the exhaustive one starts there.
     let (head, rows) = read_csv(&dir.join("out").join("candidates.csv"));
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    assert!(!rows.iter().any(|r| r[col("node_max")] == "10"));
+    max_search(&dir, "out-all", &["--exhaustive"]);
+    let (head, rows) = read_csv(&dir.join("out-all").join("candidates.csv"));
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
     let row = |max: &str| rows.iter().find(|r| r[col("node_max")] == max);
     let cost = |max: &str| -> f64 { row(max).unwrap()[col("monthly_cost")].parse().unwrap() };

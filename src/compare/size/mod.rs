@@ -49,7 +49,10 @@
 //! worse, which holds in the model up to noise):
 //!
 //! 1. the largest architecture (every resource at the top of its ladder) must
-//!    be feasible, or nothing is;
+//!    be feasible, or nothing is (the fast search evaluates it first only
+//!    when its runs find the drill's busiest time; otherwise only when no
+//!    probe of step 2 passes, since a passing probe, the largest with less
+//!    of one resource, says the largest passes too);
 //! 2. for each resource, with every other resource at its top, a binary
 //!    search finds the smallest value that is feasible: no feasible
 //!    architecture can have less of that resource, so these values are a

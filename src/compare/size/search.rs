@@ -411,6 +411,12 @@ impl<'a> Search<'a> {
         self.finish(b)
     }
 
+    /// The search needs the busiest time of a candidate's runs: the N-1
+    /// drill is its own replica loss at that time (not the scenario's).
+    pub(super) fn needs_busiest(&self) -> bool {
+        self.opts.resilience == Resilience::N1 && self.own_kill_s.is_none()
+    }
+
     /// The first part of the search: the largest architecture (1.) and,
     /// when it is feasible, each resource's lower bound (2.). `lower`:
     /// known lower bounds of the rungs (from a search for fewer users).
@@ -418,7 +424,17 @@ impl<'a> Search<'a> {
         let top = self.top();
         let n = self.dims.len();
         let mut lower_bounds = vec![0; n];
-        let top_ok = self.evaluate(&top).feasible;
+        // 1. The largest architecture, first when its runs find the N-1
+        // drill's time (and with `--exhaustive`); otherwise only when no
+        // probe of the binary searches below passes: a passing probe is the
+        // largest with less of one resource, so the largest passes too.
+        let lazy = !self.opts.exhaustive && !self.needs_busiest();
+        if lazy && self.drill_at_s.is_none() {
+            // No drill time to find (the scenario's own loss, or none):
+            // the first candidate runs no differently from the others.
+            self.drill_at_s = Some(self.own_kill_s.unwrap_or(0.0));
+        }
+        let mut top_ok = lazy || self.evaluate(&top).feasible;
         if top_ok {
             // 2. Per-resource lower bounds, every other resource at its top.
             let los: Vec<usize> = (0..n)
@@ -484,6 +500,14 @@ impl<'a> Search<'a> {
                     lower_bounds[i] = lb;
                     for e in done {
                         self.record(e, None);
+                    }
+                }
+                if lazy && !self.cache.values().any(|e| e.feasible) {
+                    // No probe passed: whether anything is feasible is the
+                    // largest's to say.
+                    top_ok = self.evaluate(&top).feasible;
+                    if !top_ok {
+                        lower_bounds = vec![0; n];
                     }
                 }
             }
