@@ -9,6 +9,14 @@
 //!
 //! Records before the warm-up are discarded: buckets start at the end of the
 //! warm-up and the run summary covers `[warmup, end)` only.
+//!
+//! The run loop moves the recorder's clock once per event ([`Recorder::advance`],
+//! or [`Recorder::next_boundary`] and [`Recorder::close_open_bucket`] with
+//! [`Recorder::end_warmup`]) before it handles the event: the recording
+//! calls themselves (`add`, `tick`, `record`, `set`) neither close buckets
+//! nor test the warm-up. What a counter, rate or histogram recorded before
+//! the warm-up ended is dropped when it ends, which leaves exactly what
+//! discarding each record would have left.
 
 use super::time::SimTime;
 use hdrhistogram::Histogram;
@@ -138,7 +146,14 @@ struct HistState {
     /// Per bound, per time bucket: samples `<= bound` (cumulative over
     /// bounds); NaN in a bucket without samples.
     bin_series: Vec<Vec<f64>>,
-    /// Samples of the open time bucket.
+    /// Samples of the open time bucket, counted per index of `bucket`'s
+    /// layout ([`hdr_index`]), and the lowest and highest index counted
+    /// (`lo > hi`: none): moved into `bucket` when the time bucket closes,
+    /// which then holds exactly what recording each sample would have.
+    counts: Vec<u64>,
+    lo: usize,
+    hi: usize,
+    /// Samples of the open time bucket (filled from `counts` at its close).
     bucket: Histogram<u64>,
     /// Samples of the closed buckets (the open one is added when it closes).
     total: Histogram<u64>,
@@ -158,6 +173,38 @@ fn new_hist() -> Histogram<u64> {
     h
 }
 
+/// `log2` of half the sub-buckets of a histogram of [`new_hist`]'s
+/// precision (3 significant figures: 2,048 sub-buckets, lowest
+/// discernible value 1, so a unit magnitude of 0).
+const HALF_SUB_MAG: u32 = 10;
+
+/// The index of `v`'s count in a histogram made by [`new_hist`]: the
+/// same arithmetic as hdrhistogram's own index (bucket from the leading
+/// zeros, sub-bucket by a shift), so counting by it and recording the
+/// index's lowest value ([`hdr_value`]) fill the histogram's counts
+/// exactly as recording each value would (a unit test checks it against
+/// the crate).
+#[inline]
+fn hdr_index(v: u64) -> usize {
+    // Leading-zero base: 64 bits less the unit magnitude (0) and the 11
+    // bits of the 2,048 sub-buckets.
+    let bucket = 53 - (v | ((1 << (HALF_SUB_MAG + 1)) - 1)).leading_zeros();
+    let sub = (v >> bucket) as usize;
+    ((bucket as usize + 1) << HALF_SUB_MAG) + sub - (1 << HALF_SUB_MAG)
+}
+
+/// The lowest value counted at index `i` of [`hdr_index`].
+fn hdr_value(i: usize) -> u64 {
+    let half = 1usize << HALF_SUB_MAG;
+    let bucket = (i >> HALF_SUB_MAG) as i64 - 1;
+    let sub = (i & (half - 1)) + half;
+    if bucket < 0 {
+        (sub - half) as u64
+    } else {
+        (sub as u64) << bucket
+    }
+}
+
 /// Streams counters, gauges and histograms into time buckets.
 pub struct Recorder {
     warmup: SimTime,
@@ -172,6 +219,8 @@ pub struct Recorder {
     hists: Vec<HistState>,
     /// Buckets closed so far: a series registered late is padded to this length.
     n_closed: usize,
+    /// The warm-up has ended ([`Recorder::end_warmup`]).
+    warm: bool,
 }
 
 impl Recorder {
@@ -190,6 +239,7 @@ impl Recorder {
             sampled: vec![],
             hists: vec![],
             n_closed: 0,
+            warm: false,
         }
     }
 
@@ -293,6 +343,9 @@ impl Recorder {
             bounds: bounds.to_vec(),
             bin_counts: vec![0; bounds.len() + 1],
             bin_series: vec![vec![f64::NAN; self.n_closed]; bounds.len()],
+            counts: vec![],
+            lo: usize::MAX,
+            hi: 0,
             bucket: new_hist(),
             total: new_hist(),
             bucket_sum: 0.0,
@@ -309,22 +362,70 @@ impl Recorder {
         HistId(self.hists.len() as u32 - 1)
     }
 
-    /// Close every bucket that ends at or before `now`. Call before handling
-    /// each event at `now` (cheap when no boundary was crossed).
-    #[inline]
+    /// Move the recorder's clock to `now`: end the warm-up if `now` is past
+    /// it, and close every bucket that ends at or before `now`. Call before
+    /// handling each event at `now` (cheap when nothing changes), unless
+    /// the caller closes the buckets itself (the run loop, which samples
+    /// each bucket before it closes).
     pub fn advance(&mut self, now: SimTime) {
+        if !self.warm && now >= self.warmup {
+            self.end_warmup();
+        }
         while now >= self.bucket_start + self.bucket && self.bucket_start < self.end {
             let close = (self.bucket_start + self.bucket).min(self.end);
             self.close_bucket(close);
         }
     }
 
-    #[inline]
-    pub fn add(&mut self, id: CounterId, now: SimTime, n: f64) {
-        if now < self.warmup {
+    /// The warm-up is over (call once, before anything is recorded at or
+    /// after the warm-up's end; later calls do nothing): drop what
+    /// counters, rates and histograms recorded before it. Gauges keep
+    /// their value (it carries into the first bucket); their time
+    /// integrals and maxima start at the warm-up's end by themselves.
+    pub fn end_warmup(&mut self) {
+        if self.warm {
             return;
         }
-        self.advance(now);
+        self.warm = true;
+        if self.warmup == SimTime::ZERO {
+            // Nothing can have been recorded before time 0.
+            return;
+        }
+        for c in &mut self.counters {
+            c.bucket = 0.0;
+            c.total = 0.0;
+        }
+        for r in &mut self.rates {
+            r.bucket = 0.0;
+            r.total = 0.0;
+        }
+        for h in &mut self.hists {
+            h.bin_counts.fill(0);
+            h.counts.fill(0);
+            h.lo = usize::MAX;
+            h.hi = 0;
+            h.bucket_sum = 0.0;
+            h.total_sum = 0.0;
+            h.total_max = 0.0;
+        }
+    }
+
+    /// Whether a record at `now` lies where the recorder's clock says it
+    /// should: before the warm-up's end while it lasts, else in the open
+    /// bucket (or after the last one).
+    fn in_step(&self, now: SimTime) -> bool {
+        if !self.warm {
+            // At time 0 with no warm-up: the model's initial state.
+            now < self.warmup || self.warmup == SimTime::ZERO
+        } else {
+            now >= self.warmup
+                && (self.bucket_start >= self.end || now < self.bucket_start + self.bucket)
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, id: CounterId, now: SimTime, n: f64) {
+        debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let c = &mut self.counters[id.0 as usize];
         c.bucket += n;
         c.total += n;
@@ -333,10 +434,7 @@ impl Recorder {
     /// Count `n` events of a rate metric.
     #[inline]
     pub fn tick(&mut self, id: RateId, now: SimTime, n: f64) {
-        if now < self.warmup {
-            return;
-        }
-        self.advance(now);
+        debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let r = &mut self.rates[id.0 as usize];
         r.bucket += n;
         r.total += n;
@@ -350,7 +448,7 @@ impl Recorder {
     /// Set a gauge to `value` from `now` on.
     #[inline]
     pub fn set(&mut self, id: GaugeId, now: SimTime, value: f64) {
-        self.advance(now);
+        debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let warm = self.warmup;
         let g = &mut self.gauges[id.0 as usize];
         if now > warm {
@@ -377,10 +475,7 @@ impl Recorder {
     /// Record one sample, in the histogram's unit (seconds for latencies).
     #[inline]
     pub fn record(&mut self, id: HistId, now: SimTime, value: f64) {
-        if now < self.warmup {
-            return;
-        }
-        self.advance(now);
+        debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let h = &mut self.hists[id.0 as usize];
         let v = super::time::round_u64(value.max(0.0) * HIST_SCALE);
         if !h.bounds.is_empty() {
@@ -394,9 +489,13 @@ impl Recorder {
                 .sum::<usize>();
             h.bin_counts[i] += 1;
         }
-        // Auto-resizing histograms only fail on u64 overflow of counts. The
-        // run's `total` gets the bucket's counts when the bucket closes.
-        let _ = h.bucket.record(v);
+        let i = hdr_index(v);
+        if i >= h.counts.len() {
+            h.counts.resize(i + 1, 0);
+        }
+        h.counts[i] += 1;
+        h.lo = h.lo.min(i);
+        h.hi = h.hi.max(i);
         h.bucket_sum += value;
         h.total_sum += value;
         h.total_max = h.total_max.max(value);
@@ -433,6 +532,17 @@ impl Recorder {
             g.bucket_max = g.value;
         }
         for h in &mut self.hists {
+            // The bucket's counts into its histogram (auto-resizing
+            // histograms only fail on u64 overflow of counts).
+            if h.lo <= h.hi {
+                for (i, c) in h.counts[h.lo..=h.hi].iter_mut().enumerate() {
+                    if *c > 0 {
+                        let _ = h.bucket.record_n(hdr_value(h.lo + i), std::mem::take(c));
+                    }
+                }
+                h.lo = usize::MAX;
+                h.hi = 0;
+            }
             let n = h.bucket.len();
             let q = |p: f64| {
                 if n == 0 {
@@ -481,6 +591,8 @@ impl Recorder {
     /// Close the remaining buckets up to the end and return the run summary
     /// and the time series.
     pub fn finish(mut self) -> (Vec<Metric>, TimeSeries) {
+        // A run that ends within its warm-up reports none of it.
+        self.end_warmup();
         while let Some(b) = self.next_boundary() {
             self.close_bucket(b);
         }
@@ -657,10 +769,11 @@ mod tests {
             SimTime::from_secs(30),
         );
         let g = r.gauge("q", Labels::new(), "1");
-        r.set(g, SimTime::from_secs(0), 100.0); // during warm-up: not in the mean
-        r.set(g, SimTime::from_secs(10), 2.0);
-        r.set(g, SimTime::from_secs(15), 4.0);
-        r.set(g, SimTime::from_secs(20), 0.0);
+        for (t, v) in [(0, 100.0), (10, 2.0), (15, 4.0), (20, 0.0)] {
+            // The value during the warm-up is not in the mean.
+            r.advance(SimTime::from_secs(t));
+            r.set(g, SimTime::from_secs(t), v);
+        }
         let (m, ts) = r.finish();
         let mean = m.iter().find(|x| x.stat == "mean").unwrap().value;
         assert!(
@@ -684,6 +797,7 @@ mod tests {
         let h = r.histogram("w", Labels::new(), "s");
         for i in 0..100 {
             let t = SimTime::from_secs(i);
+            r.advance(t);
             r.inc(c, t);
             r.record(h, t, i as f64 / 100.0);
         }
@@ -718,11 +832,11 @@ mod tests {
         );
         let h = r.histogram_with_bounds("w", labels([("k", "a")]), "s", &[0.1, 1.0]);
         // First bucket: 0.05 and 0.1 are <= 0.1 (the bound is inclusive), 0.5 <= 1, 7 above.
-        for (t, v) in [(1, 0.05), (2, 0.1), (3, 0.5), (4, 7.0)] {
+        for (t, v) in [(1, 0.05), (2, 0.1), (3, 0.5), (4, 7.0), (15, 1.000001)] {
+            // Second bucket (t = 15): one sample just above 1.
+            r.advance(SimTime::from_secs(t));
             r.record(h, SimTime::from_secs(t), v);
         }
-        // Second bucket: one sample just above 1.
-        r.record(h, SimTime::from_secs(15), 1.000001);
         let (_, ts) = r.finish();
         let b = |le: &str| {
             ts.find("w", "bucket", &[("k", "a"), ("le", le)])
@@ -800,5 +914,103 @@ mod tests {
         assert_eq!(s0.values[..2], [0.5, 0.7]);
         assert!(s0.values[2..].iter().all(|v| v.is_nan()));
         assert!(ts.find("u", "mean", &[("replica", "1")]).unwrap().values[0].is_nan());
+    }
+
+    #[test]
+    fn records_before_the_warmup_are_dropped_when_it_ends() {
+        let t = SimTime::from_secs;
+        let mut r = Recorder::new(t(10), t(10), t(30));
+        let c = r.counter("n", Labels::new(), "1");
+        let x = r.rate("x", Labels::new(), "1/s");
+        let h = r.histogram_with_bounds("w", Labels::new(), "s", &[1.0]);
+        for (s, v) in [(0, 50.0), (5, 0.5), (12, 2.0), (25, 0.25)] {
+            r.advance(t(s));
+            r.add(c, t(s), v);
+            r.tick(x, t(s), v);
+            r.record(h, t(s), v);
+        }
+        let (m, ts) = r.finish();
+        let stat = |name: &str, stat: &str| {
+            m.iter()
+                .find(|x| x.name == name && x.stat == stat)
+                .unwrap()
+                .value
+        };
+        assert_eq!(stat("n", "total"), 2.25);
+        assert_eq!(stat("x", "mean"), 2.25 / 20.0);
+        assert_eq!(stat("w", "count"), 2.0);
+        assert_eq!(stat("w", "max"), 2.0);
+        assert_eq!(stat("w", "mean"), 1.125);
+        assert_eq!(ts.find("n", "count", &[]).unwrap().values, vec![2.0, 0.25]);
+        assert_eq!(ts.find("w", "count", &[]).unwrap().values, vec![1.0, 1.0]);
+        assert_eq!(
+            ts.find("w", "bucket", &[("le", "1")]).unwrap().values,
+            vec![0.0, 1.0]
+        );
+        // With no warm-up, what the model records at time 0 counts.
+        let mut r = Recorder::new(SimTime::ZERO, t(10), t(30));
+        let c = r.counter("n", Labels::new(), "1");
+        r.inc(c, SimTime::ZERO);
+        r.advance(SimTime::ZERO);
+        r.inc(c, t(1));
+        let (m, _) = r.finish();
+        assert_eq!(m[0].value, 2.0);
+    }
+
+    #[test]
+    fn the_index_is_hdrhistograms_own() {
+        let h = new_hist();
+        let mut values: Vec<u64> = (0..5000).collect();
+        for shift in 0..64 {
+            let p = 1u64 << shift;
+            values.extend([p - 1, p, p + 1, p.saturating_mul(3) / 2]);
+        }
+        values.push(u64::MAX);
+        for v in values {
+            let i = hdr_index(v);
+            assert_eq!(hdr_value(i), h.lowest_equivalent(v), "value {v}");
+            assert!(i == 0 || hdr_value(i - 1) < hdr_value(i), "value {v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Counting per index and moving the counts into the histogram at
+        /// each bucket's close gives the quantiles of recording each value.
+        #[test]
+        fn counted_histograms_match_recorded_ones(
+            samples in proptest::collection::vec((0u64..40, 0.0f64..1.0, 0i32..8), 1..400),
+        ) {
+            let mut r = Recorder::new(SimTime::ZERO, SimTime::from_secs(10), SimTime::from_secs(40));
+            let id = r.histogram("w", Labels::new(), "s");
+            let mut samples = samples;
+            samples.sort_by_key(|s| s.0);
+            let mut direct = [new_hist(), new_hist(), new_hist(), new_hist()];
+            let mut all = new_hist();
+            for (t, u, e) in samples {
+                // Latencies from a microsecond to hours.
+                let v = u * 10f64.powi(e - 5);
+                let now = SimTime::from_secs(t);
+                r.advance(now);
+                r.record(id, now, v);
+                let x = super::super::time::round_u64(v * HIST_SCALE);
+                direct[(t / 10) as usize].record(x).unwrap();
+                all.record(x).unwrap();
+            }
+            let (m, ts) = r.finish();
+            let q = |h: &Histogram<u64>, p: f64| if h.is_empty() {
+                f64::NAN
+            } else {
+                h.value_at_quantile(p) as f64 / HIST_SCALE
+            };
+            for (stat, p) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
+                let got = &ts.find("w", stat, &[]).unwrap().values;
+                let want: Vec<f64> = direct.iter().map(|h| q(h, p)).collect();
+                proptest::prop_assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            }
+            for (stat, p) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
+                let got = m.iter().find(|x| x.stat == stat).unwrap().value;
+                proptest::prop_assert_eq!(got, q(&all, p));
+            }
+        }
     }
 }

@@ -171,9 +171,12 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let mut w = World::new(scenario, &streams);
     let mut n_events: u64 = 0;
     let mut sampling = false;
-    // Close every bucket that ends at or before `t`, sampling CPU use first.
+    // Move the recorder's clock to `t` (the recording calls leave it to
+    // this): end the warm-up once, and close every bucket that ends at or
+    // before `t`, sampling CPU use first.
     let close_until = |w: &mut World, t: crate::engine::SimTime, sampling: &mut bool| {
         if !*sampling && t >= scenario.warmup {
+            w.rec.end_warmup();
             w.start_sampling(scenario.warmup);
             *sampling = true;
         }
