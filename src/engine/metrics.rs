@@ -473,7 +473,7 @@ impl Recorder {
     }
 
     /// Record one sample, in the histogram's unit (seconds for latencies).
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, id: HistId, now: SimTime, value: f64) {
         debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let h = &mut self.hists[id.0 as usize];

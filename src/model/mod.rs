@@ -8,7 +8,7 @@ pub mod provisioner;
 pub mod world;
 
 use crate::engine::metrics::Labels;
-use crate::engine::{Metric, Streams};
+use crate::engine::{Metric, SimTime, Streams};
 use crate::result::RunResult;
 use crate::scenario::Scenario;
 pub use provisioner::ProvEv;
@@ -173,8 +173,9 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
     let mut sampling = false;
     // Move the recorder's clock to `t` (the recording calls leave it to
     // this): end the warm-up once, and close every bucket that ends at or
-    // before `t`, sampling CPU use first.
-    let close_until = |w: &mut World, t: crate::engine::SimTime, sampling: &mut bool| {
+    // before `t`, sampling CPU use first. Returns the next time it has
+    // something to do: the warm-up's end, else the next bucket boundary.
+    let close_until = |w: &mut World, t: SimTime, sampling: &mut bool| -> SimTime {
         if !*sampling && t >= scenario.warmup {
             w.rec.end_warmup();
             w.start_sampling(scenario.warmup);
@@ -184,13 +185,22 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> RunResult {
             w.sample_bucket(b);
             w.rec.close_open_bucket();
         }
+        if *sampling {
+            w.rec.next_boundary().unwrap_or(SimTime::MAX)
+        } else {
+            scenario.warmup
+        }
     };
+    // One comparison per event: the clock moves only at the marks.
+    let mut mark = SimTime::ZERO;
     while let Some((now, next)) = w.next_event() {
         if now >= end {
             break;
         }
         n_events += 1;
-        close_until(&mut w, now, &mut sampling);
+        if now >= mark {
+            mark = close_until(&mut w, now, &mut sampling);
+        }
         match next {
             Next::Event(ev) => w.handle(now, ev),
             Next::Timer(slot) => w.wake(now, slot),
