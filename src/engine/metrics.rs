@@ -146,6 +146,10 @@ struct HistState {
     /// Per bound, per time bucket: samples `<= bound` (cumulative over
     /// bounds); NaN in a bucket without samples.
     bin_series: Vec<Vec<f64>>,
+    /// Per index of `counts`: the bin of every value counted there (no
+    /// bound falls within the index's range), or [`MIXED`] where the
+    /// value must be compared with the bounds ([`bin_of_index`]).
+    bin_of: Vec<u8>,
     /// Samples of the open time bucket, counted per index of `bucket`'s
     /// layout ([`hdr_index`]), and the lowest and highest index counted
     /// (`lo > hi`: none): moved into `bucket` when the time bucket closes,
@@ -166,6 +170,62 @@ struct HistState {
 
 /// Seconds recorded in histograms are stored as integer microseconds.
 const HIST_SCALE: f64 = 1e6;
+
+impl HistState {
+    /// Make room for index `i` in `counts` and `bin_of`.
+    #[cold]
+    fn grow(&mut self, i: usize) {
+        let from = self.counts.len();
+        self.counts.resize(i + 1, 0);
+        if !self.bounds.is_empty() {
+            let bounds = &self.bounds;
+            self.bin_of
+                .extend((from..=i).map(|j| bin_of_index(bounds, j)));
+        }
+    }
+}
+
+/// [`HistState::bin_of`]'s mark of an index whose values must be compared
+/// with the bounds.
+const MIXED: u8 = u8::MAX;
+
+/// The exported bin of `value` (seconds): the count of the ascending
+/// `bounds` below it, which is its partition point; counted without
+/// branches (a dozen bounds: cheaper than a binary search's chain of loads).
+fn bin_of_value(bounds: &[f64], value: f64) -> usize {
+    bounds.iter().map(|b| usize::from(*b < value)).sum()
+}
+
+/// The bin of every value whose microseconds count at index `i`
+/// ([`hdr_index`]), or [`MIXED`] if that depends on the value. A value
+/// counted at `i > 0` rounds to microseconds `lo..=hi` (the index's
+/// range), so it lies within half a microsecond of that range (less the
+/// product's relative rounding, 2^-53): a bound more than a microsecond
+/// below `lo` is below every such value, one more than a microsecond above
+/// `hi` above every one. Index 0 also holds negative and NaN values (no
+/// bound is below those); indices from 2^40 us on (12 days) are left to
+/// the comparison, as is any index with a bound within its margins.
+fn bin_of_index(bounds: &[f64], i: usize) -> u8 {
+    let lo = hdr_value(i);
+    if lo >= 1 << 40 || bounds.len() >= usize::from(MIXED) {
+        return MIXED;
+    }
+    let hi = hdr_value(i + 1) - 1;
+    let below = (lo as f64 - 1.0) / HIST_SCALE;
+    let above = (hi as f64 + 1.0) / HIST_SCALE;
+    let mut n = 0;
+    for b in bounds {
+        if *b > above {
+            continue;
+        }
+        if i > 0 && *b < below {
+            n += 1;
+        } else {
+            return MIXED;
+        }
+    }
+    n
+}
 
 fn new_hist() -> Histogram<u64> {
     let mut h = Histogram::new(3).expect("3 significant figures is valid");
@@ -343,6 +403,7 @@ impl Recorder {
             bounds: bounds.to_vec(),
             bin_counts: vec![0; bounds.len() + 1],
             bin_series: vec![vec![f64::NAN; self.n_closed]; bounds.len()],
+            bin_of: vec![],
             counts: vec![],
             lo: usize::MAX,
             hi: 0,
@@ -478,22 +539,18 @@ impl Recorder {
         debug_assert!(self.in_step(now), "record at {now:?} out of step");
         let h = &mut self.hists[id.0 as usize];
         let v = super::time::round_u64(value.max(0.0) * HIST_SCALE);
-        if !h.bounds.is_empty() {
-            // The bounds are ascending, so the count of those below `value`
-            // is its partition point; counted without branches (a dozen
-            // bounds: cheaper than a binary search's chain of loads).
-            let i = h
-                .bounds
-                .iter()
-                .map(|b| usize::from(*b < value))
-                .sum::<usize>();
-            h.bin_counts[i] += 1;
-        }
         let i = hdr_index(v);
         if i >= h.counts.len() {
-            h.counts.resize(i + 1, 0);
+            h.grow(i);
         }
         h.counts[i] += 1;
+        if !h.bounds.is_empty() {
+            let b = match h.bin_of[i] {
+                MIXED => bin_of_value(&h.bounds, value),
+                b => usize::from(b),
+            };
+            h.bin_counts[b] += 1;
+        }
         h.lo = h.lo.min(i);
         h.hi = h.hi.max(i);
         h.bucket_sum += value;
@@ -973,7 +1030,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn few_indices_need_the_comparison() {
+        let bounds = crate::model::coder_metrics::API_LATENCY_BOUNDS_S;
+        // Up to 100 s: each bound's two-microsecond margin spans an index or two.
+        let mixed = (1..hdr_index(100_000_000))
+            .filter(|i| bin_of_index(&bounds, *i) == MIXED)
+            .count();
+        assert!(mixed <= 2 * bounds.len(), "{mixed} indices mixed");
+        assert_eq!(bin_of_index(&bounds, 0), 0, "no bound at or below 1 us");
+    }
+
     proptest::proptest! {
+        /// The bin read from an index's table entry is the bin the
+        /// comparison with the bounds gives, near the bounds and far.
+        #[test]
+        fn the_bin_table_agrees_with_the_bounds(
+            near in 0usize..11,
+            offset_ulps in -3000i64..3000,
+            scale in -9i32..6,
+            u in 0.0f64..10.0,
+            special in 0usize..8,
+        ) {
+            let bounds = crate::model::coder_metrics::API_LATENCY_BOUNDS_S;
+            let value = match special {
+                0 => f64::from_bits((bounds[near].to_bits() as i64 + offset_ulps) as u64),
+                1 => bounds[near] + offset_ulps as f64 * 1e-9,
+                2 => u * 10f64.powi(scale),
+                3 => -u,
+                4 => [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, 1e-7, 5e-7][near % 6],
+                _ => u * 10f64.powi(scale) + bounds[near],
+            };
+            let i = hdr_index(super::super::time::round_u64(value.max(0.0) * HIST_SCALE));
+            let b = bin_of_index(&bounds, i);
+            let exact = bin_of_value(&bounds, value);
+            proptest::prop_assert!(b == MIXED || usize::from(b) == exact, "value {value}: table {b}, bounds {exact}");
+        }
+
         /// Counting per index and moving the counts into the histogram at
         /// each bucket's close gives the quantiles of recording each value.
         #[test]
