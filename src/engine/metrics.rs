@@ -1030,9 +1030,14 @@ mod tests {
         }
     }
 
+    /// Latency bounds of a typical HTTP server histogram, seconds (1 ms to 30 s).
+    const LATENCY_BOUNDS_S: [f64; 11] = [
+        0.001, 0.005, 0.010, 0.025, 0.050, 0.100, 0.500, 1.0, 5.0, 10.0, 30.0,
+    ];
+
     #[test]
     fn few_indices_need_the_comparison() {
-        let bounds = crate::model::coder_metrics::API_LATENCY_BOUNDS_S;
+        let bounds = LATENCY_BOUNDS_S;
         // Up to 100 s: each bound's two-microsecond margin spans an index or two.
         let mixed = (1..hdr_index(100_000_000))
             .filter(|i| bin_of_index(&bounds, *i) == MIXED)
@@ -1052,7 +1057,7 @@ mod tests {
             u in 0.0f64..10.0,
             special in 0usize..8,
         ) {
-            let bounds = crate::model::coder_metrics::API_LATENCY_BOUNDS_S;
+            let bounds = LATENCY_BOUNDS_S;
             let value = match special {
                 0 => f64::from_bits((bounds[near].to_bits() as i64 + offset_ulps) as u64),
                 1 => bounds[near] + offset_ulps as f64 * 1e-9,
