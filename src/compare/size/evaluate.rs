@@ -287,28 +287,45 @@ impl Search<'_> {
         if !self.cache.get(point).is_some_and(|e| e.stopped_early) {
             return;
         }
-        let done = self
-            .cache
+        let done = self.completed_twin(point).map(|e| Evaluation {
+            point: point.to_vec(),
+            simulations: 0,
+            ..e.clone()
+        });
+        match done {
+            Some(e) => {
+                self.cache.insert(point.to_vec(), e);
+            }
+            None => {
+                let e = self.completion_run(point);
+                self.take_completion(point, e);
+            }
+        }
+    }
+
+    /// A complete evaluation of the same architecture as `point`, if any
+    /// (completing `point` then takes it as it is).
+    pub(super) fn completed_twin(&self, point: &[usize]) -> Option<&Evaluation> {
+        self.cache
             .values()
             .find(|e| !e.stopped_early && same_architecture(&self.dims, &e.point, point))
-            .map(|e| Evaluation {
-                point: point.to_vec(),
-                simulations: 0,
-                ..e.clone()
-            });
-        let e = match done {
-            Some(e) => e,
-            None => {
-                let kept = self.cache[point].kept.clone();
-                let (mut e, _) = self.run_from(point, self.drill_at_s, false, kept.as_ref());
-                debug_assert_eq!(e.feasible, self.cache[point].feasible);
-                // The candidate's simulations: the kept ones and the new.
-                self.simulations += e.simulations;
-                e.simulations += self.cache[point].simulations;
-                self.completed += 1;
-                e
-            }
-        };
+    }
+
+    /// The rest of the replications of `point`, which stopped early (those
+    /// it kept are not run again): a pure function of the point and the
+    /// seeds, so completions can run side by side.
+    pub(super) fn completion_run(&self, point: &[usize]) -> Evaluation {
+        let kept = self.cache[point].kept.as_ref();
+        self.run_from(point, self.drill_at_s, false, kept).0
+    }
+
+    /// Put the completed evaluation `e` of `point` in place of its early stop.
+    pub(super) fn take_completion(&mut self, point: &[usize], mut e: Evaluation) {
+        debug_assert_eq!(e.feasible, self.cache[point].feasible);
+        // The candidate's simulations: the kept ones and the new.
+        self.simulations += e.simulations;
+        e.simulations += self.cache[point].simulations;
+        self.completed += 1;
         self.cache.insert(point.to_vec(), e);
     }
 

@@ -258,27 +258,16 @@ impl<'a> Search<'a> {
         let mut fresh: Vec<&Vec<usize>> = Vec::new();
         for p in points {
             let stopped = self.cache.get(p).is_some_and(|e| e.stopped_early);
-            let done_before = self
-                .cache
-                .values()
-                .any(|e| !e.stopped_early && same_architecture(&self.dims, &e.point, p));
+            let done_before = self.completed_twin(p).is_some();
             if stopped && !done_before && !fresh.iter().any(|q| same_architecture(&self.dims, q, p))
             {
                 fresh.push(p);
             }
         }
-        let at = self.drill_at_s;
         // Each runs only the replications its early stop did not.
-        let runs: Vec<Evaluation> = fresh
-            .par_iter()
-            .map(|p| self.run_from(p, at, false, self.cache[*p].kept.as_ref()).0)
-            .collect();
-        for (p, mut e) in fresh.iter().zip(runs) {
-            debug_assert_eq!(e.feasible, self.cache[*p].feasible);
-            self.simulations += e.simulations;
-            e.simulations += self.cache[*p].simulations;
-            self.completed += 1;
-            self.cache.insert((*p).clone(), e);
+        let runs: Vec<Evaluation> = fresh.par_iter().map(|p| self.completion_run(p)).collect();
+        for (p, e) in fresh.iter().zip(runs) {
+            self.take_completion(p, e);
         }
         // The others take a completed same architecture.
         for p in points {
