@@ -67,14 +67,19 @@ impl Jobs {
         {
             d.push_back(job);
         } else {
-            self.push_sorted(job);
+            // By its fields: a `Job` argument would go through memory, and
+            // the common path above would then read it back from there
+            // (two narrow stores read as one wide load: a store-forwarding
+            // stall on every arrival).
+            self.push_sorted(job.0, job.1, job.2);
         }
     }
 
     /// [`Jobs::push`] of a job that does not finish last, or onto the
     /// heap: out of line, so that an arrival's common path stays short.
     #[inline(never)]
-    fn push_sorted(&mut self, job: Job) {
+    fn push_sorted(&mut self, finish: u64, seq: u64, id: u32) {
+        let job = (finish, seq, id);
         match self {
             Jobs::Few(d) if d.len() < Self::MANY => {
                 let i = d.partition_point(|j| *j < job);
