@@ -154,7 +154,11 @@ struct HistState {
     /// layout ([`hdr_index`]), and the lowest and highest index counted
     /// (`lo > hi`: none): moved into `bucket` when the time bucket closes,
     /// which then holds exactly what recording each sample would have.
-    counts: Vec<u64>,
+    /// Narrow, so that the few thousand indices a latency spans take
+    /// less cache (the increment is the recording's slowest step); a
+    /// count that reaches [`Count::MAX`] moves into `bucket` early
+    /// ([`HistState::spill`]: the same sum at the close).
+    counts: Vec<Count>,
     lo: usize,
     hi: usize,
     /// Samples of the open time bucket (filled from `counts` at its close).
@@ -171,6 +175,9 @@ struct HistState {
 /// Seconds recorded in histograms are stored as integer microseconds.
 const HIST_SCALE: f64 = 1e6;
 
+/// A per-index sample count of the open time bucket ([`HistState::counts`]).
+type Count = u32;
+
 impl HistState {
     /// Make room for index `i` in `counts` and `bin_of`.
     #[cold]
@@ -182,6 +189,16 @@ impl HistState {
             self.bin_of
                 .extend((from..=i).map(|j| bin_of_index(bounds, j)));
         }
+    }
+
+    /// The count at index `i` is full: move it into `bucket` now (the
+    /// bucket's close adds the rest; counts add, so `bucket` ends the
+    /// same). Auto-resizing histograms only fail on u64 overflow.
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, i: usize) {
+        let n = std::mem::take(&mut self.counts[i]);
+        let _ = self.bucket.record_n(hdr_value(i), u64::from(n));
     }
 }
 
@@ -463,6 +480,8 @@ impl Recorder {
         for h in &mut self.hists {
             h.bin_counts.fill(0);
             h.counts.fill(0);
+            // What spilled before the warm-up's end.
+            h.bucket.reset();
             h.lo = usize::MAX;
             h.hi = 0;
             h.bucket_sum = 0.0;
@@ -543,7 +562,11 @@ impl Recorder {
         if i >= h.counts.len() {
             h.grow(i);
         }
-        h.counts[i] += 1;
+        let c = &mut h.counts[i];
+        *c += 1;
+        if *c == Count::MAX {
+            h.spill(i);
+        }
         if !h.bounds.is_empty() {
             let b = match h.bin_of[i] {
                 MIXED => bin_of_value(&h.bounds, value),
@@ -594,7 +617,8 @@ impl Recorder {
             if h.lo <= h.hi {
                 for (i, c) in h.counts[h.lo..=h.hi].iter_mut().enumerate() {
                     if *c > 0 {
-                        let _ = h.bucket.record_n(hdr_value(h.lo + i), std::mem::take(c));
+                        let n = u64::from(std::mem::take(c));
+                        let _ = h.bucket.record_n(hdr_value(h.lo + i), n);
                     }
                 }
                 h.lo = usize::MAX;
@@ -971,6 +995,38 @@ mod tests {
         assert_eq!(s0.values[..2], [0.5, 0.7]);
         assert!(s0.values[2..].iter().all(|v| v.is_nan()));
         assert!(ts.find("u", "mean", &[("replica", "1")]).unwrap().values[0].is_nan());
+    }
+
+    #[test]
+    fn a_full_count_moves_into_the_bucket_and_still_counts_once() {
+        let t = SimTime::from_secs;
+        for warmup in [0, 10] {
+            let mut r = Recorder::new(t(warmup), t(10), t(warmup + 20));
+            let h = r.histogram("w", Labels::new(), "s");
+            let fill = |r: &mut Recorder, at: u64| {
+                r.record(h, t(at), 0.5);
+                // As if `Count::MAX - 1` samples of 0.5 s had been counted:
+                // the next one fills the count, which spills.
+                let hs = &mut r.hists[h.0 as usize];
+                let i = hs.lo;
+                hs.counts[i] = Count::MAX - 1;
+                r.record(h, t(at), 0.5);
+                assert_eq!(r.hists[h.0 as usize].counts[i], 0, "spilled");
+                r.record(h, t(at), 0.5);
+            };
+            if warmup > 0 {
+                // Spilled before the warm-up's end: dropped with the rest.
+                fill(&mut r, 1);
+                r.end_warmup();
+            }
+            r.advance(t(warmup + 1));
+            fill(&mut r, warmup + 1);
+            let (_, ts) = r.finish();
+            let n = f64::from(Count::MAX) + 1.0;
+            assert_eq!(ts.find("w", "count", &[]).unwrap().values, vec![n, 0.0]);
+            let p99 = ts.find("w", "p99", &[]).unwrap().values[0];
+            assert!((p99 - 0.5).abs() < 1e-3, "{p99}");
+        }
     }
 
     #[test]

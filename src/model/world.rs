@@ -245,6 +245,9 @@ pub struct World<'s> {
     /// The epoch of the last connection opened.
     conn_epoch: u32,
     requests: Slab<Request>,
+    /// One database round trip, s (`db_rtt_ms / 1e3`, divided once: a
+    /// finished request adds one per query to its latency).
+    db_rtt_s: f64,
     n_connected_agents: u32,
     n_active: [f64; 6],
     rr: usize,
@@ -322,6 +325,7 @@ impl<'s> World<'s> {
             conns: Slab::new(),
             conn_epoch: 0,
             requests: Slab::new(),
+            db_rtt_s: s.costs.db_rtt_ms / 1e3,
             n_connected_agents: 0,
             n_active: [0.0; 6],
             rr: 0,

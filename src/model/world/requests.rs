@@ -336,8 +336,7 @@ impl World<'_> {
     fn finish_request(&mut self, now: SimTime, id: u32) {
         let r = self.requests.remove(id as usize);
         if r.class != RequestClass::Internal {
-            let rtt = self.costs.db_rtt_ms / 1e3;
-            let lat = (now - r.t0).as_secs_f64() + r.n_queries * rtt;
+            let lat = (now - r.t0).as_secs_f64() + r.n_queries * self.db_rtt_s;
             self.rec
                 .record(self.ids.latency[r.class as usize], now, lat);
         }
