@@ -202,6 +202,9 @@ fn rate_for(cores: f64, n: usize) -> (f64, bool) {
     }
 }
 
+/// Job counts whose rate a CPU keeps ([`PsCpu::rates`]): beyond, it divides.
+const RATES_CACHED: usize = 128;
+
 /// Jobs are identified by a caller-chosen `u32`.
 
 #[derive(Debug, Clone)]
@@ -211,6 +214,11 @@ pub struct PsCpu {
     rate: f64,
     /// `rate == 1.0`: no more jobs than cores.
     full_speed: bool,
+    /// [`rate_for`] of `cores` and `k` jobs at index `k`, for the `k`
+    /// seen since `cores` last changed (NaN: not yet): a load in place of
+    /// the division on most arrivals and departures. Up to
+    /// [`RATES_CACHED`] entries; emptied when `cores` changes.
+    rates: Vec<f64>,
     /// Virtual work done per job so far (core-nanoseconds as f64).
     virtual_ns: f64,
     last: SimTime,
@@ -231,6 +239,7 @@ impl PsCpu {
             cores: cores.max(0.0),
             rate: 0.0,
             full_speed: false,
+            rates: Vec::new(),
             virtual_ns: 0.0,
             last: SimTime::ZERO,
             jobs: Jobs::Few(VecDeque::new()),
@@ -255,9 +264,39 @@ impl PsCpu {
     /// 1` jobs, `cores / k` rounds to 1 or more exactly when `cores >= k`
     /// (below, the quotient is at most `1 - 2^-53`, a double below 1), so
     /// the comparison decides it and the result is the same bit for bit.
+    /// Read from `rates` when there, so that it is the same division.
     #[inline]
     fn update_rate(&mut self) {
-        (self.rate, self.full_speed) = rate_for(self.cores, self.jobs.len());
+        let k = self.jobs.len();
+        match self.rates.get(k) {
+            Some(&r) if !r.is_nan() => {
+                self.rate = r;
+                self.full_speed = r == 1.0;
+            }
+            _ => self.update_rate_uncached(k),
+        }
+    }
+
+    /// [`Self::update_rate`] for `k` jobs not in `rates` yet: computed
+    /// (and kept, below [`RATES_CACHED`] jobs).
+    #[inline(never)]
+    fn update_rate_uncached(&mut self, k: usize) {
+        (self.rate, self.full_speed) = rate_for(self.cores, k);
+        if k < RATES_CACHED {
+            if self.rates.len() <= k {
+                self.rates.resize(k + 1, f64::NAN);
+            }
+            self.rates[k] = self.rate;
+        }
+    }
+
+    /// `cores` for jobs from now on (the cached rates go if they change).
+    fn put_cores(&mut self, cores: f64) {
+        let cores = cores.max(0.0);
+        if cores.to_bits() != self.cores.to_bits() {
+            self.cores = cores;
+            self.rates.clear();
+        }
     }
 
     #[inline]
@@ -349,7 +388,7 @@ impl PsCpu {
     /// Change capacity at `now` (jobs keep their remaining work).
     pub fn set_cores(&mut self, now: SimTime, cores: f64) {
         self.catch_up(now);
-        self.cores = cores.max(0.0);
+        self.put_cores(cores);
         self.update_rate();
     }
 
@@ -358,7 +397,7 @@ impl PsCpu {
     /// accounted but not queued.
     pub fn set_capacity(&mut self, now: SimTime, cores: f64, bg_cores: f64) {
         self.catch_up(now);
-        self.cores = cores.max(0.0);
+        self.put_cores(cores);
         self.bg_cores = bg_cores.max(0.0);
         self.update_rate();
     }
@@ -466,6 +505,31 @@ mod tests {
             let (rate, full) = rate_for(cores, n);
             proptest::prop_assert_eq!(rate.to_bits(), want.to_bits());
             proptest::prop_assert_eq!(full, want == 1.0);
+        }
+
+        /// The cached rates are the division's, as jobs come and go and
+        /// the cores change (back to an earlier value too).
+        #[test]
+        fn cached_rates_are_the_formula(
+            ops in proptest::collection::vec((0u8..4, 0u32..300), 1..600)
+        ) {
+            let mut cpu = PsCpu::new(3.0);
+            let mut t = 0;
+            for (op, x) in ops {
+                t += 1_000;
+                let now = SimTime(t);
+                match op {
+                    0 | 1 => cpu.arrive(now, f64::from(x) * 1e-3, x),
+                    2 => {
+                        let _ = cpu.pop_finished(SimTime(t + u64::from(x) * 1_000_000));
+                        t += u64::from(x) * 1_000_000;
+                    }
+                    _ => cpu.set_cores(now, [0.0, 2.5, 3.0, 7.0][x as usize % 4]),
+                }
+                let (rate, full) = rate_for(cpu.cores, cpu.jobs.len());
+                proptest::prop_assert_eq!(cpu.rate.to_bits(), rate.to_bits());
+                proptest::prop_assert_eq!(cpu.full_speed, full);
+            }
         }
 
         #[test]
