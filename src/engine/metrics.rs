@@ -176,7 +176,7 @@ struct HistState {
 const HIST_SCALE: f64 = 1e6;
 
 /// A per-index sample count of the open time bucket ([`HistState::counts`]).
-type Count = u32;
+type Count = u16;
 
 impl HistState {
     /// Make room for index `i` in `counts` and `bin_of`.
