@@ -168,16 +168,17 @@ impl World<'_> {
     /// Database work with no API request in front of it (batch flushes).
     pub(super) fn start_db_only(&mut self, now: SimTime, db_cpu_ms: f64, n_writes: f64) {
         self.count_writes(now, n_writes);
+        let db_work_s = db_cpu_ms / 1e3;
         let id = self.requests.insert(Request {
             class: RequestClass::Internal,
             t0: now,
             cpu_work_s: 0.0,
-            db_work_s: db_cpu_ms / 1e3,
+            db_work_s,
             n_queries: 1.0,
             bump_s: 0.0,
             locked: false,
         }) as u32;
-        self.db_arrive(now, id);
+        self.db_arrive(now, id, db_work_s);
     }
 
     /// `n` write statements reach the database (and its disk).
@@ -187,17 +188,21 @@ impl World<'_> {
         self.rec.tick(self.ids.db_disk_writes, now, n * f);
     }
 
-    /// Request `id` queues for the database CPU; `false` if it was refused
-    /// (and removed).
-    fn db_arrive(&mut self, now: SimTime, id: u32) -> bool {
+    /// Request `id` queues for the database CPU with `work_s`, its
+    /// `db_work_s` (the caller has it at hand: no second look-up of the
+    /// record); `false` if it was refused (and removed).
+    fn db_arrive(&mut self, now: SimTime, id: u32, work_s: f64) -> bool {
+        debug_assert_eq!(
+            work_s.to_bits(),
+            self.requests[id as usize].db_work_s.to_bits()
+        );
         if self.db.in_service() >= MAX_IN_SERVICE {
             self.rejected_requests += 1;
             let class = self.requests.remove(id as usize).class;
             self.api_error(now, class);
             return false;
         }
-        let w = self.requests[id as usize].db_work_s;
-        self.db.arrive(now, w, id);
+        self.db.arrive(now, work_s, id);
         if let Some(t) = self.db.wakeup_needed() {
             self.timers.set(DB_TIMER, t, PRIO_CPU, &mut self.q);
         }
@@ -224,7 +229,8 @@ impl World<'_> {
             let rq = &mut self.requests[id as usize];
             rq.locked = true;
             rq.db_work_s = std::mem::take(&mut rq.bump_s);
-            if self.db_arrive(now, id) {
+            let work_s = rq.db_work_s;
+            if self.db_arrive(now, id, work_s) {
                 return;
             }
             match self.bump_lock.release(now) {
@@ -301,7 +307,7 @@ impl World<'_> {
             let rq = &self.requests[id as usize];
             self.replicas[r as usize].cpu_work_done_s += rq.cpu_work_s;
             if rq.db_work_s > 0.0 {
-                self.db_arrive(now, id);
+                self.db_arrive(now, id, rq.db_work_s);
             } else if rq.bump_s > 0.0 {
                 self.lock_acquire(now, id);
             } else {
