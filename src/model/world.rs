@@ -304,7 +304,11 @@ impl<'s> World<'s> {
             timers: Timers::new(),
             rec,
             prov,
-            timer: AgentTimer::new(&s.workload.agents, &s.costs),
+            timer: AgentTimer::new(
+                &s.workload.agents,
+                &s.costs,
+                &BatchSpec::of(&s.costs)[Batch::Metadata as usize],
+            ),
             batches: BatchSpec::of(&s.costs),
             costs: &s.costs,
             replicas: Vec::new(),

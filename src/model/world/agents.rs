@@ -3,6 +3,7 @@
 //! batchers that turn reports into database writes.
 
 use super::*;
+use rand::distr::{Distribution, Uniform};
 
 /// The agent of one user's workspace, and what of its user the agent's
 /// tick reads: its fields share a cache line with the index of the user's
@@ -61,6 +62,65 @@ struct MetaGroupTick {
     kb_stored: f64,
 }
 
+/// What one metadata tick sends when `items > 0` items are due (`kb_sent`
+/// of values as sent, `kb_stored` as stored): the calls, each one's cost,
+/// and what the recorder counts. Derived from the run's constants only, so
+/// a timer whose ticks are all alike computes it once.
+#[derive(Clone, Copy, Debug)]
+struct MetaCalls {
+    /// API calls: one with agent-side batching, else one per item.
+    calls: u32,
+    /// Items and kB (as sent) of values, whole tick.
+    items: f64,
+    kb_sent: f64,
+    /// coderd CPU of one call, ms.
+    cpu_ms: f64,
+    /// One call's database queries and their CPU, ms, and its writes.
+    n_queries: f64,
+    db_cpu_ms: f64,
+    n_writes: f64,
+    /// With `metadata_write_path = "batched"`: the items and kB (as
+    /// stored) each call puts into its replica's metadata batcher.
+    batched: Option<(f64, f64)>,
+}
+
+impl MetaCalls {
+    fn new(items: u32, kb_sent: f64, kb_stored: f64, k: &Costs, write: &BatchSpec) -> MetaCalls {
+        let calls = if k.metadata_agent_batching { 1 } else { items };
+        let items_per_call = items as f64 / calls as f64;
+        let kb_sent_per_call = kb_sent / calls as f64;
+        let kb_stored_per_call = kb_stored / calls as f64;
+        let cpu_ms = k.coderd_cpu_ms_agent_metadata_call
+            + items_per_call * k.coderd_cpu_ms_agent_metadata_item
+            + kb_sent_per_call * k.coderd_cpu_ms_per_metadata_kb;
+        let reads = k.db_queries_agent_metadata_call;
+        let (n_queries, db_cpu_ms, n_writes, batched) = match k.metadata_write_path {
+            MetadataWritePath::PerCall => (
+                reads + 1.0,
+                reads * k.db_cpu_ms_read_query + write.write_ms(items_per_call, kb_stored_per_call),
+                1.0,
+                None,
+            ),
+            MetadataWritePath::Batched => (
+                reads,
+                reads * k.db_cpu_ms_read_query,
+                0.0,
+                Some((items_per_call, kb_stored_per_call)),
+            ),
+        };
+        MetaCalls {
+            calls,
+            items: items as f64,
+            kb_sent,
+            cpu_ms,
+            n_queries,
+            db_cpu_ms,
+            n_writes,
+            batched,
+        }
+    }
+}
+
 /// The agent timer: constants of a run, computed once instead of on every
 /// tick of every agent.
 pub(super) struct AgentTimer {
@@ -73,13 +133,20 @@ pub(super) struct AgentTimer {
     groups: Vec<MetaGroupTick>,
     /// `base_ns` in seconds.
     base_s: f64,
-    /// [`AgentTimer::due`] when it is the same at every tick (every group
-    /// on the base interval): computed once.
-    due_always: Option<(u32, f64, f64)>,
+    /// A report's lag behind its tick, s: uniform below `min(base_s, 1)`
+    /// (see [`World::agent_meta`]).
+    lag_s: Uniform<f64>,
+    /// [`AgentTimer::calls_at`] when it is the same at every tick (every
+    /// group on the base interval): computed once.
+    calls_always: Option<Option<MetaCalls>>,
 }
 
 impl AgentTimer {
-    pub(super) fn new(ag: &crate::scenario::Agents, costs: &Costs) -> AgentTimer {
+    pub(super) fn new(
+        ag: &crate::scenario::Agents,
+        costs: &Costs,
+        write: &BatchSpec,
+    ) -> AgentTimer {
         let base_ns = ag
             .metadata
             .iter()
@@ -87,11 +154,13 @@ impl AgentTimer {
             .min()
             .unwrap_or(ag.stats_interval.0);
         let max_value_b = costs.metadata_value_max_bytes;
+        let base_s = base_ns as f64 / 1e9;
         let mut timer = AgentTimer {
             base_ns,
             stats_every: ((ag.stats_interval.0 as f64 / base_ns as f64).round() as u32).max(1),
-            base_s: base_ns as f64 / 1e9,
-            due_always: None,
+            base_s,
+            lag_s: lag_sampler(base_s.min(1.0)),
+            calls_always: None,
             groups: ag
                 .metadata
                 .iter()
@@ -107,7 +176,7 @@ impl AgentTimer {
                 .collect(),
         };
         if timer.groups.iter().all(|g| g.interval_ns == base_ns) {
-            timer.due_always = Some(timer.due_at(0));
+            timer.calls_always = Some(timer.calls_at(0, costs, write));
         }
         timer
     }
@@ -116,17 +185,15 @@ impl AgentTimer {
         self.base_s
     }
 
-    /// Items due at tick `tick` (a group is due when its interval divides
-    /// the elapsed time) and their values in kB, as sent and as stored.
-    #[inline]
-    fn due(&self, tick: u32) -> (u32, f64, f64) {
-        match self.due_always {
-            Some(d) => d,
-            None => self.due_at(tick),
-        }
+    /// The metadata calls of tick `tick` (`None`: no item due), with
+    /// `write` the metadata batcher's spec (its write cost).
+    fn calls_at(&self, tick: u32, costs: &Costs, write: &BatchSpec) -> Option<MetaCalls> {
+        let (items, kb_sent, kb_stored) = self.due_at(tick);
+        (items > 0).then(|| MetaCalls::new(items, kb_sent, kb_stored, costs, write))
     }
 
-    /// [`AgentTimer::due`], computed.
+    /// Items due at tick `tick` (a group is due when its interval divides
+    /// the elapsed time) and their values in kB, as sent and as stored.
     fn due_at(&self, tick: u32) -> (u32, f64, f64) {
         let elapsed = self.base_ns * tick as u64;
         self.groups
@@ -135,6 +202,20 @@ impl AgentTimer {
             .fold((0, 0.0, 0.0), |(n, sent, stored), g| {
                 (n + g.n_items, sent + g.kb_sent, stored + g.kb_stored)
             })
+    }
+}
+
+/// A uniform sampler on `[0, max_s)` (a constant 0 when `max_s` is not
+/// positive). Its draws are `random_range(0.0..1.0) * max_s` bit for bit:
+/// rand's uniform float maps a draw `u` in `[0, 1)` to `u * scale + low`,
+/// the sampler built once with `scale = max_s` (kept whole: `u * max_s`
+/// never rounds above `max_s`) and `random_range` with `scale = 1` then
+/// the product; without the per-draw range checks.
+fn lag_sampler(max_s: f64) -> Uniform<f64> {
+    if max_s > 0.0 {
+        Uniform::new(0.0, max_s).expect("a positive, finite range")
+    } else {
+        Uniform::new_inclusive(0.0, 0.0).expect("a one-point range")
     }
 }
 
@@ -318,69 +399,37 @@ impl World<'_> {
         // varying fraction of a second: drawn anew each tick, without drift.
         // Drawn first (nothing below draws from this stream), so that the
         // read of the drawn word overlaps the tick's requests.
-        let lag =
-            SimTime::from_secs_f64(a.net_rng.random_range(0.0..1.0) * self.timer.base_s().min(1.0));
-        let (items, kb_sent, kb_stored) = self.timer.due(tick);
-        if items > 0 && r != NONE {
-            let k = self.costs;
-            let calls = if k.metadata_agent_batching { 1 } else { items };
-            let items_per_call = items as f64 / calls as f64;
-            let kb_sent_per_call = kb_sent / calls as f64;
-            let kb_stored_per_call = kb_stored / calls as f64;
-            self.rec.tick(self.ids.meta_calls, now, calls as f64);
-            self.rec.tick(self.ids.meta_items, now, items as f64);
-            self.rec.tick(self.ids.meta_bytes, now, kb_sent * 1e3);
-            for _ in 0..calls {
-                let cpu = k.coderd_cpu_ms_agent_metadata_call
-                    + items_per_call * k.coderd_cpu_ms_agent_metadata_item
-                    + kb_sent_per_call * k.coderd_cpu_ms_per_metadata_kb;
-                let reads = k.db_queries_agent_metadata_call;
-                match k.metadata_write_path {
-                    MetadataWritePath::PerCall => {
-                        let w = self.batches[Batch::Metadata as usize]
-                            .write_ms(items_per_call, kb_stored_per_call);
-                        self.start_request(
-                            now,
-                            RequestClass::Agent,
-                            r,
-                            cpu,
-                            reads + 1.0,
-                            reads * k.db_cpu_ms_read_query + w,
-                            1.0,
-                        );
-                    }
-                    MetadataWritePath::Batched => {
-                        self.start_request(
-                            now,
-                            RequestClass::Agent,
-                            r,
-                            cpu,
-                            reads,
-                            reads * k.db_cpu_ms_read_query,
-                            0.0,
-                        );
-                        self.batch(now, r, Batch::Metadata, items_per_call, kb_stored_per_call);
-                    }
-                }
-            }
-        }
+        let lag = SimTime::from_secs_f64(self.timer.lag_s.sample(&mut a.net_rng));
         // Stats ride on the ticks `phase + n * stats_every` since
         // connection (the tick number only grows; it would wrap after 2^32
-        // ticks, centuries of simulated time).
-        let a = &mut self.agents[user as usize];
+        // ticks, centuries of simulated time). The record's tick state is
+        // moved on here, while it is at hand: nothing below reads it.
         let stats_due = a.stats_in == 0;
         a.stats_in = if stats_due {
             self.timer.stats_every - 1
         } else {
             a.stats_in - 1
         };
-        if r != NONE && stats_due {
-            self.agent_stats(now, user, r);
-        }
-        let a = &mut self.agents[user as usize];
         // Tick 0 of a connection is not lagged.
         let prev = std::mem::replace(&mut a.meta_lag, lag);
         let prev = if tick == 0 { SimTime::ZERO } else { prev };
+        if r != NONE {
+            // The constant case apart, so that its calls' costs are read
+            // straight from the timer rather than through a copy.
+            match self.timer.calls_always {
+                Some(Some(m)) => self.send_metadata(now, r, m),
+                Some(None) => {}
+                None => {
+                    let write = &self.batches[Batch::Metadata as usize];
+                    if let Some(m) = self.timer.calls_at(tick, self.costs, write) {
+                        self.send_metadata(now, r, m);
+                    }
+                }
+            }
+        }
+        if r != NONE && stats_due {
+            self.agent_stats(now, user, r);
+        }
         self.q.push(
             now - prev + SimTime(self.timer.base_ns) + lag,
             PRIO_ACTION,
@@ -390,6 +439,28 @@ impl World<'_> {
                 tick: tick.wrapping_add(1),
             },
         );
+    }
+
+    /// A tick's metadata calls to replica `r`.
+    #[inline(always)]
+    fn send_metadata(&mut self, now: SimTime, r: u32, m: MetaCalls) {
+        self.rec.tick(self.ids.meta_calls, now, f64::from(m.calls));
+        self.rec.tick(self.ids.meta_items, now, m.items);
+        self.rec.tick(self.ids.meta_bytes, now, m.kb_sent * 1e3);
+        for _ in 0..m.calls {
+            self.start_request(
+                now,
+                RequestClass::Agent,
+                r,
+                m.cpu_ms,
+                m.n_queries,
+                m.db_cpu_ms,
+                m.n_writes,
+            );
+            if let Some((items, kb)) = m.batched {
+                self.batch(now, r, Batch::Metadata, items, kb);
+            }
+        }
     }
 
     fn agent_stats(&mut self, now: SimTime, user: u32, r: u32) {
