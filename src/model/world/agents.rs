@@ -539,3 +539,31 @@ impl World<'_> {
         self.q.push(now + SimTime::SECOND, PRIO_CONTROL, Ev::Fluid);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Streams;
+
+    /// The lag sampler draws what the tick drew before it existed:
+    /// `random_range(0.0..1.0) * max_s`, bit for bit, word for word.
+    #[test]
+    fn lag_sampler_matches_random_range_times_the_bound() {
+        for max_s in [1.0, 0.5, 0.25, 0.1, 1e-3, 0.3, 0.7, 0.123_456_789, 1e-9] {
+            let mut a = Streams::new(11).stream("net", 3);
+            let mut b = Streams::new(11).stream("net", 3);
+            let lag = lag_sampler(max_s);
+            for _ in 0..10_000 {
+                let want = a.random_range(0.0..1.0) * max_s;
+                let got = lag.sample(&mut b);
+                assert_eq!(got.to_bits(), want.to_bits(), "max_s {max_s}");
+            }
+        }
+        let mut a = Streams::new(11).stream("net", 3);
+        let mut b = Streams::new(11).stream("net", 3);
+        assert_eq!(lag_sampler(0.0).sample(&mut a), 0.0);
+        // The one-point range still consumes a draw, like the product did.
+        b.random_range(0.0..1.0);
+        assert_eq!(a.random_range(0.0..1.0), b.random_range(0.0..1.0));
+    }
+}
