@@ -105,6 +105,20 @@ impl Client {
     }
 }
 
+/// What dialling a long-lived connection came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dial {
+    /// Open, with this id.
+    Open(u32),
+    /// No replica was ready to take it (the load balancer had no backend):
+    /// the caller retries with back-off.
+    NoReplica,
+    /// It opened, but its load pushed its replica over its memory and the
+    /// replica's loss closed it again at once; that loss has already
+    /// scheduled the client's reconnect, so the caller does nothing more.
+    DroppedAtOnce,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ws {
     Stopped,
@@ -744,10 +758,11 @@ impl<'s> World<'s> {
         }
         let kind = slot.kind;
         let bytes = slot.bytes_per_s;
-        let Some(c) = self.open_conn(now, user, Client::User(kind), sl, bytes) else {
+        let c = match self.open_conn(now, user, Client::User(kind), sl, bytes) {
+            Dial::Open(c) => c,
             // No replica to take it: try again with back-off.
-            self.schedule_reconnect(now, user, sl, 0);
-            return;
+            Dial::NoReplica => return self.schedule_reconnect(now, user, sl, 0),
+            Dial::DroppedAtOnce => return,
         };
         self.set_slot_conn(user, sl, c);
         let spec = &self.s.workload.connections[kind as usize];
@@ -906,7 +921,10 @@ impl<'s> World<'s> {
         None
     }
 
-    /// Open a connection for `client` of `user`; `None` if no replica can take it.
+    /// Open a connection for `client` of `user`. The caller owns what
+    /// follows each outcome except [`Dial::DroppedAtOnce`], which the
+    /// replica's loss has already handled (the client's reconnect is
+    /// scheduled).
     fn open_conn(
         &mut self,
         now: SimTime,
@@ -914,7 +932,7 @@ impl<'s> World<'s> {
         client: Client,
         slot: u32,
         bytes_per_s: f64,
-    ) -> Option<u32> {
+    ) -> Dial {
         let (p2p, proxy) = match client {
             Client::Agent => (false, NONE),
             Client::User(kind) => {
@@ -940,7 +958,7 @@ impl<'s> World<'s> {
                 Client::User(_) => RequestClass::Connect,
             };
             self.api_error(now, class);
-            return None;
+            return Dial::NoReplica;
         };
         let pinned = !p2p && proxy == NONE;
         self.conn_epoch = self.conn_epoch.wrapping_add(1);
@@ -976,7 +994,6 @@ impl<'s> World<'s> {
             let k = self.costs.coderd_cpu_ms_per_relayed_mb;
             self.replicas[r as usize].relay_cores += mb * k / 1e3;
             self.refresh_capacity(now, r as usize);
-            self.check_memory(now, r as usize);
         } else if !p2p && proxy != NONE {
             let k = self.costs.proxy_cpu_ms_per_relayed_mb;
             self.proxies[proxy as usize].1 += bytes_per_s / 1e6 * k / 1e3;
@@ -987,7 +1004,22 @@ impl<'s> World<'s> {
         self.rec.set(self.ids.active[i], now, self.n_active[i]);
         self.rec.inc(self.ids.opened[i], now);
         self.update_ws_gauge(now);
-        Some(c)
+        if pinned {
+            // Last, once the connection is fully counted: the new load can
+            // push the replica over its memory, and its loss closes this
+            // connection with the others and schedules the client's
+            // reconnect.
+            let epoch = self.conn_epoch;
+            self.check_memory(now, r as usize);
+            if self
+                .conns
+                .get(c as usize)
+                .is_none_or(|cn| cn.epoch != epoch)
+            {
+                return Dial::DroppedAtOnce;
+            }
+        }
+        Dial::Open(c)
     }
 
     fn websockets_of(&self, client: Client) -> f64 {
@@ -1076,7 +1108,7 @@ impl<'s> World<'s> {
         }
         let (kind, bytes) = (slot.kind, slot.bytes_per_s);
         match self.open_conn(now, user, Client::User(kind), sl, bytes) {
-            Some(c) => {
+            Dial::Open(c) => {
                 self.rec
                     .inc(self.ids.reconnects[Client::User(kind).index()], now);
                 self.set_slot_conn(user, sl, c);
@@ -1091,7 +1123,8 @@ impl<'s> World<'s> {
                     self.schedule_action(now, c);
                 }
             }
-            None => self.schedule_reconnect(now, user, sl, attempt + 1),
+            Dial::NoReplica => self.schedule_reconnect(now, user, sl, attempt + 1),
+            Dial::DroppedAtOnce => {}
         }
     }
 

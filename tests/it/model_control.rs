@@ -300,6 +300,31 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
     );
 }
 
+/// A connection whose own load pushes its replica over its memory is
+/// closed again at once, with the replica's other connections: its client
+/// reconnects like them (this used to keep the closed connection's id and
+/// panic on a session with a duration).
+#[test]
+fn a_connection_that_kills_its_replica_as_it_opens_is_dropped_with_the_rest() {
+    let body = r#"
+seed = 1
+duration = "20m"
+bucket = "1m"
+[deployment.coderd]
+ram = "1.2GB"
+[workload.connections.ssh]
+per_user = 1
+duration = { dist = "exponential", mean = "5m" }
+gap = { dist = "exponential", mean = "1m" }
+"#;
+    let r = simulate(&scenario("oom-at-open", body), 1);
+    assert!(r.marks.iter().any(|m| m.kind == "replica-loss"));
+    let ssh = &[("kind", "ssh")];
+    let dropped = metric(&r, "connections_dropped_total", "total", ssh);
+    let reconnects = metric(&r, "reconnects_total", "total", ssh);
+    assert!(dropped > 0.0 && reconnects > 0.0, "{dropped} {reconnects}");
+}
+
 #[test]
 fn a_replica_over_its_memory_is_killed_and_restarted() {
     let body = r#"

@@ -298,15 +298,12 @@ impl World<'_> {
             return;
         }
         match self.open_conn(now, user, Client::Agent, NONE, 0.0) {
-            Some(c) => {
+            Dial::Open(c) => {
                 if self.agents[user as usize].attempt > 0 {
                     self.rec
                         .inc(self.ids.reconnects[Client::Agent.index()], now);
                 }
-                // Opening it can have pushed its replica over its memory and
-                // killed it, closing the connection again (the agent is then
-                // dropped and its epoch moved on): no replica then.
-                let replica = self.conns.get(c as usize).map_or(NONE, |cn| cn.replica);
+                let replica = self.conns[c as usize].replica;
                 let a = &mut self.agents[user as usize];
                 a.conn = c;
                 a.replica = replica;
@@ -331,7 +328,10 @@ impl World<'_> {
                     },
                 );
             }
-            None => {
+            // Its replica's loss dropped the agent (`agent_dropped`: epoch
+            // moved on, reconnect scheduled).
+            Dial::DroppedAtOnce => {}
+            Dial::NoReplica => {
                 let a = &mut self.agents[user as usize];
                 a.attempt += 1;
                 let att = a.attempt;
@@ -366,7 +366,12 @@ impl World<'_> {
     /// The agent's connection dropped (its replica went away): it
     /// reconnects after a back-off.
     pub(super) fn agent_dropped(&mut self, now: SimTime, user: u32) {
-        self.n_connected_agents -= 1;
+        let a = &mut self.agents[user as usize];
+        // Not yet counted when the connection is dropped while it opens
+        // (`Dial::DroppedAtOnce`): `conn` is set only once it is open.
+        if a.conn != NONE {
+            self.n_connected_agents -= 1;
+        }
         let a = &mut self.agents[user as usize];
         a.conn = NONE;
         a.replica = NONE;
