@@ -1179,6 +1179,25 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
             total(&fast),
             total(&slow)
         );
+        // Pipelined by resource (each resource's searches count after
+        // count on their own): what the counts in turn give.
+        if !growth.is_empty() {
+            let in_turn = size::growth_in_turn(p, vec![], prices, opts.clone(), growth).unwrap();
+            assert_eq!(in_turn.len(), fast.len());
+            for (a, b) in in_turn.iter().zip(&fast) {
+                // The document (with the counts) and every candidate.
+                assert_eq!(
+                    capsim::compare::size_report::to_json(&a.result),
+                    capsim::compare::size_report::to_json(b),
+                    "{name}"
+                );
+                assert_eq!(
+                    serde_json::to_string(&a.result.evaluated).unwrap(),
+                    serde_json::to_string(&b.evaluated).unwrap(),
+                    "{name}"
+                );
+            }
+        }
         // The fast search does not depend on the threads: the same
         // candidates, replications and documents on one.
         let (one, _) = both(p, prices, opts, growth, 1);
@@ -1202,4 +1221,49 @@ fn the_fast_search_recommends_what_the_exhaustive_one_does_with_fewer_simulation
         completed > 0,
         "the cases must complete a candidate that stopped early"
     );
+}
+
+#[test]
+fn growth_by_resource_stops_after_a_count_with_no_answer_and_goes_on_in_turn() {
+    use capsim::compare::size::{Resilience, Resource};
+    // The API request rate grows with the users whatever the architecture:
+    // 100 users meet the SLO, 200 and 400 cannot.
+    let dir = scratch("size/growth-none");
+    let p = steady_dashboards(
+        dir.path(),
+        3,
+        "20m",
+        100,
+        "[[slo]]\nmetric = \"api_requests_per_second\"\nstat = \"mean\"\nlabels = { class = \"total\" }\nmax = 60\n",
+    );
+    let gcp = PriceList::load(&gcp()).unwrap();
+    let mut o = SizeOptions::new(3, 2);
+    o.policy = false;
+    o.resilience = Resilience::None;
+    o.resources = Some(vec![Resource::CoderdReplicas, Resource::DatabaseVcpu]);
+    o.max_replicas = Some(4);
+    let users = [100, 200, 400];
+    let piped = size::growth(&p, vec![], &gcp, o.clone(), &users, &mut |_| {}).unwrap();
+    let in_turn = size::growth_in_turn(&p, vec![], &gcp, o, &users).unwrap();
+    let answers: Vec<bool> = piped
+        .iter()
+        .map(|g| g.result.recommended.is_some())
+        .collect();
+    assert_eq!(answers, [true, false, false]);
+    assert_eq!(piped.len(), in_turn.len());
+    for (a, b) in piped.iter().zip(&in_turn) {
+        assert_eq!(a.users, b.users);
+        assert_eq!(
+            capsim::compare::size_report::to_json(&a.result),
+            capsim::compare::size_report::to_json(&b.result),
+            "{} users",
+            a.users
+        );
+        assert_eq!(
+            serde_json::to_string(&a.result.evaluated).unwrap(),
+            serde_json::to_string(&b.result.evaluated).unwrap(),
+            "{} users",
+            a.users
+        );
+    }
 }

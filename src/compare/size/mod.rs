@@ -72,9 +72,12 @@
 //! one resource) are evaluated, to say which SLO, policy bound or drill each
 //! of them fails: that is what binds each resource.
 //!
-//! `--growth` runs one user count's step 3 beside the next count's steps 1
-//! and 2 (which need only the lower bounds): every search is a pure
-//! function of its inputs, so that changes the wall time, not a result.
+//! `--growth` runs each resource's binary searches (step 2) count after
+//! count on their own (one needs only that resource's lower bounds at the
+//! smaller counts), and a count's step 3 as soon as its last resource is
+//! done (or, when the largest runs first, one count's step 3 beside the
+//! next count's steps 1 and 2): every search is a pure function of its
+//! inputs, so that changes the wall time, not a result.
 
 use crate::cost::PriceList;
 use crate::scenario::{self, ScenarioError, SizingPolicy};

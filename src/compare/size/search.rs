@@ -64,6 +64,10 @@ pub struct Search<'a> {
     pub(super) guesses: Vec<Option<usize>>,
 }
 
+/// One resource's binary search: its lower bound (rung) and the candidates
+/// it evaluated, in order.
+pub(super) type Chain = (usize, Vec<Evaluation>);
+
 /// What the first part of a search ([`Search::bounds`]) found: the top of
 /// every ladder, whether it is feasible, and the per-resource lower bounds.
 pub struct Bounds {
@@ -412,93 +416,125 @@ impl<'a> Search<'a> {
     pub fn bounds(&mut self, lower: Option<&[usize]>) -> Bounds {
         let top = self.top();
         let n = self.dims.len();
-        let mut lower_bounds = vec![0; n];
         // 1. The largest architecture, first when its runs find the N-1
         // drill's time (and with `--exhaustive`); otherwise only when no
-        // probe of the binary searches below passes: a passing probe is the
-        // largest with less of one resource, so the largest passes too.
+        // probe of the binary searches below passes ([`Self::take_chains`]).
+        let lazy = self.lazy();
+        if !lazy && !self.evaluate(&top).feasible {
+            return Bounds {
+                top,
+                top_ok: false,
+                lower_bounds: vec![0; n],
+            };
+        }
+        // 2. Per-resource lower bounds, every other resource at its top.
+        let los: Vec<usize> = (0..n)
+            .map(|i| {
+                lower
+                    .and_then(|l| l.get(i).copied())
+                    .unwrap_or(0)
+                    .min(top[i])
+            })
+            .collect();
+        if self.opts.exhaustive {
+            let mut lower_bounds = vec![0; n];
+            for i in 0..n {
+                lower_bounds[i] = lower_bound(los[i], top[i], false, |rung| {
+                    let mut p = top.clone();
+                    p[i] = rung;
+                    self.evaluate(&p).feasible
+                });
+            }
+            return Bounds {
+                top,
+                top_ok: true,
+                lower_bounds,
+            };
+        }
+        // The resources' searches are independent (no two share a point
+        // but the top): side by side, recorded in resource order.
+        use rayon::prelude::*;
+        let this = &*self;
+        let chains: Vec<Chain> = (0..n)
+            .into_par_iter()
+            .map(|i| this.chain(i, los[i], this.guesses.get(i).copied().flatten()))
+            .collect();
+        self.take_chains(chains, lazy)
+    }
+
+    /// Whether the largest architecture waits for the binary searches (it
+    /// has no drill time to find, and not `--exhaustive`); then the drill's
+    /// time is set (the scenario's own loss, or none), so the first
+    /// candidate runs no differently from the others.
+    pub(super) fn lazy(&mut self) -> bool {
         let lazy = !self.opts.exhaustive && !self.needs_busiest();
         if lazy && self.drill_at_s.is_none() {
-            // No drill time to find (the scenario's own loss, or none):
-            // the first candidate runs no differently from the others.
             self.drill_at_s = Some(self.own_kill_s.unwrap_or(0.0));
         }
-        let mut top_ok = lazy || self.evaluate(&top).feasible;
-        if top_ok {
-            // 2. Per-resource lower bounds, every other resource at its top.
-            let los: Vec<usize> = (0..n)
-                .map(|i| {
-                    lower
-                        .and_then(|l| l.get(i).copied())
-                        .unwrap_or(0)
-                        .min(top[i])
-                })
-                .collect();
-            if self.opts.exhaustive {
-                for i in 0..n {
-                    lower_bounds[i] = lower_bound(los[i], top[i], false, |rung| {
-                        let mut p = top.clone();
-                        p[i] = rung;
-                        self.evaluate(&p).feasible
-                    });
+        lazy
+    }
+
+    /// Resource `i`'s binary search (2.), every other resource at its top,
+    /// from rung `lo`, trying the lower end first and then `guess`
+    /// ([`lower_bound_from`]): its lower bound and the candidates it
+    /// evaluated, in order. A pure function of its arguments, the
+    /// evaluations so far and the seeds (it records nothing), so the
+    /// resources' searches, and with `--growth` those of other user
+    /// counts, can run side by side.
+    pub(super) fn chain(&self, i: usize, lo: usize, guess: Option<usize>) -> Chain {
+        let top = self.top();
+        let (at, early) = (self.drill_at_s, self.early());
+        let mut done: Vec<Evaluation> = Vec::new();
+        let lb = lower_bound_from(lo, top[i], true, guess, |rung| {
+            let mut p = top.clone();
+            p[i] = rung;
+            if let Some(e) = self.cache.get(&p) {
+                return e.feasible;
+            }
+            if let Some(e) = done.iter().find(|e| e.point == p) {
+                return e.feasible;
+            }
+            // The same architecture (evaluated, or earlier in this chain)
+            // is taken, as `evaluate` does.
+            let e = self.reuse(&p).unwrap_or_else(|| {
+                match done
+                    .iter()
+                    .find(|e| same_architecture(&self.dims, &e.point, &p))
+                {
+                    Some(e) => Evaluation {
+                        point: p.clone(),
+                        simulations: 0,
+                        ..e.clone()
+                    },
+                    None => self.run(&p, at, early).0,
                 }
-            } else {
-                // The resources' searches are independent (no two share a
-                // point but the top): side by side, each trying its lower
-                // end first, recorded in resource order.
-                use rayon::prelude::*;
-                let (at, early) = (self.drill_at_s, self.early());
-                let this = &*self;
-                let chains: Vec<(usize, Vec<Evaluation>)> = (0..n)
-                    .into_par_iter()
-                    .map(|i| {
-                        let mut done: Vec<Evaluation> = Vec::new();
-                        let guess = this.guesses.get(i).copied().flatten();
-                        let lb = lower_bound_from(los[i], top[i], true, guess, |rung| {
-                            let mut p = top.clone();
-                            p[i] = rung;
-                            if let Some(e) = this.cache.get(&p) {
-                                return e.feasible;
-                            }
-                            if let Some(e) = done.iter().find(|e| e.point == p) {
-                                return e.feasible;
-                            }
-                            // The same architecture (evaluated, or earlier
-                            // in this chain) is taken, as `evaluate` does.
-                            let e = this.reuse(&p).unwrap_or_else(|| {
-                                match done
-                                    .iter()
-                                    .find(|e| same_architecture(&this.dims, &e.point, &p))
-                                {
-                                    Some(e) => Evaluation {
-                                        point: p.clone(),
-                                        simulations: 0,
-                                        ..e.clone()
-                                    },
-                                    None => this.run(&p, at, early).0,
-                                }
-                            });
-                            let ok = e.feasible;
-                            done.push(e);
-                            ok
-                        });
-                        (lb, done)
-                    })
-                    .collect();
-                for (i, (lb, done)) in chains.into_iter().enumerate() {
-                    lower_bounds[i] = lb;
-                    for e in done {
-                        self.record(e, None);
-                    }
-                }
-                if lazy && !self.cache.values().any(|e| e.feasible) {
-                    // No probe passed: whether anything is feasible is the
-                    // largest's to say.
-                    top_ok = self.evaluate(&top).feasible;
-                    if !top_ok {
-                        lower_bounds = vec![0; n];
-                    }
-                }
+            });
+            let ok = e.feasible;
+            done.push(e);
+            ok
+        });
+        (lb, done)
+    }
+
+    /// The bounds from the resources' [`Self::chain`]s (in resource order),
+    /// their candidates recorded in that order. `lazy`: the largest
+    /// architecture was not evaluated first; it is now only when no probe
+    /// passed (a passing probe is the largest with less of one resource, so
+    /// the largest passes too), and then says whether anything is feasible.
+    pub(super) fn take_chains(&mut self, chains: Vec<Chain>, lazy: bool) -> Bounds {
+        let top = self.top();
+        let mut lower_bounds = Vec::with_capacity(chains.len());
+        for (lb, done) in chains {
+            lower_bounds.push(lb);
+            for e in done {
+                self.record(e, None);
+            }
+        }
+        let mut top_ok = true;
+        if lazy && !self.cache.values().any(|e| e.feasible) {
+            top_ok = self.evaluate(&top).feasible;
+            if !top_ok {
+                lower_bounds = vec![0; top.len()];
             }
         }
         Bounds {
