@@ -520,7 +520,7 @@ pub fn size(args: &SizeArgs) -> anyhow::Result<i32> {
             opts,
             &args.growth,
             &mut |p| {
-                // The user counts' searches overlap: when this one was done.
+                // The user counts' searches overlap: when this one was reported.
                 let took = Took::Growth(wall.elapsed().as_secs_f64());
                 if let Some(next) = sorted.iter().find(|n| **n > p.users) {
                     progress.set_message(&format!(

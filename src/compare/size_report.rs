@@ -133,21 +133,25 @@ fn check_name(kind: &str, s: &super::SloCheck) -> String {
 pub enum Took {
     /// A search on its own: its wall time, s.
     Alone(f64),
-    /// One user count of `--growth`: done this long after the command
-    /// started, s. The user counts' searches run side by side (one count's
-    /// best-first phase beside the next count's bounds), so a count's own
-    /// time is not a wall time of its own.
+    /// One user count of `--growth`: reported this long after the command
+    /// started, s. The user counts' searches run side by side (each
+    /// resource's binary searches count after count, best-first phases
+    /// beside them), so a count has no wall time of its own; and counts are
+    /// reported smallest first, so a count can be done before it is reported.
     Growth(f64),
 }
 
 impl Took {
-    /// `12.3 s` or `finished 95.1 s into the run, user counts searched
-    /// side by side` (`digits` after the point).
+    /// `12.3 s` or `reported 95.1 s into the run, user counts searched
+    /// side by side and reported smallest first` (`digits` after the point).
     fn words(self, digits: usize) -> String {
         match self {
             Took::Alone(s) => format!("{s:.digits$} s"),
             Took::Growth(s) => {
-                format!("finished {s:.digits$} s into the run, user counts searched side by side")
+                format!(
+                    "reported {s:.digits$} s into the run, user counts searched side by side \
+                     and reported smallest first"
+                )
             }
         }
     }
