@@ -300,13 +300,9 @@ fn a_proxy_carries_relayed_traffic_and_survives_replica_loss() {
     );
 }
 
-/// A connection whose own load pushes its replica over its memory is
-/// closed again at once, with the replica's other connections: its client
-/// reconnects like them (this used to keep the closed connection's id and
-/// panic on a session with a duration).
-#[test]
-fn a_connection_that_kills_its_replica_as_it_opens_is_dropped_with_the_rest() {
-    let body = r#"
+/// One SSH session per user on replicas of 1.2 GB: more than their memory
+/// holds (ends inside `[workload.connections.ssh]`, so a test can add to it).
+const OOM_BODY: &str = r#"
 seed = 1
 duration = "20m"
 bucket = "1m"
@@ -314,10 +310,19 @@ bucket = "1m"
 ram = "1.2GB"
 [workload.connections.ssh]
 per_user = 1
-duration = { dist = "exponential", mean = "5m" }
-gap = { dist = "exponential", mean = "1m" }
 "#;
-    let r = simulate(&scenario("oom-at-open", body), 1);
+
+/// A connection whose own load pushes its replica over its memory is
+/// closed again at once, with the replica's other connections: its client
+/// reconnects like them (this used to keep the closed connection's id and
+/// panic on a session with a duration).
+#[test]
+fn a_connection_that_kills_its_replica_as_it_opens_is_dropped_with_the_rest() {
+    let body = format!(
+        "{OOM_BODY}duration = {{ dist = \"exponential\", mean = \"5m\" }}\n\
+         gap = {{ dist = \"exponential\", mean = \"1m\" }}\n"
+    );
+    let r = simulate(&scenario("oom-at-open", &body), 1);
     assert!(r.marks.iter().any(|m| m.kind == "replica-loss"));
     let ssh = &[("kind", "ssh")];
     let dropped = metric(&r, "connections_dropped_total", "total", ssh);
@@ -327,16 +332,7 @@ gap = { dist = "exponential", mean = "1m" }
 
 #[test]
 fn a_replica_over_its_memory_is_killed_and_restarted() {
-    let body = r#"
-seed = 1
-duration = "20m"
-bucket = "1m"
-[deployment.coderd]
-ram = "1.2GB"
-[workload.connections.ssh]
-per_user = 1
-"#;
-    let r = simulate(&scenario("oom", body), 1);
+    let r = simulate(&scenario("oom", OOM_BODY), 1);
     assert!(
         r.notes.iter().any(|n| n.contains("out of memory")),
         "{:?}",
