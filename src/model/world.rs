@@ -302,6 +302,7 @@ impl<'s> World<'s> {
         let mut q = DefaultEventSet::new();
         let prov = Provisioners::new(s, streams, &mut rec, &mut q);
         let ids = Ids::register(&mut rec, s);
+        let batches = BatchSpec::of(&s.costs);
         let node_pools = nodes::Nodes::new(s, streams, &mut rec);
         let db_vcpu = s.deployment.database.vcpu;
         let proxies = s
@@ -321,9 +322,9 @@ impl<'s> World<'s> {
             timer: AgentTimer::new(
                 &s.workload.agents,
                 &s.costs,
-                &BatchSpec::of(&s.costs)[Batch::Metadata as usize],
+                &batches[Batch::Metadata as usize],
             ),
-            batches: BatchSpec::of(&s.costs),
+            batches,
             costs: &s.costs,
             replicas: Vec::new(),
             db: PsCpu::new(db_vcpu),

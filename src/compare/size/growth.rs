@@ -41,9 +41,7 @@ pub fn growth(
     users: &[u32],
     on_point: &mut dyn FnMut(&GrowthPoint),
 ) -> Result<Vec<GrowthPoint>, ScenarioError> {
-    let mut sorted = users.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
+    let sorted = sorted_counts(users);
     let mut out: Vec<GrowthPoint> = Vec::new();
     let mut emit = |p: GrowthPoint| {
         on_point(&p);
@@ -65,9 +63,7 @@ pub fn growth_in_turn(
     opts: SizeOptions,
     users: &[u32],
 ) -> Result<Vec<GrowthPoint>, ScenarioError> {
-    let mut sorted = users.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
+    let sorted = sorted_counts(users);
     let mut out: Vec<GrowthPoint> = Vec::new();
     counts_in_turn(path, &base, prices, &opts, &sorted, None, &mut |p| {
         out.push(p)
@@ -91,12 +87,7 @@ fn counts_in_turn(
     // The search whose best-first phase is still to run.
     let mut pending: Option<(u32, Search, Bounds)> = None;
     for &n in sorted {
-        let mut b = base.to_vec();
-        b.push((
-            "workload.users.count".into(),
-            toml::Value::Integer(n as i64),
-        ));
-        let search = match Search::new(path, b, prices, opts.clone()) {
+        let search = match Search::new(path, with_users(base, n), prices, opts.clone()) {
             Ok(s) => s,
             Err(e) => {
                 if let Some((m, s, bounds)) = pending.take() {
@@ -158,6 +149,24 @@ fn counts_in_turn(
     Ok(())
 }
 
+/// The user counts to search: sorted, each once.
+fn sorted_counts(users: &[u32]) -> Vec<u32> {
+    let mut sorted = users.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+/// The scenario's overrides `base` with `workload.users.count = n`.
+fn with_users(base: &[(String, toml::Value)], n: u32) -> Vec<(String, toml::Value)> {
+    let mut b = base.to_vec();
+    b.push((
+        "workload.users.count".into(),
+        toml::Value::Integer(i64::from(n)),
+    ));
+    b
+}
+
 /// The rung to probe first after the lower end at `users`, from the values
 /// (users, value) the resource took at the smaller counts with an answer:
 /// the last two extrapolated ([`guess_rung`]).
@@ -213,13 +222,8 @@ fn by_resource(
     }
     let mut searches = Vec::new();
     for &n in sorted {
-        let mut b = base.to_vec();
-        b.push((
-            "workload.users.count".into(),
-            toml::Value::Integer(n as i64),
-        ));
         // An error is reported by the counts in turn, after the counts before it.
-        let Ok(mut s) = Search::new(path, b, prices, opts.clone()) else {
+        let Ok(mut s) = Search::new(path, with_users(base, n), prices, opts.clone()) else {
             return (0, None);
         };
         if !s.lazy() {

@@ -366,10 +366,9 @@ impl World<'_> {
     /// The agent's connection dropped (its replica went away): it
     /// reconnects after a back-off.
     pub(super) fn agent_dropped(&mut self, now: SimTime, user: u32) {
-        let a = &mut self.agents[user as usize];
         // Not yet counted when the connection is dropped while it opens
         // (`Dial::DroppedAtOnce`): `conn` is set only once it is open.
-        if a.conn != NONE {
+        if self.agents[user as usize].conn != NONE {
             self.n_connected_agents -= 1;
         }
         let a = &mut self.agents[user as usize];
