@@ -16,6 +16,6 @@ pub use dist::Dist;
 pub use events::{DefaultEventSet, EventSet, HeapEventSet, LadderEventSet};
 pub use lock::FifoLock;
 pub use metrics::{Labels, Metric, Recorder, Series, TimeSeries};
-pub use rng::{SimRng, Streams};
+pub use rng::{PcgRng, SimRng, Streams};
 pub use time::SimTime;
 pub use timers::Timers;

@@ -82,8 +82,17 @@ impl Jobs {
         let job = (finish, seq, id);
         match self {
             Jobs::Few(d) if d.len() < Self::MANY => {
-                let i = d.partition_point(|j| *j < job);
-                d.insert(i, job);
+                // The job finishes before the last (`push` took the other
+                // case), and mostly just before it: about half of the
+                // 2,000-user day's sorted inserts.
+                let last = d.pop_back().expect("a job finishes after this one");
+                if d.back().is_none_or(|b| *b < job) {
+                    d.push_back(job);
+                } else {
+                    let i = d.partition_point(|j| *j < job);
+                    d.insert(i, job);
+                }
+                d.push_back(last);
             }
             Jobs::Few(d) => {
                 let mut h: BinaryHeap<_> = d.drain(..).map(Reverse).collect();

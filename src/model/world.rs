@@ -156,6 +156,9 @@ struct User {
     autostart: bool,
     day_rng: SimRng,
     conn_rng: SimRng,
+    /// The user's network stream (its agent's connection back-offs and
+    /// timer phase, its clients' reconnect back-offs).
+    net_rng: SimRng,
 }
 
 impl User {
@@ -488,16 +491,17 @@ impl<'s> World<'s> {
                 autostart,
                 day_rng: streams.stream("user/day", i as u64),
                 conn_rng: streams.stream("user/conn", i as u64),
+                net_rng: streams.stream("user/net", i as u64),
             });
             self.autobuild_eligible += u32::from(autostart);
             self.agents
-                .push(Agent::new(streams.stream("user/net", i as u64)));
+                .push(Agent::new(streams.small_stream("agent/lag", i as u64)));
         }
         if u.workspaces_running_at_start {
             for i in 0..n {
                 self.users[i].set_ws(Ws::Running, &mut self.autobuild_eligible);
                 self.ws_running += 1;
-                let delay = SimTime::from_secs_f64(self.agents[i].net_rng.random_range(0.0..10.0));
+                let delay = SimTime::from_secs_f64(self.users[i].net_rng.random_range(0.0..10.0));
                 let e = self.agents[i].epoch;
                 self.q.push(
                     delay,
@@ -1085,7 +1089,7 @@ impl<'s> World<'s> {
             let k = self.costs;
             (k.client_reconnect_min_s, k.client_reconnect_max_s)
         };
-        let d = backoff_s(&mut self.agents[user as usize].net_rng, attempt, lo, hi);
+        let d = backoff_s(&mut self.users[user as usize].net_rng, attempt, lo, hi);
         let epoch = self.users[user as usize].slots[sl as usize].epoch;
         self.q.push(
             now + SimTime::from_secs_f64(d),

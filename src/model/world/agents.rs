@@ -3,14 +3,13 @@
 //! batchers that turn reports into database writes.
 
 use super::*;
+use crate::engine::PcgRng;
 use rand::distr::{Distribution, Uniform};
 
 /// The agent of one user's workspace, and what of its user the agent's
-/// tick reads: its fields share a cache line with the index of the user's
-/// network stream (`net_rng` at offset 32 of a 64-byte aligned record:
-/// a ChaCha buffer keeps its read position in its first word), so a tick
-/// touches that line and the line of the word it draws, not the user's
-/// whole record and its slots.
+/// tick reads: one 64-byte cache line (a test holds the size), with the
+/// tick's own small random stream, so a tick touches that line only, not
+/// the user's whole record, its slots or a ChaCha stream's 256-byte buffer.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(super) struct Agent {
@@ -32,12 +31,12 @@ pub(super) struct Agent {
     pub(super) sessions: u32,
     /// Delay of the current metadata report behind its tick (see `agent_meta`).
     meta_lag: SimTime,
-    /// The user's network stream (agent tick lags, connection back-offs).
-    pub(super) net_rng: SimRng,
+    /// The agent's stream of report lags (`agent/lag`), one draw per tick.
+    lag_rng: PcgRng,
 }
 
 impl Agent {
-    pub(super) fn new(net_rng: SimRng) -> Agent {
+    pub(super) fn new(lag_rng: PcgRng) -> Agent {
         Agent {
             conn: NONE,
             epoch: 0,
@@ -46,7 +45,7 @@ impl Agent {
             replica: NONE,
             sessions: 0,
             meta_lag: SimTime::ZERO,
-            net_rng,
+            lag_rng,
         }
     }
 }
@@ -315,9 +314,9 @@ impl World<'_> {
                 // n-th tick at a random phase.
                 let m0 = self.timer.base_s();
                 let ticks_per_stats = self.timer.stats_every;
-                let a = &mut self.agents[user as usize];
-                let meta = SimTime::from_secs_f64(a.net_rng.random_range(0.0..m0));
-                a.stats_in = a.net_rng.random_range(0..ticks_per_stats);
+                let rng = &mut self.users[user as usize].net_rng;
+                let meta = SimTime::from_secs_f64(rng.random_range(0.0..m0));
+                self.agents[user as usize].stats_in = rng.random_range(0..ticks_per_stats);
                 self.q.push(
                     now + meta,
                     PRIO_ACTION,
@@ -339,7 +338,7 @@ impl World<'_> {
                     let k = self.costs;
                     (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
                 };
-                let d = backoff_s(&mut self.agents[user as usize].net_rng, att, lo, hi);
+                let d = backoff_s(&mut self.users[user as usize].net_rng, att, lo, hi);
                 self.q.push(
                     now + SimTime::from_secs_f64(d),
                     PRIO_ACTION,
@@ -381,7 +380,7 @@ impl World<'_> {
             let k = self.costs;
             (k.agent_reconnect_min_s, k.agent_reconnect_max_s)
         };
-        let d = backoff_s(&mut a.net_rng, 0, lo, hi);
+        let d = backoff_s(&mut self.users[user as usize].net_rng, 0, lo, hi);
         self.q.push(
             now + SimTime::from_secs_f64(d),
             PRIO_ACTION,
@@ -403,7 +402,7 @@ impl World<'_> {
         // varying fraction of a second: drawn anew each tick, without drift.
         // Drawn first (nothing below draws from this stream), so that the
         // read of the drawn word overlaps the tick's requests.
-        let lag = SimTime::from_secs_f64(self.timer.lag_s.sample(&mut a.net_rng));
+        let lag = SimTime::from_secs_f64(self.timer.lag_s.sample(&mut a.lag_rng));
         // Stats ride on the ticks `phase + n * stats_every` since
         // connection (the tick number only grows; it would wrap after 2^32
         // ticks, centuries of simulated time). The record's tick state is
@@ -548,6 +547,13 @@ impl World<'_> {
 mod tests {
     use super::*;
     use crate::engine::Streams;
+
+    /// A tick touches one cache line of agent state.
+    #[test]
+    fn an_agent_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Agent>(), 64);
+        assert_eq!(std::mem::align_of::<Agent>(), 64);
+    }
 
     /// The lag sampler draws what the tick drew before it existed:
     /// `random_range(0.0..1.0) * max_s`, bit for bit, word for word.

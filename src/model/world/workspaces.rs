@@ -247,7 +247,7 @@ impl World<'_> {
                     let e = self.agents[user as usize].epoch;
                     // The agent connects once the pod is up (a few seconds).
                     let d = SimTime::from_secs_f64(
-                        self.agents[user as usize].net_rng.random_range(2.0..10.0),
+                        self.users[user as usize].net_rng.random_range(2.0..10.0),
                     );
                     self.q
                         .push(now + d, PRIO_ACTION, Ev::AgentConnect { user, epoch: e });
