@@ -29,6 +29,11 @@ pub struct Timers {
     min: usize,
     /// `keys[min]`, or [`UNSET`] when there are no slots.
     min_key: u128,
+    /// `min` and `min_key` are out of date (the earliest slot fired or
+    /// moved later): the next [`Timers::earliest_key`] finds them again.
+    /// A fired CPU's slot is mostly set again before the run loop next
+    /// asks, so one search serves both changes.
+    stale: bool,
 }
 
 impl Default for Timers {
@@ -37,6 +42,7 @@ impl Default for Timers {
             keys: Vec::new(),
             min: 0,
             min_key: UNSET,
+            stale: false,
         }
     }
 }
@@ -62,24 +68,30 @@ impl Timers {
         }
         let key = q.reserve_key(time, priority);
         self.keys[slot] = key;
-        if key < self.min_key {
+        if self.stale {
+            // Found again when asked.
+        } else if key < self.min_key {
             (self.min, self.min_key) = (slot, key);
         } else if slot == self.min {
             // The earliest moved later: another slot may now be earlier.
-            self.rescan();
+            self.stale = true;
         }
     }
 
     /// The smallest key and its slot, if any slot is set.
     #[inline]
-    pub fn earliest(&self) -> Option<(u128, usize)> {
-        (self.min_key != UNSET).then_some((self.min_key, self.min))
+    pub fn earliest(&mut self) -> Option<(u128, usize)> {
+        let (k, slot) = self.earliest_key();
+        (k != UNSET).then_some((k, slot))
     }
 
     /// The smallest key and its slot; the key is [`UNSET`] if no
     /// slot is set.
     #[inline]
-    pub fn earliest_key(&self) -> (u128, usize) {
+    pub fn earliest_key(&mut self) -> (u128, usize) {
+        if self.stale {
+            self.rescan();
+        }
         (self.min_key, self.min)
     }
 
@@ -88,7 +100,7 @@ impl Timers {
     pub fn clear(&mut self, slot: usize) {
         self.keys[slot] = UNSET;
         if slot == self.min {
-            self.rescan();
+            self.stale = true;
         }
     }
 
@@ -102,7 +114,7 @@ impl Timers {
                 (min, min_key) = (i, k);
             }
         }
-        (self.min, self.min_key) = (min, min_key);
+        (self.min, self.min_key, self.stale) = (min, min_key, false);
     }
 }
 
