@@ -400,8 +400,7 @@ impl World<'_> {
         // scripts finish (../shared/data/coder-timing-constants.csv: metadata
         // report tick 1s), so each report lags its interval's tick by a
         // varying fraction of a second: drawn anew each tick, without drift.
-        // Drawn first (nothing below draws from this stream), so that the
-        // read of the drawn word overlaps the tick's requests.
+        // From the agent's own stream, in the record already loaded.
         let lag = SimTime::from_secs_f64(self.timer.lag_s.sample(&mut a.lag_rng));
         // Stats ride on the ticks `phase + n * stats_every` since
         // connection (the tick number only grows; it would wrap after 2^32
@@ -555,8 +554,8 @@ mod tests {
         assert_eq!(std::mem::align_of::<Agent>(), 64);
     }
 
-    /// The lag sampler draws what the tick drew before it existed:
-    /// `random_range(0.0..1.0) * max_s`, bit for bit, word for word.
+    /// The lag sampler draws `random_range(0.0..1.0) * max_s` (the draw
+    /// it replaced), bit for bit, word for word.
     #[test]
     fn lag_sampler_matches_random_range_times_the_bound() {
         for max_s in [1.0, 0.5, 0.25, 0.1, 1e-3, 0.3, 0.7, 0.123_456_789, 1e-9] {
